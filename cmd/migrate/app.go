@@ -1,0 +1,338 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/migrate-dev/migrate/migrator"
+	"github.com/migrate-dev/migrate/migrator/sqlsplit"
+)
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "migrate",
+		Usage:     "versioned SQL migrations with safe rollbacks and a full history",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// Errors are printed once, by run, with passwords removed.
+		ExitErrHandler:  func(*cli.Context, error) {},
+		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, EnvVars: []string{"DATABASE_URL"}, Usage: "database URL (sqlite:file.db, postgres://..., mysql://..., sqlserver://...)"},
+			&cli.StringFlag{Name: "dir", EnvVars: []string{"MIGRATE_DIR"}, Value: "./migrations", Usage: "folder holding the migration files"},
+			&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the SQL that would run, change nothing"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 15 * time.Second, Usage: "how long to wait for another migrate to finish"},
+			&cli.StringFlag{Name: "state-table", Value: migrator.DefaultStateTable, Usage: "name of the table holding applied versions"},
+			&cli.StringFlag{Name: "history-table", Value: migrator.DefaultHistoryTable, Usage: "name of the append-only history table"},
+			&cli.StringFlag{Name: "schema", Usage: "schema holding migrate's tables (PostgreSQL, SQL Server)"},
+		},
+		Commands: []*cli.Command{
+			{Name: "create", Usage: "create NAME: write the next pair of up/down files", ArgsUsage: "NAME", Action: cmdCreate,
+				Flags: []cli.Flag{&cli.BoolFlag{Name: "timestamp", Usage: "version by UTC timestamp (20260101120000) instead of the next number"}}},
+			{Name: "up", Usage: "apply pending migrations (all, or the next N)", ArgsUsage: "[N]", Action: cmdUp,
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "single-transaction", Usage: "apply all pending migrations in one transaction, all or nothing"},
+					&cli.BoolFlag{Name: "allow-out-of-order", Usage: "apply pending versions older than the newest applied one"},
+				}},
+			{Name: "down", Usage: "roll back the newest N applied migrations (default 1)", ArgsUsage: "[N]", Action: cmdDown},
+			{Name: "goto", Usage: "migrate up or down to version V (0 rolls everything back)", ArgsUsage: "V", Action: cmdGoto},
+			{Name: "redo", Usage: "roll back the newest migration and apply it again", Action: cmdRedo},
+			{Name: "status", Usage: "show every version: applied, pending, failed, changed, missing", Action: cmdStatus},
+			{Name: "history", Usage: "show the append-only history of applies, rollbacks, failures and repairs", Action: cmdHistory},
+			{Name: "validate", Usage: "check the folder and the database agree (exit 6 when not)", Action: cmdValidate},
+			{Name: "baseline", Usage: "mark versions up to V as applied without running them", ArgsUsage: "V", Action: cmdBaseline},
+			{Name: "repair", Usage: "record what you did about a failed, changed or missing version", ArgsUsage: "V",
+				Action: cmdRepair,
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "applied", Usage: "the failed migration was finished by hand: mark it applied"},
+					&cli.BoolFlag{Name: "rolled-back", Usage: "the failed migration's changes were undone by hand: mark it not applied"},
+					&cli.BoolFlag{Name: "accept-checksum", Usage: "accept the edited file of an applied migration"},
+					&cli.BoolFlag{Name: "forget", Usage: "drop a version whose files are gone from the state (history keeps it)"},
+				}},
+			{Name: "version", Usage: "print the tool version", Action: func(c *cli.Context) error {
+				fmt.Fprintln(c.App.Writer, "migrate", migrator.ToolVersionString())
+				return nil
+			}},
+		},
+	}
+}
+
+func argInt(c *cli.Context, what string, def int64) (int64, error) {
+	switch c.NArg() {
+	case 0:
+		if def < 0 {
+			return 0, usagef("%s: missing argument %s", c.Command.Name, what)
+		}
+		return def, nil
+	case 1:
+		v, err := strconv.ParseInt(c.Args().First(), 10, 64)
+		if err != nil || v < 0 {
+			return 0, usagef("%s: %s must be a non-negative integer, got %q", c.Command.Name, what, c.Args().First())
+		}
+		return v, nil
+	default:
+		return 0, usagef("%s: takes at most one argument (%s), got %d", c.Command.Name, what, c.NArg())
+	}
+}
+
+var createNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_\-]*$`)
+
+func cmdCreate(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usagef("create: give exactly one NAME, such as add_orders")
+	}
+	name := c.Args().First()
+	if !createNameRE.MatchString(name) {
+		return usagef("create: NAME %q may hold only letters, digits, _ and -, starting with a letter or digit", name)
+	}
+	dir := c.String("dir")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var version string
+	if c.Bool("timestamp") {
+		version = time.Now().UTC().Format("20060102150405")
+	} else {
+		next, width, err := nextSequential(dir)
+		if err != nil {
+			return err
+		}
+		version = fmt.Sprintf("%0*d", width, next)
+	}
+	for _, dirn := range []string{"up", "down"} {
+		p := filepath.Join(dir, fmt.Sprintf("%s_%s.%s.sql", version, name, dirn))
+		body := fmt.Sprintf("-- %s: %s (%s)\n", name, dirn, map[string]string{"up": "apply the change", "down": "undo exactly what the up script did"}[dirn])
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+		_, err = f.WriteString(body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+		fmt.Fprintln(c.App.Writer, "created", p)
+	}
+	return nil
+}
+
+var leadingDigits = regexp.MustCompile(`^([0-9]+)_`)
+
+// nextSequential returns the next version after the highest in dir and the
+// zero-padded width to print it with (4 by default, as 0001).
+func nextSequential(dir string) (int64, int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	var top int64
+	width := 4
+	for _, e := range entries {
+		m := leadingDigits.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		v, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		if v >= top {
+			top = v
+			width = len(m[1])
+		}
+	}
+	return top + 1, width, nil
+}
+
+func cmdUp(c *cli.Context) error {
+	n, err := argInt(c, "N", 0)
+	if err != nil {
+		return err
+	}
+	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+		rep, err := m.Up(c.Context, int(n))
+		return o.report("up", rep, err)
+	})
+}
+
+func cmdDown(c *cli.Context) error {
+	n, err := argInt(c, "N", 1)
+	if err != nil {
+		return err
+	}
+	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+		rep, err := m.Down(c.Context, int(n))
+		return o.report("down", rep, err)
+	})
+}
+
+func cmdGoto(c *cli.Context) error {
+	v, err := argInt(c, "V", -1)
+	if err != nil {
+		return err
+	}
+	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+		rep, err := m.Goto(c.Context, v)
+		return o.report("goto", rep, err)
+	})
+}
+
+func cmdRedo(c *cli.Context) error {
+	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+		rep, err := m.Redo(c.Context)
+		return o.report("redo", rep, err)
+	})
+}
+
+func cmdBaseline(c *cli.Context) error {
+	v, err := argInt(c, "V", -1)
+	if err != nil {
+		return err
+	}
+	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+		rep, err := m.Baseline(c.Context, v)
+		return o.report("baseline", rep, err)
+	})
+}
+
+func cmdRepair(c *cli.Context) error {
+	v, err := argInt(c, "V", -1)
+	if err != nil {
+		return err
+	}
+	var actions []migrator.RepairAction
+	for _, a := range []migrator.RepairAction{migrator.RepairApplied, migrator.RepairRolledBack, migrator.RepairAcceptChecksum, migrator.RepairForget} {
+		if c.Bool(string(a)) {
+			actions = append(actions, a)
+		}
+	}
+	if len(actions) != 1 {
+		return usagef("repair %d: say what happened with exactly one of --applied, --rolled-back, --accept-checksum, --forget", v)
+	}
+	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+		rep, err := m.Repair(c.Context, v, actions[0])
+		return o.report("repair", rep, err)
+	})
+}
+
+func cmdStatus(c *cli.Context) error {
+	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+		p, err := m.Status(c.Context)
+		if err != nil {
+			return err
+		}
+		o.status(p)
+		return nil
+	})
+}
+
+func cmdValidate(c *cli.Context) error {
+	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+		problems, err := m.Validate(c.Context)
+		if err != nil {
+			return err
+		}
+		o.validate(problems)
+		if len(problems) > 0 {
+			return &codedError{err: fmt.Errorf("validate: %d version(s) need attention", len(problems)), code: exitBlocked}
+		}
+		return nil
+	})
+}
+
+func cmdHistory(c *cli.Context) error {
+	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+		h, err := m.History(c.Context)
+		if err != nil {
+			return err
+		}
+		o.history(h)
+		return nil
+	})
+}
+
+// withMigrator loads the folder (before touching the database, so a bad
+// folder is reported without a connection), opens the driver and runs fn.
+func withMigrator(c *cli.Context, fn func(*migrator.Migrator, *printer) error) error {
+	src, err := migrator.LoadDir(c.String("dir"))
+	if err != nil {
+		return &codedError{err: err, code: exitBadSource}
+	}
+	drv, err := migrator.Open(c.Context, c.String("database"), migrator.Config{
+		StateTable: c.String("state-table"), HistoryTable: c.String("history-table"), Schema: c.String("schema"),
+	})
+	if err != nil {
+		if errors.Is(err, migrator.ErrNoDatabaseURL) {
+			return usagef("%v", err)
+		}
+		return &codedError{err: err, code: exitDatabase}
+	}
+	defer drv.Close()
+	o := &printer{w: c.App.Writer, json: c.Bool("json"), dryRun: c.Bool("dry-run")}
+	m := migrator.New(drv, src, migrator.Options{
+		LockTimeout:       c.Duration("lock-timeout"),
+		SingleTransaction: c.Bool("single-transaction"),
+		AllowOutOfOrder:   c.Bool("allow-out-of-order"),
+		DryRun:            c.Bool("dry-run"),
+		Progress:          o.progress,
+	})
+	return fn(m, o)
+}
+
+// classify maps an engine error to its documented exit code.
+func classify(err error) int {
+	var (
+		se  *migrator.StatementError
+		le  *migrator.LockError
+		be  *migrator.BlockedError
+		src *migrator.SourceError
+		syn *sqlsplit.SyntaxError
+	)
+	switch {
+	case errors.As(err, &le):
+		return exitLock
+	case errors.As(err, &be):
+		return exitBlocked
+	case errors.As(err, &src), errors.As(err, &syn):
+		return exitBadSource
+	case errors.As(err, &se), errors.Is(err, migrator.ErrNotReversible):
+		return exitFailed
+	}
+	return exitDatabase
+}
+
+// redactAll removes any password found in a database URL among the
+// arguments or DATABASE_URL from a message: the last line of defence after
+// the drivers' own redaction.
+func redactAll(msg string, args []string) string {
+	candidates := append([]string{os.Getenv("DATABASE_URL")}, args...)
+	for _, a := range candidates {
+		if i := strings.Index(a, "="); strings.HasPrefix(a, "--database=") || strings.HasPrefix(a, "-d=") {
+			a = a[i+1:]
+		}
+		u, err := url.Parse(a)
+		if err != nil || u.User == nil {
+			continue
+		}
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+			if esc := url.QueryEscape(pw); esc != pw {
+				msg = strings.ReplaceAll(msg, esc, "xxxxx")
+			}
+		}
+	}
+	return msg
+}

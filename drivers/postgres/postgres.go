@@ -1,0 +1,213 @@
+// Package postgres is migrate's PostgreSQL driver, on pgx v5.
+// URLs: postgres://user:pass@host:5432/db?sslmode=disable (or postgresql://);
+// every pgx connection parameter is accepted.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers database/sql driver "pgx"
+
+	"github.com/migrate-dev/migrate/drivers/sqlstore"
+	"github.com/migrate-dev/migrate/migrator"
+	"github.com/migrate-dev/migrate/migrator/sqlsplit"
+)
+
+func init() {
+	migrator.Register(Open, "postgres", "postgresql")
+}
+
+// Dialect is PostgreSQL's lexical rules: dollar-quoted bodies, nested
+// block comments, E” strings, and BEGIN ATOMIC ... END function bodies.
+var Dialect = sqlsplit.Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true}
+
+// Driver is a PostgreSQL database.
+type Driver struct {
+	*sqlstore.Store
+	db      *sql.DB
+	schema  string
+	lockKey int64
+}
+
+// Open connects to the database named by cfg.URL.
+func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
+	u := *cfg.URL
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		// An unreachable host should fail in seconds, not minutes.
+		q.Set("connect_timeout", "10")
+	}
+	if q.Get("application_name") == "" {
+		q.Set("application_name", "migrate")
+	}
+	u.RawQuery = q.Encode()
+	if _, err := pgconn.ParseConfig(u.String()); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		return nil, err
+	}
+	schema := cfg.Schema
+	if schema == "" {
+		if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	d := &Driver{db: db, schema: schema}
+	qualified := func(t string) string { return quote(schema) + "." + quote(t) }
+	h := fnv.New64a()
+	h.Write([]byte("migrate:" + schema + "." + cfg.StateTable))
+	d.lockKey = int64(h.Sum64())
+	d.Store = &sqlstore.Store{
+		DB: db,
+		Dialect: sqlstore.Dialect{
+			Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) },
+			CreateTables: func(state, history string) []string {
+				return []string{
+					`CREATE SCHEMA IF NOT EXISTS ` + quote(schema),
+					`CREATE TABLE IF NOT EXISTS ` + state + ` (
+	version BIGINT PRIMARY KEY,
+	name TEXT NOT NULL,
+	checksum TEXT NOT NULL,
+	status TEXT NOT NULL,
+	applied_at TIMESTAMPTZ NOT NULL,
+	failed_statement INTEGER,
+	error TEXT
+)`,
+					`CREATE TABLE IF NOT EXISTS ` + history + ` (
+	id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	version BIGINT NOT NULL,
+	name TEXT NOT NULL,
+	direction TEXT NOT NULL,
+	checksum TEXT NOT NULL,
+	started_at TIMESTAMPTZ NOT NULL,
+	duration_ms DOUBLE PRECISION NOT NULL,
+	success BOOLEAN NOT NULL,
+	error TEXT,
+	db_user TEXT NOT NULL,
+	os_user TEXT NOT NULL,
+	host TEXT NOT NULL,
+	tool_version TEXT NOT NULL
+)`,
+				}
+			},
+			TablesExist: func(ctx context.Context, db *sql.DB) (bool, error) {
+				var ok bool
+				err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualified(cfg.StateTable)).Scan(&ok)
+				return ok, err
+			},
+			CurrentUser: `SELECT current_user`,
+			ErrorLine:   errorLine,
+		},
+		StateTable:   qualified(cfg.StateTable),
+		HistoryTable: qualified(cfg.HistoryTable),
+	}
+	return d, nil
+}
+
+func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// errorLine maps PgError.Position, a 1-based count of characters (not
+// bytes) into the statement sent, to a line inside the statement.
+func errorLine(err error, stmt string) int {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Position <= 0 {
+		return 0
+	}
+	line, chars := 1, 0
+	for _, r := range stmt {
+		chars++
+		if chars >= int(pe.Position) {
+			break
+		}
+		if r == '\n' {
+			line++
+		}
+	}
+	return line
+}
+
+// Split cuts a script with PostgreSQL's rules.
+func (d *Driver) Split(sql string) ([]sqlsplit.Statement, error) {
+	return sqlsplit.Split(sql, Dialect)
+}
+
+// Lock polls pg_try_advisory_lock on one pinned connection. It never waits
+// inside pg_advisory_lock, because a session blocked there while the holder
+// runs CREATE INDEX CONCURRENTLY deadlocks with it.
+func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.Context) error, error) {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(timeout)
+	wait := 10 * time.Millisecond
+	for {
+		var got bool
+		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, d.lockKey).Scan(&got); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("taking the migration lock: %w", err)
+		}
+		if got {
+			break
+		}
+		if time.Now().After(deadline) {
+			holder := d.holder(ctx, conn)
+			conn.Close()
+			return nil, &migrator.LockError{Timeout: timeout, Holder: holder}
+		}
+		select {
+		case <-ctx.Done():
+			conn.Close()
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 250*time.Millisecond)
+	}
+	return func(ctx context.Context) error {
+		defer conn.Close()
+		_, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, d.lockKey)
+		if err != nil {
+			// The session may be broken; closing it frees the lock. Discard
+			// the connection rather than return it to the pool holding it.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		return err
+	}, nil
+}
+
+// holder names the session holding the lock, from pg_locks.
+func (d *Driver) holder(ctx context.Context, conn *sql.Conn) string {
+	var pid int
+	var user, app, addr, since string
+	err := conn.QueryRowContext(ctx, `
+SELECT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''),
+       coalesce(host(a.client_addr), 'local socket'), coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '')
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = ($1::bigint >> 32)::bigint::oid AND l.objid = ($1::bigint & 4294967295)::bigint::oid AND l.objsubid = 1
+LIMIT 1`, d.lockKey).Scan(&pid, &user, &app, &addr, &since)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("PostgreSQL backend pid %d (user %s, application %q, from %s, connected %s)", pid, user, app, addr, since)
+}
+
+// Close closes the pool.
+func (d *Driver) Close() error { return d.db.Close() }
+
+// DB returns the underlying pool, for tests and schema snapshots.
+func (d *Driver) DB() *sql.DB { return d.db }
+
+// Schema returns the schema that holds migrate's tables.
+func (d *Driver) Schema() string { return d.schema }

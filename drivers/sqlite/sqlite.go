@@ -1,0 +1,194 @@
+// Package sqlite is migrate's embedded default driver, on the pure-Go
+// modernc.org/sqlite (no cgo). URLs: sqlite:path/to.db, sqlite://path/to.db,
+// sqlite:///abs/path.db and sqlite::memory:.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/migrate-dev/migrate/drivers/sqlstore"
+	"github.com/migrate-dev/migrate/migrator"
+	"github.com/migrate-dev/migrate/migrator/sqlsplit"
+	_ "modernc.org/sqlite" // registers database/sql driver "sqlite"
+)
+
+func init() {
+	migrator.Register(Open, "sqlite", "sqlite3")
+}
+
+// Dialect is SQLite's lexical rules: brackets and backticks quote
+// identifiers, and trigger bodies keep their semicolons.
+var Dialect = sqlsplit.Dialect{Brackets: true, Backticks: true, BeginEnd: true}
+
+// Driver is a SQLite database.
+type Driver struct {
+	*sqlstore.Store
+	db   *sql.DB
+	path string // "" for an in-memory database
+}
+
+// Path returns the database file named by a sqlite URL.
+func Path(u *url.URL) string {
+	p := u.Opaque
+	if p == "" {
+		p = u.Host + u.Path
+	}
+	return p
+}
+
+// Open opens the database named by cfg.URL, creating the file if needed.
+func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
+	path := Path(cfg.URL)
+	if path == "" {
+		return nil, errors.New("sqlite URL names no file: use sqlite:path/to.db or sqlite::memory:")
+	}
+	memory := path == ":memory:"
+	if !memory {
+		if dir := filepath.Dir(path); dir != "." {
+			if _, err := os.Stat(dir); err != nil {
+				return nil, fmt.Errorf("directory of database file %s: %w", path, err)
+			}
+		}
+	}
+	// busy_timeout first so the other pragmas wait rather than fail;
+	// foreign_keys is a no-op inside a transaction, so it is set per
+	// connection here; _txlock=immediate takes the write lock at BEGIN,
+	// which is what makes concurrent writers wait instead of deadlocking.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	if memory {
+		dsn = "file::memory:?_pragma=foreign_keys(1)"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	if memory {
+		// Each :memory: connection is its own database: keep one.
+		db.SetMaxOpenConns(1)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	d := &Driver{db: db}
+	if !memory {
+		d.path = path
+	}
+	d.Store = &sqlstore.Store{
+		DB: db,
+		Dialect: sqlstore.Dialect{
+			CreateTables: createTables,
+			TablesExist: func(ctx context.Context, db *sql.DB) (bool, error) {
+				var n int
+				err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, cfg.StateTable).Scan(&n)
+				return n > 0, err
+			},
+			BoolValue: func(b bool) any {
+				if b {
+					return 1
+				}
+				return 0
+			},
+		},
+		StateTable:   quote(cfg.StateTable),
+		HistoryTable: quote(cfg.HistoryTable),
+	}
+	return d, nil
+}
+
+func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+func createTables(state, history string) []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS ` + state + ` (
+	version INTEGER PRIMARY KEY,
+	name TEXT NOT NULL,
+	checksum TEXT NOT NULL,
+	status TEXT NOT NULL,
+	applied_at DATETIME NOT NULL,
+	failed_statement INTEGER,
+	error TEXT
+)`,
+		`CREATE TABLE IF NOT EXISTS ` + history + ` (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	version INTEGER NOT NULL,
+	name TEXT NOT NULL,
+	direction TEXT NOT NULL,
+	checksum TEXT NOT NULL,
+	started_at DATETIME NOT NULL,
+	duration_ms REAL NOT NULL,
+	success BOOLEAN NOT NULL,
+	error TEXT,
+	db_user TEXT NOT NULL,
+	os_user TEXT NOT NULL,
+	host TEXT NOT NULL,
+	tool_version TEXT NOT NULL
+)`,
+	}
+}
+
+// Split cuts a script with SQLite's rules.
+func (d *Driver) Split(sql string) ([]sqlsplit.Statement, error) {
+	return sqlsplit.Split(sql, Dialect)
+}
+
+// Lock takes an exclusive flock on "<database>.migrate-lock" beside the
+// database file. A file lock holds across processes and is released by the
+// operating system if the holder dies, so a killed migrator never leaves a
+// stale lock. The holder writes who it is into the file for waiters to read.
+func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.Context) error, error) {
+	if d.path == "" {
+		return func(context.Context) error { return nil }, nil
+	}
+	lockPath := d.path + ".migrate-lock"
+	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock file: %w", err)
+	}
+	deadline := time.Now().Add(timeout)
+	wait := 10 * time.Millisecond
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", lockPath, err)
+		}
+		if time.Now().After(deadline) {
+			holder, _ := os.ReadFile(lockPath)
+			f.Close()
+			return nil, &migrator.LockError{Timeout: timeout, Holder: strings.TrimSpace(string(holder)) + " (lock file " + lockPath + ")"}
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 200*time.Millisecond)
+	}
+	host, _ := os.Hostname()
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d on %s since %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))), 0)
+	return func(context.Context) error {
+		defer f.Close()
+		return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	}, nil
+}
+
+// Close closes the database.
+func (d *Driver) Close() error { return d.db.Close() }
+
+// DB returns the underlying pool, for tests and schema snapshots.
+func (d *Driver) DB() *sql.DB { return d.db }

@@ -1,0 +1,282 @@
+// Package sqlstore is the bookkeeping that every database/sql-based driver
+// shares: the state and history tables, and running steps statement by
+// statement inside one transaction (or on one pinned connection when a
+// migration cannot run in a transaction). A driver supplies a Dialect with
+// its DDL, placeholders and error positions; the logic stays in one place.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/migrate-dev/migrate/migrator"
+)
+
+// Dialect is what differs between databases in the bookkeeping.
+type Dialect struct {
+	// Placeholder returns the n-th (1-based) bind parameter.
+	Placeholder func(n int) string
+	// CreateTables returns the statements that create the state and history
+	// tables (and schema) if they are missing; they run under the lock.
+	CreateTables func(state, history string) []string
+	// TablesExist reports whether the state table exists.
+	TablesExist func(ctx context.Context, db *sql.DB) (bool, error)
+	// CurrentUser is a query returning the database user name.
+	CurrentUser string
+	// ErrorLine returns the 1-based line inside stmt where err points, or 0.
+	ErrorLine func(err error, stmt string) int
+	// BoolValue converts a Go bool to what the database's boolean column
+	// takes (SQL Server's BIT and SQLite's INTEGER take 0/1).
+	BoolValue func(bool) any
+}
+
+// Store keeps state and history in two tables reached through db.
+type Store struct {
+	DB      *sql.DB
+	Dialect Dialect
+	// State and History are the quoted, qualified table names.
+	StateTable, HistoryTable string
+
+	user string
+}
+
+func (s *Store) rebind(q string) string {
+	if s.Dialect.Placeholder == nil {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString(s.Dialect.Placeholder(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *Store) boolValue(v bool) any {
+	if s.Dialect.BoolValue != nil {
+		return s.Dialect.BoolValue(v)
+	}
+	return v
+}
+
+// Prepare creates the tables when missing and learns the database user.
+func (s *Store) Prepare(ctx context.Context) error {
+	for _, q := range s.Dialect.CreateTables(s.StateTable, s.HistoryTable) {
+		if _, err := s.DB.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", firstLine(q), err)
+		}
+	}
+	return s.loadUser(ctx)
+}
+
+func (s *Store) loadUser(ctx context.Context) error {
+	if s.user != "" || s.Dialect.CurrentUser == "" {
+		return nil
+	}
+	if err := s.DB.QueryRowContext(ctx, s.Dialect.CurrentUser).Scan(&s.user); err != nil {
+		return fmt.Errorf("reading the database user: %w", err)
+	}
+	return nil
+}
+
+func firstLine(q string) string {
+	q = strings.TrimSpace(q)
+	if i := strings.IndexByte(q, '\n'); i >= 0 {
+		return q[:i]
+	}
+	return q
+}
+
+// State reads the state table; no rows when it does not exist yet.
+func (s *Store) State(ctx context.Context) ([]migrator.StateRow, error) {
+	ok, err := s.Dialect.TablesExist(ctx, s.DB)
+	if err != nil || !ok {
+		return nil, err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT version, name, checksum, status, applied_at, failed_statement, error FROM `+s.StateTable+` ORDER BY version`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []migrator.StateRow
+	for rows.Next() {
+		var r migrator.StateRow
+		var status string
+		var errText sql.NullString
+		var failed sql.NullInt64
+		if err := rows.Scan(&r.Version, &r.Name, &r.Checksum, &status, &r.AppliedAt, &failed, &errText); err != nil {
+			return nil, err
+		}
+		r.Status = migrator.Status(status)
+		r.FailedStatement = int(failed.Int64)
+		r.Error = errText.String
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// History reads the history table in insertion order.
+func (s *Store) History(ctx context.Context) ([]migrator.HistoryRow, error) {
+	ok, err := s.Dialect.TablesExist(ctx, s.DB)
+	if err != nil || !ok {
+		return nil, err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, version, name, direction, checksum, started_at, duration_ms, success, error, db_user, os_user, host, tool_version FROM `+s.HistoryTable+` ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []migrator.HistoryRow
+	for rows.Next() {
+		var h migrator.HistoryRow
+		var dir string
+		var ms float64
+		var errText sql.NullString
+		if err := rows.Scan(&h.ID, &h.Version, &h.Name, &dir, &h.Checksum, &h.StartedAt, &ms, &h.Success, &errText, &h.DBUser, &h.OSUser, &h.Host, &h.ToolVersion); err != nil {
+			return nil, err
+		}
+		h.Direction = migrator.Direction(dir)
+		h.Duration = time.Duration(ms * float64(time.Millisecond))
+		h.Error = errText.String
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// execer is the part of *sql.Tx and *sql.Conn that bookkeeping needs.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (s *Store) write(ctx context.Context, ex execer, change migrator.StateChange, h migrator.HistoryRow) error {
+	switch change.Kind {
+	case migrator.SetState, migrator.RemoveState:
+		if _, err := ex.ExecContext(ctx, s.rebind(`DELETE FROM `+s.StateTable+` WHERE version = ?`), change.Row.Version); err != nil {
+			return fmt.Errorf("updating %s: %w", s.StateTable, err)
+		}
+	}
+	if change.Kind == migrator.SetState {
+		r := change.Row
+		var failed any
+		if r.FailedStatement > 0 {
+			failed = r.FailedStatement
+		}
+		var errText any
+		if r.Error != "" {
+			errText = r.Error
+		}
+		if _, err := ex.ExecContext(ctx, s.rebind(`INSERT INTO `+s.StateTable+` (version, name, checksum, status, applied_at, failed_statement, error) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			r.Version, r.Name, r.Checksum, string(r.Status), time.Now().UTC(), failed, errText); err != nil {
+			return fmt.Errorf("updating %s: %w", s.StateTable, err)
+		}
+	}
+	if h.Direction == "" {
+		return nil
+	}
+	var errText any
+	if h.Error != "" {
+		errText = h.Error
+	}
+	if h.StartedAt.IsZero() {
+		h.StartedAt = time.Now()
+	}
+	if _, err := ex.ExecContext(ctx, s.rebind(`INSERT INTO `+s.HistoryTable+` (version, name, direction, checksum, started_at, duration_ms, success, error, db_user, os_user, host, tool_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		h.Version, h.Name, string(h.Direction), h.Checksum, h.StartedAt.UTC(), float64(h.Duration)/float64(time.Millisecond),
+		s.boolValue(h.Success), errText, s.user, h.OSUser, h.Host, h.ToolVersion); err != nil {
+		return fmt.Errorf("writing %s: %w", s.HistoryTable, err)
+	}
+	return nil
+}
+
+// Record writes bookkeeping in its own transaction.
+func (s *Store) Record(ctx context.Context, change migrator.StateChange, h migrator.HistoryRow) error {
+	if err := s.loadUser(ctx); err != nil {
+		return err
+	}
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := s.write(ctx, tx, change, h); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Run executes steps as migrator.Driver.Run describes.
+func (s *Store) Run(ctx context.Context, steps []*migrator.Step, inTx bool) error {
+	if err := s.loadUser(ctx); err != nil {
+		return err
+	}
+	if !inTx {
+		return s.runEach(ctx, steps)
+	}
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning a transaction: %w", err)
+	}
+	for _, st := range steps {
+		if err := s.runStep(ctx, tx, st); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing version %d: %w", steps[len(steps)-1].Migration.Version, err)
+	}
+	for _, st := range steps {
+		if st.Done != nil {
+			st.Done(st.History.Duration)
+		}
+	}
+	return nil
+}
+
+// runEach runs non-transactional steps on one pinned connection, so that
+// session settings made by one statement hold for the next.
+func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
+	conn, err := s.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, st := range steps {
+		if err := s.runStep(ctx, conn, st); err != nil {
+			return err
+		}
+		if st.Done != nil {
+			st.Done(st.History.Duration)
+		}
+	}
+	return nil
+}
+
+func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error {
+	start := time.Now()
+	for i, stmt := range st.Statements {
+		for r := 0; r < max(stmt.Repeat, 1); r++ {
+			if _, err := ex.ExecContext(ctx, stmt.Text); err != nil {
+				line := 0
+				if s.Dialect.ErrorLine != nil {
+					line = s.Dialect.ErrorLine(err, stmt.Text)
+				}
+				return st.Failure(i, err, line)
+			}
+		}
+	}
+	st.History.StartedAt = start
+	st.History.Duration = time.Since(start)
+	if err := s.write(ctx, ex, st.State, st.History); err != nil {
+		return fmt.Errorf("version %d ran but its bookkeeping failed: %w", st.Migration.Version, err)
+	}
+	return nil
+}

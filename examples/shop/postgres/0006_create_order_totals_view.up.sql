@@ -1,0 +1,7 @@
+CREATE VIEW order_totals AS
+SELECT o.id AS order_id,
+       o.customer_id,
+       SUM(i.quantity * i.price_cents)::bigint AS total_cents
+FROM orders o
+JOIN order_items i ON i.order_id = o.id
+GROUP BY o.id, o.customer_id;

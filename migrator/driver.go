@@ -1,0 +1,312 @@
+package migrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/migrate-dev/migrate/migrator/sqlsplit"
+)
+
+// Driver is what the engine needs from one database. A driver package
+// registers an Opener in init(); the engine never speaks SQL itself.
+type Driver interface {
+	// Split cuts a script into statements using the database's own rules.
+	Split(sql string) ([]sqlsplit.Statement, error)
+	// Lock takes the database-wide migration lock, polling a try-lock until
+	// timeout. The returned function releases it. A timeout is a *LockError.
+	Lock(ctx context.Context, timeout time.Duration) (unlock func(context.Context) error, err error)
+	// Prepare creates the state and history tables when they are missing.
+	Prepare(ctx context.Context) error
+	// State returns the state rows ordered by version; none when the tables
+	// do not exist yet.
+	State(ctx context.Context) ([]StateRow, error)
+	// History returns the history rows in the order they were written.
+	History(ctx context.Context) ([]HistoryRow, error)
+	// Run executes steps. With inTx the statements of every step and their
+	// state and history writes commit together or not at all; without it
+	// statements run one by one and each step's bookkeeping follows its last
+	// statement. A failing statement is reported as a *StatementError.
+	Run(ctx context.Context, steps []*Step, inTx bool) error
+	// Record writes bookkeeping only (failures, baselines, repairs).
+	Record(ctx context.Context, change StateChange, entry HistoryRow) error
+	// Close releases the connection pool.
+	Close() error
+}
+
+// Status is the state of one version in the state table.
+type Status string
+
+// Statuses a version can have in the state table.
+const (
+	// StatusApplied: the migration ran to completion.
+	StatusApplied Status = "applied"
+	// StatusFailed: a migration that could not run in a transaction failed
+	// part-way; some of its statements may have taken effect.
+	StatusFailed Status = "failed"
+	// StatusRunning: a non-transactional migration started and its process
+	// never reported back (killed, connection lost).
+	StatusRunning Status = "running"
+)
+
+// StateRow is one version currently applied (or stuck) in the database.
+type StateRow struct {
+	Version   int64
+	Name      string
+	Checksum  string
+	Status    Status
+	AppliedAt time.Time
+	// FailedStatement is the 1-based index of the statement that failed.
+	FailedStatement int
+	Error           string
+}
+
+// HistoryRow is one append-only history entry.
+type HistoryRow struct {
+	ID          int64
+	Version     int64
+	Name        string
+	Direction   Direction
+	Checksum    string
+	StartedAt   time.Time
+	Duration    time.Duration
+	Success     bool
+	Error       string
+	DBUser      string
+	OSUser      string
+	Host        string
+	ToolVersion string
+}
+
+// ChangeKind says how a step changes the state table.
+type ChangeKind int
+
+// State changes.
+const (
+	// SetState inserts or replaces the row for the version.
+	SetState ChangeKind = iota + 1
+	// RemoveState deletes the row for the version.
+	RemoveState
+	// NoStateChange leaves the state table alone (a failure of a
+	// transactional migration changes nothing).
+	NoStateChange
+)
+
+// StateChange is the state-table write that goes with a step.
+type StateChange struct {
+	Kind ChangeKind
+	Row  StateRow
+}
+
+// Step is one migration script to run with its bookkeeping.
+type Step struct {
+	Migration  *Migration
+	Direction  Direction
+	Script     *Script
+	Statements []sqlsplit.Statement
+	State      StateChange
+	// History is written after the statements; the driver fills StartedAt
+	// and Duration from its own clock and DBUser from its session.
+	History HistoryRow
+	// Done is called by the driver after the step's statements ran, with
+	// their duration, so progress can be shown as it happens.
+	Done func(d time.Duration)
+}
+
+// StatementError is a statement that the database refused.
+type StatementError struct {
+	Version int64
+	File    string
+	Line    int
+	// Index is the 1-based position of the statement in its script.
+	Index     int
+	Statement string
+	// Committed is true when earlier statements of the script stayed
+	// applied (the script did not run in a transaction).
+	Committed bool
+	Err       error
+}
+
+func (e *StatementError) Error() string {
+	stmt := e.Statement
+	if len(stmt) > 300 {
+		stmt = stmt[:300] + "..."
+	}
+	return fmt.Sprintf("%s:%d: statement %d failed: %v\n    %s", e.File, e.Line, e.Index, e.Err, strings.ReplaceAll(stmt, "\n", "\n    "))
+}
+
+func (e *StatementError) Unwrap() error { return e.Err }
+
+// LockError means the migration lock could not be taken in time.
+type LockError struct {
+	Timeout time.Duration
+	// Holder describes who holds the lock, when the database can tell.
+	Holder string
+}
+
+func (e *LockError) Error() string {
+	msg := fmt.Sprintf("could not take the migration lock within %s", e.Timeout)
+	if e.Holder != "" {
+		msg += "; it is held by " + e.Holder
+	}
+	return msg + " (raise --lock-timeout, or wait for the other migration to finish)"
+}
+
+// Config is what a driver needs to open a database.
+type Config struct {
+	// URL is the database URL; its scheme chose the driver.
+	URL *url.URL
+	// StateTable and HistoryTable name the tool's own tables.
+	StateTable, HistoryTable string
+	// Schema is the schema holding them, where the database has schemas.
+	Schema string
+	// AppName identifies this process to the server (shown to lock waiters).
+	AppName string
+}
+
+// Opener opens a driver for a URL.
+type Opener func(ctx context.Context, cfg Config) (Driver, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Opener{}
+)
+
+// Register makes a driver available for the URL schemes given. Driver
+// packages call it from init(), as database/sql drivers do.
+func Register(opener Opener, schemes ...string) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	for _, s := range schemes {
+		if _, dup := registry[s]; dup {
+			panic("migrator: driver registered twice for scheme " + s)
+		}
+		registry[s] = opener
+	}
+}
+
+// Schemes lists the registered URL schemes.
+func Schemes() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	var out []string
+	for s := range registry {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ErrNoDatabaseURL is returned when no database URL was given.
+var ErrNoDatabaseURL = errors.New("no database URL: pass --database or set DATABASE_URL")
+
+// Open opens the driver that the URL's scheme names.
+func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
+	if rawURL == "" {
+		return nil, ErrNoDatabaseURL
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Parse echoes the whole input, password included.
+		return nil, fmt.Errorf("database URL %q does not parse: %v", Redact(rawURL), redactErr(err, rawURL))
+	}
+	registryMu.RLock()
+	opener := registry[u.Scheme]
+	registryMu.RUnlock()
+	if opener == nil {
+		return nil, fmt.Errorf("database URL %q: unknown scheme %q (known: %s; a driver registers its scheme when its package under drivers/ is imported)", Redact(rawURL), u.Scheme, strings.Join(Schemes(), ", "))
+	}
+	if cfg.StateTable == "" {
+		cfg.StateTable = DefaultStateTable
+	}
+	if cfg.HistoryTable == "" {
+		cfg.HistoryTable = DefaultHistoryTable
+	}
+	for _, name := range []string{cfg.StateTable, cfg.HistoryTable, cfg.Schema} {
+		if name != "" && !identRE.MatchString(name) {
+			return nil, fmt.Errorf("table or schema name %q is not allowed: use letters, digits and _ (at most 63, not starting with a digit)", name)
+		}
+	}
+	cfg.URL = u
+	d, err := opener(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), redactErr(err, rawURL))
+	}
+	return d, nil
+}
+
+// Default names of the tool's tables; they collide with no other migration
+// tool's (schema_migrations, goose_db_version, flyway_schema_history,
+// migrations).
+const (
+	DefaultStateTable   = "migrate_state"
+	DefaultHistoryTable = "migrate_history"
+)
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// Redact returns the URL with its password replaced by "xxxxx".
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		if i := strings.Index(rawURL, "://"); i >= 0 {
+			if at := strings.LastIndex(rawURL, "@"); at > i {
+				return rawURL[:i+3] + "xxxxx" + rawURL[at:]
+			}
+		}
+		return rawURL
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// redactErr removes the URL's password from an error message that might
+// quote it.
+func redactErr(err error, rawURL string) error {
+	if err == nil {
+		return nil
+	}
+	u, perr := url.Parse(rawURL)
+	if perr != nil {
+		return errors.New(strings.ReplaceAll(err.Error(), rawURL, Redact(rawURL)))
+	}
+	pw, has := u.User.Password()
+	if !has || pw == "" || !strings.Contains(err.Error(), pw) {
+		return err
+	}
+	return &redactedError{msg: strings.ReplaceAll(err.Error(), pw, "xxxxx"), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+
+// Unwrap keeps errors.Is/As working; the wrapped message is never printed
+// by this package.
+func (e *redactedError) Unwrap() error { return e.err }
+
+// Failure builds the error for statement i (0-based) of the step.
+// lineInStatement is the 1-based line inside the statement where the
+// database located the error, or 0 when it did not say.
+func (s *Step) Failure(i int, err error, lineInStatement int) *StatementError {
+	st := s.Statements[i]
+	line := st.Line
+	if lineInStatement > 1 {
+		line += lineInStatement - 1
+	}
+	return &StatementError{
+		Version: s.Migration.Version, File: s.Script.Path, Line: line,
+		Index: i + 1, Statement: st.Text, Err: err,
+	}
+}

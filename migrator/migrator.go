@@ -1,0 +1,546 @@
+// Package migrator is the engine of migrate: it loads versioned migrations,
+// compares them with the database's state table, and applies or rolls them
+// back through a Driver, one transaction per migration where the database
+// allows it, keeping an append-only history of everything it does.
+//
+// Typical use as a library:
+//
+//	src, err := migrator.Load(embeddedFS, "migrations")
+//	drv, err := migrator.Open(ctx, os.Getenv("DATABASE_URL"), migrator.Config{})
+//	defer drv.Close()
+//	report, err := migrator.New(drv, src, migrator.Options{}).Up(ctx, 0)
+package migrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// ToolVersion is recorded in every history row. Release builds set it with
+// -ldflags "-X github.com/migrate-dev/migrate/migrator.ToolVersion=v1.2.3";
+// otherwise the module version from the build info is used.
+var ToolVersion = ""
+
+// ToolVersionString is the version recorded in history and printed by `migrate version`.
+func ToolVersionString() string {
+	if ToolVersion != "" {
+		return ToolVersion
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// Options tune a Migrator. The zero value is usable.
+type Options struct {
+	// LockTimeout bounds the wait for the migration lock (default 15s).
+	LockTimeout time.Duration
+	// SingleTransaction applies all pending migrations in one transaction.
+	SingleTransaction bool
+	// AllowOutOfOrder applies pending migrations older than the newest
+	// applied one instead of refusing.
+	AllowOutOfOrder bool
+	// DryRun plans and returns the SQL without touching the database
+	// (beyond reading the state table).
+	DryRun bool
+	// Progress, when set, is told about each migration as it finishes.
+	Progress func(Result)
+}
+
+// Migrator runs one source of migrations against one database.
+type Migrator struct {
+	driver Driver
+	source *Source
+	opts   Options
+	osUser string
+	host   string
+}
+
+// New returns a Migrator. It does not touch the database.
+func New(d Driver, src *Source, opts Options) *Migrator {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = 15 * time.Second
+	}
+	m := &Migrator{driver: d, source: src, opts: opts}
+	if u, err := user.Current(); err == nil {
+		m.osUser = u.Username
+	}
+	m.host, _ = os.Hostname()
+	return m
+}
+
+// Result is the outcome of one migration script run (or planned).
+type Result struct {
+	Version   int64         `json:"version"`
+	Name      string        `json:"name"`
+	Direction Direction     `json:"direction"`
+	File      string        `json:"file"`
+	Duration  time.Duration `json:"duration_ns"`
+	// Statements holds the SQL that would run, in a dry run.
+	Statements []string `json:"statements,omitempty"`
+}
+
+// Report is what up, down, goto and redo did.
+type Report struct {
+	DryRun  bool     `json:"dry_run"`
+	From    int64    `json:"from_version"`
+	To      int64    `json:"to_version"`
+	Results []Result `json:"results"`
+}
+
+// BlockedError means up refused to start because the state does not match
+// the folder (failed, interrupted, changed, missing or out-of-order
+// versions). Each entry carries the rule to fix it.
+type BlockedError struct{ Entries []Entry }
+
+func (e *BlockedError) Error() string {
+	var b strings.Builder
+	b.WriteString("refusing to migrate: the database and the migration folder disagree; nothing was run:")
+	for _, en := range e.Entries {
+		fmt.Fprintf(&b, "\n  version %d (%s) is %s: %s", en.Version, en.Name, en.Status, en.Fix)
+	}
+	return b.String()
+}
+
+// ErrNotReversible is wrapped by errors about rolling back a migration that
+// has no down script.
+var ErrNotReversible = errors.New("migration has no down script")
+
+// Status returns the plan without changing anything.
+func (m *Migrator) Status(ctx context.Context) (*Plan, error) {
+	state, err := m.driver.State(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading state: %w", err)
+	}
+	return NewPlan(m.source, state), nil
+}
+
+// Validate returns the versions that would block up.
+func (m *Migrator) Validate(ctx context.Context) ([]Entry, error) {
+	p, err := m.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Problems(), nil
+}
+
+// History returns every history row, oldest first.
+func (m *Migrator) History(ctx context.Context) ([]HistoryRow, error) {
+	h, err := m.driver.History(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading history: %w", err)
+	}
+	return h, nil
+}
+
+// locked runs fn holding the migration lock, with the tables prepared and
+// the plan read under the lock. A dry run takes no lock and creates nothing.
+func (m *Migrator) locked(ctx context.Context, fn func(p *Plan) (*Report, error)) (*Report, error) {
+	if !m.opts.DryRun {
+		unlock, err := m.driver.Lock(ctx, m.opts.LockTimeout)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			// Release even when ctx was cancelled, so an interrupted run
+			// does not leave the lock behind for the session's lifetime.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = unlock(rctx)
+		}()
+		if err := m.driver.Prepare(ctx); err != nil {
+			return nil, fmt.Errorf("creating the migrate tables: %w", err)
+		}
+	}
+	p, err := m.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return fn(p)
+}
+
+// Up applies pending migrations in order; limit > 0 applies at most that
+// many. It refuses to start while any version is failed, interrupted,
+// changed, missing or out of order.
+func (m *Migrator) Up(ctx context.Context, limit int) (*Report, error) {
+	return m.locked(ctx, func(p *Plan) (*Report, error) {
+		if err := m.blocked(p); err != nil {
+			return nil, err
+		}
+		pending := p.Pending(m.opts.AllowOutOfOrder)
+		if limit > 0 && len(pending) > limit {
+			pending = pending[:limit]
+		}
+		return m.apply(ctx, p, pending, Up)
+	})
+}
+
+// Down rolls back the n most recently applied migrations (n <= 0 means 1).
+func (m *Migrator) Down(ctx context.Context, n int) (*Report, error) {
+	if n <= 0 {
+		n = 1
+	}
+	return m.locked(ctx, func(p *Plan) (*Report, error) {
+		if err := m.blocked(p); err != nil {
+			return nil, err
+		}
+		applied := p.AppliedDesc()
+		if len(applied) > n {
+			applied = applied[:n]
+		}
+		return m.rollback(ctx, p, applied)
+	})
+}
+
+// Goto migrates up or down until version v is the newest applied one;
+// v = 0 rolls everything back.
+func (m *Migrator) Goto(ctx context.Context, v int64) (*Report, error) {
+	if v != 0 && m.source.Find(v) == nil {
+		return nil, fmt.Errorf("goto %d: no migration with that version in the folder", v)
+	}
+	return m.locked(ctx, func(p *Plan) (*Report, error) {
+		if err := m.blocked(p); err != nil {
+			return nil, err
+		}
+		var down []Entry
+		for _, e := range p.AppliedDesc() {
+			if e.Version > v {
+				down = append(down, e)
+			}
+		}
+		if len(down) > 0 {
+			return m.rollback(ctx, p, down)
+		}
+		var up []*Migration
+		for _, mig := range p.Pending(m.opts.AllowOutOfOrder) {
+			if mig.Version <= v {
+				up = append(up, mig)
+			}
+		}
+		return m.apply(ctx, p, up, Up)
+	})
+}
+
+// Redo rolls back the newest applied migration and applies it again.
+func (m *Migrator) Redo(ctx context.Context) (*Report, error) {
+	return m.locked(ctx, func(p *Plan) (*Report, error) {
+		if err := m.blocked(p); err != nil {
+			return nil, err
+		}
+		applied := p.AppliedDesc()
+		if len(applied) == 0 {
+			return nil, errors.New("redo: no migration is applied")
+		}
+		down, err := m.rollback(ctx, p, applied[:1])
+		if err != nil {
+			return down, err
+		}
+		up, err := m.apply(ctx, p, []*Migration{applied[0].Migration}, Up)
+		if up != nil {
+			down.Results = append(down.Results, up.Results...)
+			down.To = up.To
+		}
+		return down, err
+	})
+}
+
+func (m *Migrator) blocked(p *Plan) error {
+	var block []Entry
+	for _, e := range p.Problems() {
+		if e.Status == OutOfOrder && m.opts.AllowOutOfOrder {
+			continue
+		}
+		block = append(block, e)
+	}
+	if len(block) > 0 {
+		return &BlockedError{Entries: block}
+	}
+	return nil
+}
+
+func (m *Migrator) rollback(ctx context.Context, p *Plan, entries []Entry) (*Report, error) {
+	migs := make([]*Migration, 0, len(entries))
+	for _, e := range entries {
+		switch {
+		case e.Migration == nil:
+			return nil, fmt.Errorf("cannot roll back version %d (%s): its files are gone from the folder", e.Version, e.Name)
+		case e.Migration.Down == nil:
+			return nil, fmt.Errorf("cannot roll back version %d: %s is marked irreversible: %w (ship a new migration that undoes it instead, see `migrate revert`)", e.Version, e.Migration.Up.Path, ErrNotReversible)
+		}
+		migs = append(migs, e.Migration)
+	}
+	return m.apply(ctx, p, migs, Down)
+}
+
+// apply runs migs in the given direction. Every script is split before the
+// first one runs, so a syntax problem in the tenth file stops the run before
+// the first touches the database.
+func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Direction) (*Report, error) {
+	rep := &Report{DryRun: m.opts.DryRun, From: p.Current, To: p.Current}
+	steps := make([]*Step, 0, len(migs))
+	for _, mig := range migs {
+		step, err := m.newStep(mig, dir)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, step)
+	}
+	if m.opts.DryRun {
+		for _, s := range steps {
+			r := s.result(0)
+			for _, st := range s.Statements {
+				r.Statements = append(r.Statements, st.Text)
+			}
+			rep.Results = append(rep.Results, r)
+		}
+		rep.To = m.versionAfter(p, migs, dir)
+		return rep, nil
+	}
+	if m.opts.SingleTransaction && len(steps) > 0 {
+		for _, s := range steps {
+			if s.Script.NoTransaction {
+				return nil, fmt.Errorf("--single-transaction: %s is marked migrate:no-transaction and cannot run inside a transaction; run it on its own", s.Script.Path)
+			}
+		}
+		if err := m.runSteps(ctx, steps, true); err != nil {
+			return rep, err
+		}
+		for _, s := range steps {
+			rep.Results = append(rep.Results, s.result(s.History.Duration))
+		}
+		rep.To = m.versionAfter(p, migs, dir)
+		return rep, nil
+	}
+	done := map[int64]bool{}
+	for _, s := range steps {
+		if err := m.runSteps(ctx, []*Step{s}, !s.Script.NoTransaction); err != nil {
+			rep.To = m.versionAfterDone(p, done)
+			return rep, err
+		}
+		done[s.Migration.Version] = dir == Up
+		rep.Results = append(rep.Results, s.result(s.History.Duration))
+	}
+	rep.To = m.versionAfterDone(p, done)
+	return rep, nil
+}
+
+func (m *Migrator) versionAfter(p *Plan, migs []*Migration, dir Direction) int64 {
+	done := map[int64]bool{}
+	for _, mig := range migs {
+		done[mig.Version] = dir == Up
+	}
+	return m.versionAfterDone(p, done)
+}
+
+// versionAfterDone is the newest applied version once the versions in done
+// are applied (true) or rolled back (false).
+func (m *Migrator) versionAfterDone(p *Plan, done map[int64]bool) int64 {
+	var cur int64
+	for _, e := range p.Entries {
+		applied := e.State != nil && e.State.Status == StatusApplied
+		if d, ok := done[e.Version]; ok {
+			applied = d
+		}
+		if applied && e.Version > cur {
+			cur = e.Version
+		}
+	}
+	return cur
+}
+
+func (m *Migrator) newStep(mig *Migration, dir Direction) (*Step, error) {
+	script := &mig.Up
+	if dir == Down {
+		script = mig.Down
+	}
+	stmts, err := m.driver.Split(script.SQL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (nothing was run)", script.Path, err)
+	}
+	s := &Step{
+		Migration: mig, Direction: dir, Script: script, Statements: stmts,
+		History: HistoryRow{
+			Version: mig.Version, Name: mig.Name, Direction: dir, Checksum: script.Checksum,
+			Success: true, OSUser: m.osUser, Host: m.host, ToolVersion: ToolVersionString(),
+		},
+	}
+	if dir == Up {
+		s.State = StateChange{Kind: SetState, Row: StateRow{Version: mig.Version, Name: mig.Name, Checksum: mig.Up.Checksum, Status: StatusApplied}}
+	} else {
+		s.State = StateChange{Kind: RemoveState, Row: StateRow{Version: mig.Version}}
+	}
+	if m.opts.Progress != nil {
+		s.Done = func(d time.Duration) { m.opts.Progress(s.result(d)) }
+	}
+	return s, nil
+}
+
+func (s *Step) result(d time.Duration) Result {
+	return Result{Version: s.Migration.Version, Name: s.Migration.Name, Direction: s.Direction, File: s.Script.Path, Duration: d}
+}
+
+// runSteps runs steps and, when they fail, records the failure in history
+// (and, where statements stayed committed, in the state table) so that
+// nothing half-applied goes unrecorded.
+func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error {
+	if !inTx {
+		// Mark the version before its first statement: if this process is
+		// killed part-way, the next run sees "interrupted" rather than a
+		// clean state that is not true.
+		s := steps[0]
+		running := StateChange{Kind: SetState, Row: StateRow{Version: s.Migration.Version, Name: s.Migration.Name, Checksum: s.Migration.Up.Checksum, Status: StatusRunning}}
+		if err := m.driver.Record(ctx, running, HistoryRow{}); err != nil {
+			return fmt.Errorf("recording the start of version %d: %w", s.Migration.Version, err)
+		}
+	}
+	start := time.Now()
+	err := m.driver.Run(ctx, steps, inTx)
+	if err == nil {
+		return nil
+	}
+	failed := steps[0]
+	var se *StatementError
+	if errors.As(err, &se) {
+		for _, s := range steps {
+			if s.Migration.Version == se.Version {
+				failed = s
+			}
+		}
+	}
+	entry := failed.History
+	entry.Success = false
+	entry.StartedAt = start
+	entry.Duration = time.Since(start)
+	entry.Error = err.Error()
+	change := StateChange{Kind: NoStateChange}
+	if !inTx {
+		row := StateRow{Version: failed.Migration.Version, Name: failed.Migration.Name, Checksum: failed.Migration.Up.Checksum, Status: StatusFailed, Error: err.Error()}
+		if se != nil {
+			row.FailedStatement = se.Index
+			se.Committed = se.Index > 1
+		}
+		change = StateChange{Kind: SetState, Row: row}
+	}
+	// Record even if ctx was cancelled: the failure must not go unrecorded.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if rerr := m.driver.Record(rctx, change, entry); rerr != nil {
+		return fmt.Errorf("%w (and recording the failure in history failed too: %v)", err, rerr)
+	}
+	return err
+}
+
+// Baseline marks every migration up to v as applied without running it, for
+// a database whose schema already exists. It refuses when any version is
+// already recorded.
+func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
+	if m.source.Find(v) == nil {
+		return nil, fmt.Errorf("baseline %d: no migration with that version in the folder", v)
+	}
+	return m.locked(ctx, func(p *Plan) (*Report, error) {
+		for _, e := range p.Entries {
+			if e.State != nil {
+				return nil, fmt.Errorf("baseline %d: the database already has version %d recorded; baseline is only for a database with no migrate state", v, e.Version)
+			}
+		}
+		rep := &Report{From: 0, To: v}
+		for _, mig := range m.source.Migrations {
+			if mig.Version > v {
+				break
+			}
+			row := StateRow{Version: mig.Version, Name: mig.Name, Checksum: mig.Up.Checksum, Status: StatusApplied}
+			entry := m.entry(mig.Version, mig.Name, Baseline, mig.Up.Checksum)
+			if err := m.driver.Record(ctx, StateChange{Kind: SetState, Row: row}, entry); err != nil {
+				return rep, fmt.Errorf("baseline of version %d: %w", mig.Version, err)
+			}
+			rep.Results = append(rep.Results, Result{Version: mig.Version, Name: mig.Name, Direction: Baseline, File: mig.Up.Path})
+		}
+		return rep, nil
+	})
+}
+
+// RepairAction says what repair should record.
+type RepairAction string
+
+// Repair actions.
+const (
+	// RepairApplied: the version's changes are fully in place (a failed
+	// migration was finished by hand).
+	RepairApplied RepairAction = "applied"
+	// RepairRolledBack: the version's changes are gone (undone by hand).
+	RepairRolledBack RepairAction = "rolled-back"
+	// RepairAcceptChecksum: the file's edit is accepted as the applied one.
+	RepairAcceptChecksum RepairAction = "accept-checksum"
+	// RepairForget: drop a version whose file is gone from the state.
+	RepairForget RepairAction = "forget"
+)
+
+// Repair records what a person did about a blocked version. It never runs
+// migration SQL; it writes the state row and a history entry saying so.
+func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*Report, error) {
+	return m.locked(ctx, func(p *Plan) (*Report, error) {
+		var e *Entry
+		for i := range p.Entries {
+			if p.Entries[i].Version == v && p.Entries[i].State != nil {
+				e = &p.Entries[i]
+			}
+		}
+		if e == nil {
+			return nil, fmt.Errorf("repair %d: version %d is not recorded in the database; nothing to repair", v, v)
+		}
+		var change StateChange
+		checksum := e.State.Checksum
+		switch action {
+		case RepairApplied:
+			if e.Status != Failed && e.Status != Running {
+				return nil, fmt.Errorf("repair %d --applied: version %d is %s, not failed or interrupted", v, v, e.Status)
+			}
+			if e.Migration != nil {
+				checksum = e.Migration.Up.Checksum
+			}
+			change = StateChange{Kind: SetState, Row: StateRow{Version: v, Name: e.Name, Checksum: checksum, Status: StatusApplied}}
+		case RepairRolledBack:
+			if e.Status != Failed && e.Status != Running {
+				return nil, fmt.Errorf("repair %d --rolled-back: version %d is %s, not failed or interrupted", v, v, e.Status)
+			}
+			change = StateChange{Kind: RemoveState, Row: StateRow{Version: v}}
+		case RepairAcceptChecksum:
+			if e.Status != Changed {
+				return nil, fmt.Errorf("repair %d --accept-checksum: version %d is %s, not changed", v, v, e.Status)
+			}
+			checksum = e.Migration.Up.Checksum
+			row := *e.State
+			row.Checksum = checksum
+			change = StateChange{Kind: SetState, Row: row}
+		case RepairForget:
+			if e.Status != Missing {
+				return nil, fmt.Errorf("repair %d --forget: version %d is %s; only a version whose files are gone can be forgotten", v, v, e.Status)
+			}
+			change = StateChange{Kind: RemoveState, Row: StateRow{Version: v}}
+		default:
+			return nil, fmt.Errorf("repair %d: unknown action %q", v, action)
+		}
+		entry := m.entry(v, e.Name, Repair, checksum)
+		entry.Error = "repair: marked " + string(action)
+		if err := m.driver.Record(ctx, change, entry); err != nil {
+			return nil, fmt.Errorf("repair %d: %w", v, err)
+		}
+		rep := &Report{From: p.Current, Results: []Result{{Version: v, Name: e.Name, Direction: Repair}}}
+		rep.To = m.versionAfterDone(p, map[int64]bool{v: change.Kind == SetState && change.Row.Status == StatusApplied})
+		return rep, nil
+	})
+}
+
+func (m *Migrator) entry(v int64, name string, dir Direction, checksum string) HistoryRow {
+	return HistoryRow{
+		Version: v, Name: name, Direction: dir, Checksum: checksum, StartedAt: time.Now(),
+		Success: true, OSUser: m.osUser, Host: m.host, ToolVersion: ToolVersionString(),
+	}
+}

@@ -1,0 +1,119 @@
+package migrator
+
+import (
+	"fmt"
+	"sort"
+)
+
+// VersionStatus is how one version stands between the folder and the
+// database.
+type VersionStatus string
+
+// Version statuses shown by status.
+const (
+	Pending    VersionStatus = "pending"
+	Applied    VersionStatus = "applied"
+	Failed     VersionStatus = "failed"
+	Running    VersionStatus = "interrupted"
+	Changed    VersionStatus = "changed"
+	Missing    VersionStatus = "missing"
+	OutOfOrder VersionStatus = "out-of-order"
+)
+
+// Entry is one row of the plan: a version in the folder, the database, or
+// both.
+type Entry struct {
+	Version   int64         `json:"version"`
+	Name      string        `json:"name"`
+	Status    VersionStatus `json:"status"`
+	Migration *Migration    `json:"-"`
+	State     *StateRow     `json:"-"`
+	// Fix says how to resolve a status that blocks up.
+	Fix string `json:"fix,omitempty"`
+}
+
+// Plan compares the folder with the state table.
+type Plan struct {
+	Entries []Entry
+	// Current is the highest applied version, 0 when none.
+	Current int64
+}
+
+// NewPlan builds the plan from a source and the state rows.
+func NewPlan(src *Source, state []StateRow) *Plan {
+	p := &Plan{}
+	seen := map[int64]bool{}
+	for i := range state {
+		row := &state[i]
+		seen[row.Version] = true
+		e := Entry{Version: row.Version, Name: row.Name, State: row, Migration: src.Find(row.Version)}
+		switch {
+		case row.Status == StatusFailed:
+			e.Status = Failed
+			e.Fix = fmt.Sprintf("statement %d failed outside a transaction and earlier statements stayed applied; finish or undo them by hand, then run `migrate repair %d --applied` or `migrate repair %d --rolled-back`", row.FailedStatement, row.Version, row.Version)
+		case row.Status == StatusRunning:
+			e.Status = Running
+			e.Fix = fmt.Sprintf("a non-transactional run was interrupted; check which statements took effect, then run `migrate repair %d --applied` or `migrate repair %d --rolled-back`", row.Version, row.Version)
+		case e.Migration == nil:
+			e.Status = Missing
+			e.Fix = fmt.Sprintf("restore the file of version %d, or run `migrate repair %d --forget` to drop it from the state (history keeps it)", row.Version, row.Version)
+		case e.Migration.Up.Checksum != row.Checksum:
+			e.Status = Changed
+			e.Fix = fmt.Sprintf("%s changed after it was applied; restore it and ship the change as a new migration, or run `migrate repair %d --accept-checksum` if the edit is cosmetic", e.Migration.Up.Path, row.Version)
+		default:
+			e.Status = Applied
+		}
+		if row.Status == StatusApplied && row.Version > p.Current {
+			p.Current = row.Version
+		}
+		p.Entries = append(p.Entries, e)
+	}
+	for _, m := range src.Migrations {
+		if seen[m.Version] {
+			continue
+		}
+		e := Entry{Version: m.Version, Name: m.Name, Status: Pending, Migration: m}
+		if m.Version < p.Current {
+			e.Status = OutOfOrder
+			e.Fix = fmt.Sprintf("version %d is older than the newest applied version %d; renumber it above %d, or run up with --allow-out-of-order", m.Version, p.Current, p.Current)
+		}
+		p.Entries = append(p.Entries, e)
+	}
+	sort.Slice(p.Entries, func(i, j int) bool { return p.Entries[i].Version < p.Entries[j].Version })
+	return p
+}
+
+// Problems returns the entries that block up: failed, interrupted, changed,
+// missing and out-of-order versions.
+func (p *Plan) Problems() []Entry {
+	var out []Entry
+	for _, e := range p.Entries {
+		if e.Fix != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Pending returns the migrations to apply, in order; out-of-order ones only
+// when allowed.
+func (p *Plan) Pending(allowOutOfOrder bool) []*Migration {
+	var out []*Migration
+	for _, e := range p.Entries {
+		if e.Status == Pending || e.Status == OutOfOrder && allowOutOfOrder {
+			out = append(out, e.Migration)
+		}
+	}
+	return out
+}
+
+// AppliedDesc returns the applied entries, newest first.
+func (p *Plan) AppliedDesc() []Entry {
+	var out []Entry
+	for i := len(p.Entries) - 1; i >= 0; i-- {
+		if p.Entries[i].State != nil {
+			out = append(out, p.Entries[i])
+		}
+	}
+	return out
+}

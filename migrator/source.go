@@ -1,0 +1,257 @@
+package migrator
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Direction says which way a history entry moved the schema. It is a named
+// type, not a bool, because history also records baselines and repairs.
+type Direction string
+
+// Directions recorded in history.
+const (
+	Up       Direction = "up"
+	Down     Direction = "down"
+	Baseline Direction = "baseline"
+	Repair   Direction = "repair"
+)
+
+// Script is one side (up or down) of a migration as read from its file.
+type Script struct {
+	// Path is the file's path inside the source, for messages.
+	Path string
+	// SQL is the file's text with a leading UTF-8 byte-order mark removed.
+	SQL string
+	// Checksum is the hex SHA-256 of the file's bytes as stored.
+	Checksum string
+	// NoTransaction is set by the "-- migrate:no-transaction" directive.
+	NoTransaction bool
+}
+
+// Migration is one version with its scripts.
+type Migration struct {
+	Version int64
+	Name    string
+	Up      Script
+	// Down is nil when the migration is irreversible.
+	Down *Script
+	// Irreversible is set by "-- migrate:irreversible" in the up script.
+	Irreversible bool
+}
+
+// Source is a validated, version-ordered set of migrations.
+type Source struct {
+	Migrations []*Migration
+	byVersion  map[int64]*Migration
+}
+
+// Find returns the migration with version v, or nil.
+func (s *Source) Find(v int64) *Migration { return s.byVersion[v] }
+
+// Problem is one thing wrong with a migration folder.
+type Problem struct {
+	File string
+	Line int // 0 when the problem is the file as a whole
+	Msg  string
+}
+
+func (p Problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", p.File, p.Msg)
+}
+
+// SourceError lists every problem found in a migration folder. Nothing is
+// run when a folder has one.
+type SourceError struct {
+	Dir      string
+	Problems []Problem
+}
+
+func (e *SourceError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "migrations in %s are not valid (%d problem", e.Dir, len(e.Problems))
+	if len(e.Problems) != 1 {
+		b.WriteString("s")
+	}
+	b.WriteString("); nothing was run:")
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+var fileNameRE = regexp.MustCompile(`^([0-9]+)_([A-Za-z0-9][A-Za-z0-9_\-]*)\.(up|down)\.sql$`)
+
+// directiveRE matches "-- migrate:word" comment lines.
+var directiveRE = regexp.MustCompile(`^\s*--\s*migrate:(\S*)`)
+
+// LoadDir reads migrations from a directory on disk.
+func LoadDir(dir string) (*Source, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("migration directory %s does not exist (set --dir or MIGRATE_DIR)", dir)
+		}
+		return nil, fmt.Errorf("migration directory %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("migration directory %s is not a directory", dir)
+	}
+	src, err := Load(os.DirFS(dir), ".")
+	var se *SourceError
+	if errors.As(err, &se) {
+		se.Dir = dir
+		for i := range se.Problems {
+			se.Problems[i].File = filepath.Join(dir, se.Problems[i].File)
+		}
+	}
+	if src != nil {
+		// Messages name files as the user typed the folder.
+		for _, m := range src.Migrations {
+			m.Up.Path = filepath.Join(dir, m.Up.Path)
+			if m.Down != nil {
+				m.Down.Path = filepath.Join(dir, m.Down.Path)
+			}
+		}
+	}
+	return src, err
+}
+
+// Load reads migrations from dir inside fsys, so an embed.FS works as well as
+// a directory. Files that do not end in ".sql" are ignored; a ".sql" file
+// whose name does not parse is an error, since it is probably a typo.
+func Load(fsys fs.FS, dir string) (*Source, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading migration directory %s: %w", dir, err)
+	}
+	var problems []Problem
+	byVersion := map[int64]*Migration{}
+	firstFile := map[string]string{} // "version/up" -> file, for duplicate messages
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(strings.ToLower(name), ".sql") {
+			continue
+		}
+		m := fileNameRE.FindStringSubmatch(name)
+		if m == nil {
+			problems = append(problems, Problem{File: name, Msg: "file name must look like VERSION_NAME.up.sql or VERSION_NAME.down.sql (VERSION digits, NAME letters, digits, _ or -)"})
+			continue
+		}
+		version, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil || version <= 0 {
+			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("version %s must be a positive integer below 2^63", m[1])})
+			continue
+		}
+		key := fmt.Sprint(version) + "/" + m[3]
+		if other, dup := firstFile[key]; dup {
+			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("duplicate version %d: %s has the same version and direction", version, other)})
+			continue
+		}
+		firstFile[key] = name
+		raw, err := fs.ReadFile(fsys, path.Join(dir, name))
+		if err != nil {
+			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("cannot read: %v", err)})
+			continue
+		}
+		script, directives, fileProblems := parseScript(name, raw)
+		problems = append(problems, fileProblems...)
+		mig := byVersion[version]
+		if mig == nil {
+			mig = &Migration{Version: version, Name: m[2]}
+			byVersion[version] = mig
+		} else if mig.Name != m[2] {
+			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("duplicate version %d with a different name (%q and %q)", version, mig.Name, m[2])})
+			continue
+		}
+		if m[3] == "up" {
+			mig.Up = script
+			mig.Irreversible = directives["irreversible"]
+		} else {
+			s := script
+			mig.Down = &s
+			if directives["irreversible"] {
+				problems = append(problems, Problem{File: name, Msg: "the irreversible directive belongs in the up script"})
+			}
+		}
+	}
+	src := &Source{byVersion: byVersion}
+	for _, mig := range byVersion {
+		switch {
+		case mig.Up.Path == "":
+			problems = append(problems, Problem{File: mig.Down.Path, Msg: "down script without an up script"})
+		case mig.Down == nil && !mig.Irreversible:
+			problems = append(problems, Problem{File: mig.Up.Path, Msg: fmt.Sprintf("no down script: add %d_%s.down.sql, or mark the up script with \"-- migrate:irreversible\"", mig.Version, mig.Name)})
+		case mig.Down != nil && mig.Irreversible:
+			problems = append(problems, Problem{File: mig.Up.Path, Msg: "marked irreversible but has a down script; remove one of them"})
+		}
+		src.Migrations = append(src.Migrations, mig)
+	}
+	if len(problems) > 0 {
+		sort.Slice(problems, func(i, j int) bool {
+			if problems[i].File != problems[j].File {
+				return problems[i].File < problems[j].File
+			}
+			return problems[i].Line < problems[j].Line
+		})
+		return nil, &SourceError{Dir: dir, Problems: problems}
+	}
+	sort.Slice(src.Migrations, func(i, j int) bool { return src.Migrations[i].Version < src.Migrations[j].Version })
+	return src, nil
+}
+
+var knownDirectives = map[string]bool{"no-transaction": true, "irreversible": true}
+
+func parseScript(name string, raw []byte) (Script, map[string]bool, []Problem) {
+	sum := sha256.Sum256(raw)
+	s := Script{Path: name, Checksum: hex.EncodeToString(sum[:])}
+	text := bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+	if !utf8.Valid(text) {
+		line := 1 + bytes.Count(text[:firstInvalidUTF8(text)], []byte("\n"))
+		return s, nil, []Problem{{File: name, Line: line, Msg: "not valid UTF-8; save the file as UTF-8"}}
+	}
+	s.SQL = string(text)
+	directives := map[string]bool{}
+	var problems []Problem
+	for i, line := range strings.Split(s.SQL, "\n") {
+		m := directiveRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		d := strings.TrimRight(m[1], "\r")
+		if !knownDirectives[d] {
+			problems = append(problems, Problem{File: name, Line: i + 1, Msg: fmt.Sprintf("unknown directive %q (known: migrate:no-transaction, migrate:irreversible)", "migrate:"+d)})
+			continue
+		}
+		directives[d] = true
+	}
+	s.NoTransaction = directives["no-transaction"]
+	return s, directives, problems
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}

@@ -1,0 +1,376 @@
+// Package sqlsplit cuts a migration script into the statements a database
+// will run one at a time, and remembers where each one starts so that an error
+// reported by the server can be mapped back to a file and line.
+//
+// It is written by hand rather than borrowed because it is the heart of the
+// tool: a splitter that cuts on every ';' breaks function bodies, and one that
+// does not know a dialect's quoting rules loses bytes. One small lexer serves
+// every dialect; a Dialect value switches on the rules each database needs.
+package sqlsplit
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Dialect switches on the lexical rules of one database.
+type Dialect struct {
+	// DollarQuotes enables PostgreSQL $tag$ ... $tag$ string bodies.
+	DollarQuotes bool
+	// Backticks enables MySQL `quoted identifiers`.
+	Backticks bool
+	// Brackets enables [bracketed identifiers] (SQL Server, SQLite).
+	Brackets bool
+	// HashComments enables MySQL # comments.
+	HashComments bool
+	// NestedComments makes /* */ comments nest (PostgreSQL).
+	NestedComments bool
+	// BackslashEscapes lets a backslash escape the next byte in every
+	// string literal (MySQL's default sql_mode); PostgreSQL's E'...' strings
+	// always honour backslashes.
+	BackslashEscapes bool
+	// DoubleQuoteStrings treats "..." as a string with backslash escapes
+	// (MySQL) rather than an identifier; the lexing is the same either way
+	// except for escapes.
+	DoubleQuoteStrings bool
+	// Delimiter enables the mysql client's DELIMITER command.
+	Delimiter bool
+	// BatchSeparator, when set (SQL Server's "GO"), splits only on lines
+	// holding that word alone (optionally with a repeat count); semicolons
+	// stay inside the batch.
+	BatchSeparator string
+	// BeginEnd keeps the ';' inside BEGIN ... END and CASE ... END bodies of
+	// a CREATE statement (triggers, procedures, SQL-standard function bodies).
+	BeginEnd bool
+}
+
+// Statement is one piece of a script, in the order it appears.
+type Statement struct {
+	// Text is the statement as written, without the delimiter that ends it
+	// and without the comments and blank space before it.
+	Text string
+	// Start and End are byte offsets of Text in the script.
+	Start, End int
+	// Line is the 1-based line on which Text starts.
+	Line int
+	// Repeat is how many times a SQL Server batch runs ("GO 3"); 1 otherwise.
+	Repeat int
+}
+
+// SyntaxError reports input the splitter cannot cut safely, such as an
+// unterminated quote. Line and Column are 1-based and point at the opening.
+type SyntaxError struct {
+	Line, Column int
+	Msg          string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
+}
+
+// LineOf returns the 1-based line of byte offset off in script.
+func LineOf(script string, off int) int {
+	if off > len(script) {
+		off = len(script)
+	}
+	return strings.Count(script[:off], "\n") + 1
+}
+
+type lexer struct {
+	d     Dialect
+	src   string
+	pos   int
+	out   []Statement
+	delim string
+
+	// current statement
+	start      int // -1 while no significant byte has been seen
+	end        int // end of the last significant token
+	firstWord  string
+	depth      int // BEGIN/CASE nesting inside a CREATE body
+	lastWord   string
+	lineAtPos  int // line number of pos, kept incrementally
+	lineCursor int
+	startLine  int
+}
+
+// Split cuts script into statements under dialect d.
+func Split(script string, d Dialect) ([]Statement, error) {
+	lx := &lexer{d: d, src: script, delim: ";", start: -1, lineAtPos: 1}
+	if err := lx.run(); err != nil {
+		return nil, err
+	}
+	return lx.out, nil
+}
+
+func (lx *lexer) lineAt(off int) int {
+	// Offsets only move forward, so count incrementally.
+	if off < lx.lineCursor {
+		return LineOf(lx.src, off)
+	}
+	lx.lineAtPos += strings.Count(lx.src[lx.lineCursor:off], "\n")
+	lx.lineCursor = off
+	return lx.lineAtPos
+}
+
+func (lx *lexer) errAt(off int, format string, args ...any) error {
+	line := LineOf(lx.src, off)
+	col := off - (strings.LastIndexByte(lx.src[:off], '\n') + 1) + 1
+	return &SyntaxError{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
+}
+
+// mark records that a significant token spans [from, to).
+func (lx *lexer) mark(from, to int) {
+	if lx.start < 0 {
+		lx.start = from
+		lx.startLine = lx.lineAt(from)
+	}
+	lx.end = to
+}
+
+func (lx *lexer) flush(repeat int) {
+	if lx.start >= 0 {
+		lx.out = append(lx.out, Statement{
+			Text: lx.src[lx.start:lx.end], Start: lx.start, End: lx.end,
+			Line: lx.startLine, Repeat: repeat,
+		})
+	}
+	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth = -1, 0, "", "", 0
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+func (lx *lexer) atLineStart(off int) bool {
+	for i := off - 1; i >= 0; i-- {
+		switch lx.src[i] {
+		case '\n':
+			return true
+		case ' ', '\t', '\r':
+			continue
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (lx *lexer) run() error {
+	src := lx.src
+	for lx.pos < len(src) {
+		c := src[lx.pos]
+		switch {
+		case lx.d.BatchSeparator != "" && lx.atLineStart(lx.pos) && lx.batchSeparator():
+			continue
+		case lx.d.Delimiter && lx.start < 0 && lx.atLineStart(lx.pos) && lx.delimiterCommand():
+			continue
+		case lx.d.BatchSeparator == "" && strings.HasPrefix(src[lx.pos:], lx.delim) && lx.depth == 0:
+			lx.pos += len(lx.delim)
+			lx.flush(1)
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
+			lx.pos++
+		case c == '-' && strings.HasPrefix(src[lx.pos:], "--"), c == '#' && lx.d.HashComments:
+			lx.skipLine()
+		case c == '/' && strings.HasPrefix(src[lx.pos:], "/*"):
+			if err := lx.blockComment(); err != nil {
+				return err
+			}
+		case c == '\'':
+			escapes := lx.d.BackslashEscapes || lx.pos > 0 && (src[lx.pos-1] == 'E' || src[lx.pos-1] == 'e') && (lx.pos < 2 || !isWordByte(src[lx.pos-2]))
+			if err := lx.quoted('\'', '\'', escapes, "string literal"); err != nil {
+				return err
+			}
+		case c == '"':
+			if err := lx.quoted('"', '"', lx.d.DoubleQuoteStrings && lx.d.BackslashEscapes, "quoted identifier"); err != nil {
+				return err
+			}
+		case c == '`' && lx.d.Backticks:
+			if err := lx.quoted('`', '`', false, "backtick identifier"); err != nil {
+				return err
+			}
+		case c == '[' && lx.d.Brackets:
+			if err := lx.quoted('[', ']', false, "bracketed identifier"); err != nil {
+				return err
+			}
+		case c == '$' && lx.d.DollarQuotes && (lx.pos == 0 || !isWordByte(src[lx.pos-1])) && lx.dollarTag() != "":
+			if err := lx.dollarQuoted(); err != nil {
+				return err
+			}
+		case isWordByte(c):
+			lx.word()
+		default:
+			lx.mark(lx.pos, lx.pos+1)
+			lx.pos++
+		}
+	}
+	lx.flush(1)
+	return nil
+}
+
+func (lx *lexer) skipLine() {
+	if i := strings.IndexByte(lx.src[lx.pos:], '\n'); i >= 0 {
+		lx.pos += i + 1
+	} else {
+		lx.pos = len(lx.src)
+	}
+}
+
+func (lx *lexer) blockComment() error {
+	open := lx.pos
+	depth := 0
+	for lx.pos < len(lx.src) {
+		switch {
+		case strings.HasPrefix(lx.src[lx.pos:], "/*"):
+			if depth == 0 || lx.d.NestedComments {
+				depth++
+			}
+			lx.pos += 2
+		case strings.HasPrefix(lx.src[lx.pos:], "*/"):
+			depth--
+			lx.pos += 2
+			if depth == 0 {
+				return nil
+			}
+		default:
+			lx.pos++
+		}
+	}
+	return lx.errAt(open, "unterminated /* comment")
+}
+
+func (lx *lexer) quoted(open, close byte, escapes bool, what string) error {
+	from := lx.pos
+	lx.pos++
+	for lx.pos < len(lx.src) {
+		c := lx.src[lx.pos]
+		switch {
+		case escapes && c == '\\':
+			lx.pos += 2
+		case c == close:
+			if lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] == close && open == close {
+				lx.pos += 2 // doubled quote escapes itself
+				continue
+			}
+			lx.pos++
+			lx.mark(from, lx.pos)
+			return nil
+		default:
+			lx.pos++
+		}
+	}
+	return lx.errAt(from, "unterminated %s (opened with %c)", what, open)
+}
+
+// dollarTag returns the $tag$ opening at pos, or "" if there is none.
+func (lx *lexer) dollarTag() string {
+	s := lx.src[lx.pos:]
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if c == '$' {
+			return s[:i+1]
+		}
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 || i > 1 && c >= '0' && c <= '9') {
+			return ""
+		}
+	}
+	return ""
+}
+
+func (lx *lexer) dollarQuoted() error {
+	from := lx.pos
+	tag := lx.dollarTag()
+	i := strings.Index(lx.src[from+len(tag):], tag)
+	if i < 0 {
+		return lx.errAt(from, "unterminated dollar-quoted string (opened with %s)", tag)
+	}
+	lx.pos = from + len(tag) + i + len(tag)
+	lx.mark(from, lx.pos)
+	return nil
+}
+
+func (lx *lexer) word() {
+	from := lx.pos
+	for lx.pos < len(lx.src) && isWordByte(lx.src[lx.pos]) {
+		lx.pos++
+	}
+	lx.mark(from, lx.pos)
+	if !lx.d.BeginEnd || lx.delim != ";" {
+		return
+	}
+	w := strings.ToUpper(lx.src[from:lx.pos])
+	prev := lx.lastWord
+	lx.lastWord = w
+	if lx.firstWord == "" {
+		lx.firstWord = w
+		return // a statement that starts with BEGIN is a transaction, not a body
+	}
+	if lx.firstWord != "CREATE" {
+		return
+	}
+	switch w {
+	case "BEGIN", "CASE":
+		lx.depth++
+	case "END":
+		if lx.depth > 0 {
+			lx.depth--
+		}
+	case "IF", "LOOP", "WHILE", "REPEAT":
+		// MySQL's END IF / END LOOP ... close blocks that were never
+		// counted; undo the decrement their END made.
+		if prev == "END" {
+			lx.depth++
+		}
+	}
+}
+
+// delimiterCommand consumes a mysql-client "DELIMITER x" line.
+func (lx *lexer) delimiterCommand() bool {
+	rest := lx.src[lx.pos:]
+	const kw = "DELIMITER"
+	if len(rest) <= len(kw) || !strings.EqualFold(rest[:len(kw)], kw) || (rest[len(kw)] != ' ' && rest[len(kw)] != '\t') {
+		return false
+	}
+	line := rest
+	if i := strings.IndexByte(rest, '\n'); i >= 0 {
+		line = rest[:i]
+	}
+	d := strings.TrimSpace(line[len(kw):])
+	if d == "" {
+		return false
+	}
+	if f := strings.Fields(d); len(f) > 0 {
+		d = f[0]
+	}
+	lx.delim = d
+	lx.skipLine()
+	return true
+}
+
+// batchSeparator consumes a SQL Server "GO [count]" line and ends the batch.
+func (lx *lexer) batchSeparator() bool {
+	rest := lx.src[lx.pos:]
+	line := rest
+	if i := strings.IndexByte(rest, '\n'); i >= 0 {
+		line = rest[:i]
+	}
+	if c := strings.Index(line, "--"); c >= 0 {
+		line = line[:c]
+	}
+	f := strings.Fields(line)
+	if len(f) == 0 || len(f) > 2 || !strings.EqualFold(f[0], lx.d.BatchSeparator) {
+		return false
+	}
+	repeat := 1
+	if len(f) == 2 {
+		n, err := strconv.Atoi(f[1])
+		if err != nil || n < 1 {
+			return false
+		}
+		repeat = n
+	}
+	lx.skipLine()
+	lx.flush(repeat)
+	return true
+}
