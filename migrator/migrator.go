@@ -109,6 +109,25 @@ func (e *BlockedError) Error() string {
 	return b.String()
 }
 
+// TransactionalDDL is an optional Driver capability. A driver whose
+// database commits DDL implicitly (MySQL, MariaDB) returns false, and the
+// engine then runs every migration statement by statement, marking the
+// version running before its first statement and failed, with the
+// statement's index, when one fails. Drivers without the method are taken
+// to have transactional DDL.
+type TransactionalDDL interface {
+	TransactionalDDL() bool
+}
+
+func transactionalDDL(d Driver) bool {
+	t, ok := d.(TransactionalDDL)
+	return !ok || t.TransactionalDDL()
+}
+
+// ErrNoTransactionalDDL is returned for --single-transaction on a database
+// that commits DDL implicitly, where "all or nothing" cannot be kept.
+var ErrNoTransactionalDDL = errors.New("--single-transaction: this database commits every DDL statement implicitly (MySQL, MariaDB), so the migrations cannot run in one transaction; run up without it, and each migration is applied statement by statement with its progress recorded")
+
 // ErrNotReversible is wrapped by errors about rolling back a migration that
 // has no down script.
 var ErrNotReversible = errors.New("migration has no down script")
@@ -283,6 +302,9 @@ func (m *Migrator) rollback(ctx context.Context, p *Plan, entries []Entry) (*Rep
 // first one runs, so a syntax problem in the tenth file stops the run before
 // the first touches the database.
 func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Direction) (*Report, error) {
+	if m.opts.SingleTransaction && !transactionalDDL(m.driver) {
+		return nil, ErrNoTransactionalDDL
+	}
 	rep := &Report{DryRun: m.opts.DryRun, From: p.Current, To: p.Current}
 	steps := make([]*Step, 0, len(migs))
 	for _, mig := range migs {
@@ -320,7 +342,8 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 	}
 	done := map[int64]bool{}
 	for _, s := range steps {
-		if err := m.runSteps(ctx, []*Step{s}, !s.Script.NoTransaction); err != nil {
+		inTx := !s.Script.NoTransaction && transactionalDDL(m.driver)
+		if err := m.runSteps(ctx, []*Step{s}, inTx); err != nil {
 			rep.To = m.versionAfterDone(p, done)
 			return rep, err
 		}

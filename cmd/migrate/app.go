@@ -304,6 +304,8 @@ func classify(err error) int {
 	switch {
 	case errors.As(err, &le):
 		return exitLock
+	case errors.Is(err, migrator.ErrNoTransactionalDDL):
+		return exitUsage
 	case errors.As(err, &be):
 		return exitBlocked
 	case errors.As(err, &src), errors.As(err, &syn):

@@ -88,7 +88,8 @@ type lexer struct {
 	start      int // -1 while no significant byte has been seen
 	end        int // end of the last significant token
 	firstWord  string
-	depth      int // BEGIN/CASE nesting inside a CREATE body
+	depth      int  // BEGIN/CASE nesting inside a CREATE body
+	compound   bool // MariaDB's BEGIN NOT ATOMIC ... END block
 	lastWord   string
 	lineAtPos  int // line number of pos, kept incrementally
 	lineCursor int
@@ -136,7 +137,7 @@ func (lx *lexer) flush(repeat int) {
 			Line: lx.startLine, Repeat: repeat,
 		})
 	}
-	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth = -1, 0, "", "", 0
+	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth, lx.compound = -1, 0, "", "", 0, false
 }
 
 func isWordByte(c byte) bool {
@@ -292,7 +293,9 @@ func (lx *lexer) dollarQuoted() error {
 
 func (lx *lexer) word() {
 	from := lx.pos
-	for lx.pos < len(lx.src) && isWordByte(lx.src[lx.pos]) {
+	// A custom delimiter may start with a word byte ("END$$"), and it ends
+	// the word there.
+	for lx.pos < len(lx.src) && isWordByte(lx.src[lx.pos]) && (lx.delim == ";" || !strings.HasPrefix(lx.src[lx.pos:], lx.delim)) {
 		lx.pos++
 	}
 	lx.mark(from, lx.pos)
@@ -306,12 +309,22 @@ func (lx *lexer) word() {
 		lx.firstWord = w
 		return // a statement that starts with BEGIN is a transaction, not a body
 	}
-	if lx.firstWord != "CREATE" {
+	if lx.firstWord == "BEGIN" && prev == "BEGIN" && w == "NOT" {
+		// BEGIN NOT ATOMIC opens a MariaDB compound statement, whose body
+		// holds ';' like a procedure's.
+		lx.compound = true
+		lx.depth = 1
+		return
+	}
+	if lx.firstWord != "CREATE" && !lx.compound {
 		return
 	}
 	switch w {
 	case "BEGIN", "CASE":
-		lx.depth++
+		// END CASE closes a CASE statement; it opens nothing.
+		if prev != "END" {
+			lx.depth++
+		}
 	case "END":
 		if lx.depth > 0 {
 			lx.depth--
