@@ -387,3 +387,28 @@ func TestLockTimeoutNamesHolder(t *testing.T) {
 		}
 	})
 }
+
+func TestSingleTransaction(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		e := newEnv(t, tg, writeFiles(t, failingSet))
+		out, code := e.cli("up", "--single-transaction")
+		if !tg.transactionalDDL {
+			// All or nothing cannot be kept where DDL commits itself, so
+			// the flag is refused before any statement runs.
+			if code != 2 || !strings.Contains(out, "--single-transaction") || !strings.Contains(out, "commits every DDL statement implicitly") {
+				t.Fatalf("up --single-transaction: want exit 2 explaining the refusal, got exit %d\n%s", code, out)
+			}
+			if len(e.state()) != 0 || len(e.history()) != 0 {
+				t.Fatalf("a refused run recorded something: state %+v history %s", e.state(), directions(e.history()))
+			}
+			return
+		}
+		if code != 1 {
+			t.Fatalf("up --single-transaction of a failing set: exit %d\n%s", code, out)
+		}
+		// Version 1 succeeded but shared the transaction with the failure.
+		if len(e.state()) != 0 {
+			t.Fatalf("single transaction left state behind: %+v", e.state())
+		}
+	})
+}
