@@ -226,7 +226,7 @@ func TestMySQLFailureInThirdStatement(t *testing.T) {
 	}
 
 	out, code = e.cli("up")
-	if code != 6 || !strings.Contains(out, "half-applied") || !strings.Contains(out, "migrate repair 2 --rolled-back") {
+	if code != 6 || !strings.Contains(out, "half-applied") || !strings.Contains(out, "`migrate repair --rolled-back 2`") {
 		t.Fatalf("up while failed: want exit 6 naming repair, got exit %d\n%s", code, out)
 	}
 	out, code = e.cli("status")
