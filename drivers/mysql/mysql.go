@@ -36,7 +36,7 @@ func init() {
 // BEGIN ... END bodies of procedures and triggers written without it.
 var Dialect = sqlsplit.Dialect{
 	Backticks: true, HashComments: true, BackslashEscapes: true,
-	DoubleQuoteStrings: true, Delimiter: true, BeginEnd: true,
+	DoubleQuoteStrings: true, ExecutableComments: true, Delimiter: true, BeginEnd: true,
 }
 
 // DefaultConnectTimeout bounds the dial when the URL sets no timeout, so an

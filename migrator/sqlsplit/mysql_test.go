@@ -10,7 +10,7 @@ import (
 // repeated here because the driver imports this package.
 var mysqlDialect = Dialect{
 	Backticks: true, HashComments: true, BackslashEscapes: true,
-	DoubleQuoteStrings: true, Delimiter: true, BeginEnd: true,
+	DoubleQuoteStrings: true, ExecutableComments: true, Delimiter: true, BeginEnd: true,
 }
 
 func TestSplitMySQL(t *testing.T) {
@@ -128,6 +128,11 @@ END`, "CALL fill(3)"},
 			name:   "BEGIN as a transaction still splits",
 			script: "BEGIN;\nINSERT INTO t VALUES (1);\nCOMMIT;",
 			want:   []string{"BEGIN", "INSERT INTO t VALUES (1)", "COMMIT"},
+		},
+		{
+			name:   "executable comments are statements",
+			script: "/*!40101 SET @old_csc = @@character_set_client */;\n/* plain; */\n/*M!100100 SET sql_mode = 'ANSI' */;\nSELECT 1 /*! + 1 */;",
+			want:   []string{"/*!40101 SET @old_csc = @@character_set_client */", "/*M!100100 SET sql_mode = 'ANSI' */", "SELECT 1 /*! + 1 */"},
 		},
 		{
 			name:   "non-ASCII text",

@@ -34,6 +34,10 @@ type Dialect struct {
 	// (MySQL) rather than an identifier; the lexing is the same either way
 	// except for escapes.
 	DoubleQuoteStrings bool
+	// ExecutableComments makes MySQL's /*! ... */ and MariaDB's /*M! ... */
+	// count as statement text: the server runs what they hold (mysqldump
+	// writes whole statements that way).
+	ExecutableComments bool
 	// Delimiter enables the mysql client's DELIMITER command.
 	Delimiter bool
 	// BatchSeparator, when set (SQL Server's "GO"), splits only on lines
@@ -175,8 +179,12 @@ func (lx *lexer) run() error {
 		case c == '-' && strings.HasPrefix(src[lx.pos:], "--"), c == '#' && lx.d.HashComments:
 			lx.skipLine()
 		case c == '/' && strings.HasPrefix(src[lx.pos:], "/*"):
+			from := lx.pos
 			if err := lx.blockComment(); err != nil {
 				return err
+			}
+			if lx.d.ExecutableComments && (strings.HasPrefix(src[from:], "/*!") || strings.HasPrefix(src[from:], "/*M!")) {
+				lx.mark(from, lx.pos)
 			}
 		case c == '\'':
 			escapes := lx.d.BackslashEscapes || lx.pos > 0 && (src[lx.pos-1] == 'E' || src[lx.pos-1] == 'e') && (lx.pos < 2 || !isWordByte(src[lx.pos-2]))
