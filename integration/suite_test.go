@@ -5,6 +5,7 @@ package integration
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -75,6 +76,17 @@ func forEachTarget(t *testing.T, scenario func(t *testing.T, tg target)) {
 	}
 }
 
+// targetNamed returns the target for a dialect-specific scenario.
+func targetNamed(t *testing.T, name string) target {
+	for _, tg := range targets {
+		if tg.name == name {
+			return tg
+		}
+	}
+	t.Fatalf("no target named %s", name)
+	return target{}
+}
+
 // env is one scenario's database, folder and migrator.
 type env struct {
 	t   *testing.T
@@ -130,6 +142,17 @@ func (e *env) state() []migrator.StateRow {
 		e.t.Fatalf("state: %v", err)
 	}
 	return s
+}
+
+// db is the driver's connection pool, for checks made behind its back.
+// Every driver exposes it as DB() *sql.DB.
+func (e *env) db() *sql.DB {
+	e.t.Helper()
+	d, ok := e.drv.(interface{ DB() *sql.DB })
+	if !ok {
+		e.t.Fatalf("driver %s has no DB() *sql.DB method", e.tg.name)
+	}
+	return d.DB()
 }
 
 // cli runs the migrate binary against the env's database and folder.
