@@ -13,6 +13,7 @@ import (
 
 	_ "github.com/migrate-dev/migrate/drivers/postgres"
 	_ "github.com/migrate-dev/migrate/drivers/sqlite"
+	_ "github.com/migrate-dev/migrate/drivers/sqlserver"
 )
 
 // Exit codes, documented in README.md.

@@ -3,6 +3,7 @@ package sqlserver
 import (
 	"context"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,38 @@ func TestCreateTablesQuotesNames(t *testing.T) {
 		if !strings.Contains(ddl, want) {
 			t.Errorf("DDL lacks %q:\n%s", want, ddl)
 		}
+	}
+}
+
+// The shop example must cut into the batches SQL Server needs: CREATE VIEW
+// and CREATE FUNCTION alone in theirs, and the backfill apart from the
+// ALTER that adds its column.
+func TestShopExampleBatches(t *testing.T) {
+	src, err := migrator.LoadDir("../../examples/shop/sqlserver")
+	if err != nil {
+		t.Fatalf("loading the example: %v", err)
+	}
+	if len(src.Migrations) != 7 {
+		t.Fatalf("%d migrations, want 7", len(src.Migrations))
+	}
+	d := &Driver{}
+	for _, m := range src.Migrations {
+		for _, s := range []*migrator.Script{&m.Up, m.Down} {
+			if batches, err := d.Split(s.SQL); err != nil || len(batches) == 0 {
+				t.Fatalf("%s: %d batches, %v", s.Path, len(batches), err)
+			}
+		}
+	}
+	up6, _ := d.Split(src.Find(6).Up.SQL)
+	if len(up6) != 1 || !strings.HasPrefix(up6[0].Text, "CREATE VIEW order_totals") {
+		t.Errorf("0006 up: want one batch starting CREATE VIEW, got %+v", up6)
+	}
+	up7, _ := d.Split(src.Find(7).Up.SQL)
+	var starts []string
+	for _, b := range up7 {
+		starts = append(starts, strings.Fields(b.Text)[0]+" "+strings.Fields(b.Text)[1]+"@"+strconv.Itoa(b.Line))
+	}
+	if got, want := strings.Join(starts, ", "), "ALTER TABLE@6, CREATE FUNCTION@10, UPDATE c@22"; got != want {
+		t.Errorf("0007 up batches: %s, want %s", got, want)
 	}
 }
