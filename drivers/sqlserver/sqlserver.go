@@ -27,11 +27,11 @@ func init() {
 	migrator.Register(Open, "sqlserver")
 }
 
-// Dialect is T-SQL's lexical rules: [bracketed] identifiers and GO batch
-// separators. Semicolons never split: a batch goes to the server whole, so
-// procedure and trigger bodies stay intact. N'...' strings lex as plain
-// quotes.
-var Dialect = sqlsplit.Dialect{Brackets: true, BatchSeparator: "GO"}
+// Dialect is T-SQL's lexical rules: [bracketed] identifiers, nested block
+// comments and GO batch separators. Semicolons never split: a batch goes to
+// the server whole, so procedure and trigger bodies stay intact. N'...'
+// strings lex as plain quotes.
+var Dialect = sqlsplit.Dialect{Brackets: true, NestedComments: true, BatchSeparator: "GO"}
 
 // defaultDialTimeout bounds connecting to an unreachable host. go-mssqldb's
 // "connection timeout" is deliberately not defaulted: it is a deadline on
@@ -302,8 +302,9 @@ SELECT @result`, d.resource).Scan(&code)
 // holder names the session holding the lock. sys.dm_tran_locks shows only
 // the first 32 characters of an application lock's name, and needs VIEW
 // SERVER STATE; without it sys.dm_exec_sessions shows only our own session.
+// The documentation spells a granted request_status GRANTED while servers
+// and the scripts written against them use GRANT, so both are accepted.
 func (d *Driver) holder(ctx context.Context, conn *sql.Conn) string {
-	const unknown = "another SQL Server session (VIEW SERVER STATE permission is needed to say which)"
 	prefix := d.resource
 	if r := []rune(prefix); len(r) > 32 {
 		prefix = string(r[:32])
@@ -315,11 +316,14 @@ SELECT TOP (1) l.request_session_id, s.login_name, s.host_name, s.program_name,
        CONVERT(nvarchar(30), s.login_time, 120)
 FROM sys.dm_tran_locks l
 LEFT JOIN sys.dm_exec_sessions s ON s.session_id = l.request_session_id
-WHERE l.resource_type = 'APPLICATION' AND l.request_status = 'GRANTED'
+WHERE l.resource_type = 'APPLICATION' AND l.request_status IN ('GRANT', 'GRANTED')
   AND l.resource_database_id = DB_ID() AND l.request_session_id <> @@SPID
   AND CHARINDEX(@p1, l.resource_description) > 0`, prefix).Scan(&session, &login, &host, &program, &since)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "another SQL Server session (it may have released the lock just now)"
+	}
 	if err != nil {
-		return unknown
+		return fmt.Sprintf("another SQL Server session (naming it needs VIEW SERVER STATE permission: %v)", err)
 	}
 	if !login.Valid {
 		return fmt.Sprintf("SQL Server session %d (VIEW SERVER STATE permission is needed for its details)", session)

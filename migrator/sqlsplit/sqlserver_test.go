@@ -7,7 +7,7 @@ import (
 
 // sqlServer is the dialect drivers/sqlserver uses (kept here, not imported,
 // so that the splitter's tests do not depend on a driver).
-var sqlServer = Dialect{Brackets: true, BatchSeparator: "GO"}
+var sqlServer = Dialect{Brackets: true, NestedComments: true, BatchSeparator: "GO"}
 
 // batch is what a test expects of one Statement.
 type batch struct {
@@ -51,6 +51,11 @@ func TestSplitSQLServerBatches(t *testing.T) {
 			name:   "GO inside a block comment does not split",
 			script: "SELECT 1 /* a comment\nGO\nstill the comment */\nSELECT 2\n",
 			want:   []batch{{"SELECT 1 /* a comment\nGO\nstill the comment */\nSELECT 2", 1, 1}},
+		},
+		{
+			name:   "block comments nest, as the server reads them",
+			script: "/* outer\n/* inner */\nGO\n*/\nSELECT 1\nGO\n",
+			want:   []batch{{"SELECT 1", 5, 1}},
 		},
 		{
 			name:   "GO in a line comment does not split",
@@ -136,6 +141,8 @@ func TestSplitSQLServerUnterminated(t *testing.T) {
 	}{
 		{"string", "SELECT 1\nGO\nSELECT N'open\nGO\n", 3, 9},
 		{"bracket", "SELECT [open\n", 1, 8},
+		// The server counts the /* inside the quote as a nested comment.
+		{"nested comment", "/*\nSELECT '/*';\n*/\nSELECT 1;\nGO\n", 1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
