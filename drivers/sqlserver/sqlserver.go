@@ -3,6 +3,14 @@
 // the path: sqlserver://user:pass@host/SQLEXPRESS?database=db); every
 // go-mssqldb URL parameter is accepted. Scripts are cut into batches on GO
 // lines, as sqlcmd and SSMS do.
+//
+// A migration runs in one transaction with its bookkeeping. When the server
+// rolls that transaction back on its own (XACT_ABORT, some conversion
+// errors) without the failing batch reporting it, go-mssqldb since v1.10.0
+// refuses every later statement and the commit (go-mssqldb#244, fixed by
+// #370), so the failure surfaces at the next batch, the state write or the
+// commit, each reported with the version, instead of the rest of the
+// migration running in autocommit.
 package sqlserver
 
 import (
