@@ -17,6 +17,7 @@ import (
 
 	_ "github.com/migrate-dev/migrate/drivers/postgres"
 	_ "github.com/migrate-dev/migrate/drivers/sqlite"
+	_ "github.com/migrate-dev/migrate/drivers/sqlserver"
 )
 
 // Exit codes, documented in README.md.
