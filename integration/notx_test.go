@@ -16,17 +16,18 @@ import (
 // that failed, and up refuses until repair is told what happened.
 func TestNoTransactionFailure(t *testing.T) {
 	forEachTarget(t, func(t *testing.T, tg target) {
+		up := "-- migrate:no-transaction\n" + tg.script("CREATE TABLE b (id INTEGER PRIMARY KEY)", "INSERT INTO a (id) VALUES (1)", "INSERT INTO no_such_table (id) VALUES (1)")
 		e := newEnv(t, tg, writeFiles(t, map[string]string{
 			"0001_a.up.sql":   "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
 			"0001_a.down.sql": "DROP TABLE a;\n",
-			"0002_b.up.sql":   "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER PRIMARY KEY);\nINSERT INTO a (id) VALUES (1);\nINSERT INTO no_such_table (id) VALUES (1);\n",
+			"0002_b.up.sql":   up,
 			"0002_b.down.sql": "DROP TABLE b;\n",
 		}))
 		ctx := context.Background()
 		_, err := e.migrator(migrator.Options{}).Up(ctx, 0)
 		var se *migrator.StatementError
-		if !errors.As(err, &se) || se.Index != 3 || se.Line != 4 || !se.Committed {
-			t.Fatalf("want statement 3 at line 4 failing after committed statements, got %#v", err)
+		if !errors.As(err, &se) || se.Index != 3 || se.Line != lineOf(up, "no_such_table") || !se.Committed {
+			t.Fatalf("want statement 3 at line %d failing after committed statements, got %#v", lineOf(up, "no_such_table"), err)
 		}
 		st := e.state()
 		if len(st) != 2 || st[1].Status != migrator.StatusFailed || st[1].FailedStatement != 3 || !strings.Contains(st[1].Error, "no_such_table") {

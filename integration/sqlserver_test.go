@@ -9,5 +9,5 @@ import (
 // SQL Server runs only through testcontainers-go (or a server named by
 // MIGRATE_TEST_SQLSERVER_URL); without one every scenario skips, saying so.
 func init() {
-	targets = append(targets, target{name: "sqlserver", url: testdb.SQLServer, examples: "sqlserver", transactionalDDL: true})
+	targets = append(targets, target{name: "sqlserver", url: testdb.SQLServer, examples: "sqlserver", transactionalDDL: true, batches: true})
 }

@@ -32,6 +32,32 @@ type target struct {
 	examples string
 	// transactionalDDL: a failed migration leaves nothing behind.
 	transactionalDDL bool
+	// batches: scripts are cut into GO batches, not statements, so a
+	// script without GO lines is one "statement" (SQL Server).
+	batches bool
+}
+
+// script joins statements as the target's dialect separates them.
+func (tg target) script(stmts ...string) string {
+	sep := ";\n"
+	if tg.batches {
+		sep = ";\nGO\n"
+	}
+	return strings.Join(stmts, sep) + sep
+}
+
+// lineOf is the 1-based line of the first occurrence of needle in text.
+func lineOf(text, needle string) int {
+	return strings.Count(text[:strings.Index(text, needle)], "\n") + 1
+}
+
+// index is the 1-based statement index a target reports for the n-th
+// statement of a script without batch separators.
+func (tg target) index(n int) int {
+	if tg.batches {
+		return 1
+	}
+	return n
 }
 
 var targets = []target{
@@ -292,7 +318,7 @@ func TestFailingMigration(t *testing.T) {
 		if !errors.As(err, &se) {
 			t.Fatalf("up: want a StatementError, got %v", err)
 		}
-		if !strings.HasSuffix(se.File, "0002_second.up.sql") || se.Line != 5 || se.Index != 3 || !strings.Contains(se.Statement, "no_such_table") {
+		if !strings.HasSuffix(se.File, "0002_second.up.sql") || se.Line != 5 || se.Index != tg.index(3) || !strings.Contains(se.Statement, "no_such_table") {
 			t.Fatalf("error does not point at file:5 statement 3: %+v", se)
 		}
 		h := e.history()

@@ -256,37 +256,23 @@ func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(timeout)
-	wait := 10 * time.Millisecond
-	for {
+	try := func(ctx context.Context) (bool, error) {
 		var code int
 		err := conn.QueryRowContext(ctx, `DECLARE @result int;
 EXEC @result = sp_getapplock @Resource = @p1, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
 SELECT @result`, d.resource).Scan(&code)
 		if err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("taking the migration lock: %w", err)
+			return false, err
 		}
 		res, err := interpretGetAppLock(code)
 		if err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("taking the migration lock %q: %w", d.resource, err)
+			return false, fmt.Errorf("lock %q: %w", d.resource, err)
 		}
-		if res == lockGranted {
-			break
-		}
-		if time.Now().After(deadline) {
-			holder := d.holder(ctx, conn)
-			conn.Close()
-			return nil, &migrator.LockError{Timeout: timeout, Holder: holder}
-		}
-		select {
-		case <-ctx.Done():
-			conn.Close()
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 250*time.Millisecond)
+		return res == lockGranted, nil
+	}
+	if err := migrator.PollLock(ctx, timeout, try, func(ctx context.Context) string { return d.holder(ctx, conn) }); err != nil {
+		conn.Close()
+		return nil, err
 	}
 	return func(ctx context.Context) error {
 		defer conn.Close()
