@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -20,30 +19,9 @@ func init() {
 	targets = append(targets, target{name: "mysql", url: testdb.MySQL, examples: "mysql", transactionalDDL: false})
 }
 
-func mysqlTarget(t *testing.T) target {
-	t.Helper()
-	for _, tg := range targets {
-		if tg.name == "mysql" {
-			return tg
-		}
-	}
-	t.Fatal("no mysql target registered")
-	return target{}
-}
-
-// sqlDB is the pool behind the env's driver, to look at the schema directly.
-func (e *env) sqlDB() *sql.DB {
-	e.t.Helper()
-	d, ok := e.drv.(interface{ DB() *sql.DB })
-	if !ok {
-		e.t.Fatalf("driver %T does not expose its pool", e.drv)
-	}
-	return d.DB()
-}
-
 func (e *env) exec(q string, args ...any) {
 	e.t.Helper()
-	if _, err := e.sqlDB().ExecContext(context.Background(), q, args...); err != nil {
+	if _, err := e.db().ExecContext(context.Background(), q, args...); err != nil {
 		e.t.Fatalf("%s: %v", q, err)
 	}
 }
@@ -51,7 +29,7 @@ func (e *env) exec(q string, args ...any) {
 func (e *env) count(q string, args ...any) int {
 	e.t.Helper()
 	var n int
-	if err := e.sqlDB().QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+	if err := e.db().QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
 		e.t.Fatalf("%s: %v", q, err)
 	}
 	return n
@@ -117,7 +95,7 @@ DELIMITER ;
 }
 
 func TestMySQLRealWorldScripts(t *testing.T) {
-	e := newEnv(t, mysqlTarget(t), writeFiles(t, realWorldSet))
+	e := newEnv(t, targetNamed(t, "mysql"), writeFiles(t, realWorldSet))
 	ctx := context.Background()
 	m := e.migrator(migrator.Options{})
 	if _, err := m.Up(ctx, 0); err != nil {
@@ -125,20 +103,20 @@ func TestMySQLRealWorldScripts(t *testing.T) {
 	}
 	e.exec(`CALL transfer(1, 2, 300)`)
 	var a, b, updates int
-	if err := e.sqlDB().QueryRowContext(ctx, `SELECT (SELECT balance_cents FROM accounts WHERE id = 1), (SELECT balance_cents FROM accounts WHERE id = 2), (SELECT SUM(updates) FROM accounts)`).Scan(&a, &b, &updates); err != nil {
+	if err := e.db().QueryRowContext(ctx, `SELECT (SELECT balance_cents FROM accounts WHERE id = 1), (SELECT balance_cents FROM accounts WHERE id = 2), (SELECT SUM(updates) FROM accounts)`).Scan(&a, &b, &updates); err != nil {
 		t.Fatal(err)
 	}
 	if a != 700 || b != 300 || updates != 2 {
 		t.Fatalf("after transfer: balances %d/%d, trigger counted %d updates; want 700/300 and 2", a, b, updates)
 	}
 	var note, owner string
-	if err := e.sqlDB().QueryRowContext(ctx, `SELECT (SELECT note FROM audit_log), (SELECT `+"`owner name`"+` FROM accounts WHERE id = 2)`).Scan(&note, &owner); err != nil {
+	if err := e.db().QueryRowContext(ctx, `SELECT (SELECT note FROM audit_log), (SELECT `+"`owner name`"+` FROM accounts WHERE id = 2)`).Scan(&note, &owner); err != nil {
 		t.Fatal(err)
 	}
 	if note != `sent 300; it's done, 'really'` || owner != `Bo "the; second"` {
 		t.Fatalf("strings lost their escapes: note %q, owner %q", note, owner)
 	}
-	_, err := e.sqlDB().ExecContext(ctx, `UPDATE accounts SET balance_cents = -1 WHERE id = 1`)
+	_, err := e.db().ExecContext(ctx, `UPDATE accounts SET balance_cents = -1 WHERE id = 1`)
 	if err == nil || !strings.Contains(err.Error(), "balance; cannot go negative") {
 		t.Fatalf("trigger did not refuse a negative balance: %v", err)
 	}
@@ -159,7 +137,7 @@ func TestMySQLRealWorldScripts(t *testing.T) {
 // TestMySQLCompoundStatement runs MariaDB's anonymous BEGIN NOT ATOMIC
 // block, which MySQL does not have.
 func TestMySQLCompoundStatement(t *testing.T) {
-	e := newEnv(t, mysqlTarget(t), writeFiles(t, map[string]string{
+	e := newEnv(t, targetNamed(t, "mysql"), writeFiles(t, map[string]string{
 		"0001_seed.up.sql": `CREATE TABLE seq (n INT NOT NULL);
 BEGIN NOT ATOMIC
     DECLARE i INT DEFAULT 0;
@@ -173,7 +151,7 @@ INSERT INTO seq (n) VALUES (100);
 		"0001_seed.down.sql": "DROP TABLE seq;\n",
 	}))
 	var version string
-	if err := e.sqlDB().QueryRow(`SELECT VERSION()`).Scan(&version); err != nil {
+	if err := e.db().QueryRow(`SELECT VERSION()`).Scan(&version); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(version, "MariaDB") {
@@ -191,7 +169,7 @@ INSERT INTO seq (n) VALUES (100);
 // failure path through the CLI: half-applied, blocked, undone by hand,
 // repaired, fixed.
 func TestMySQLFailureInThirdStatement(t *testing.T) {
-	e := newEnv(t, mysqlTarget(t), writeFiles(t, map[string]string{
+	e := newEnv(t, targetNamed(t, "mysql"), writeFiles(t, map[string]string{
 		"0001_items.up.sql":   "CREATE TABLE items (id INT PRIMARY KEY, label VARCHAR(50));\n",
 		"0001_items.down.sql": "DROP TABLE items;\n",
 		"0002_price.up.sql": "-- third statement repeats the first\n" +
@@ -226,18 +204,18 @@ func TestMySQLFailureInThirdStatement(t *testing.T) {
 	}
 
 	out, code = e.cli("up")
-	if code != 6 || !strings.Contains(out, "half-applied") || !strings.Contains(out, "`migrate repair --rolled-back 2`") {
+	if code != 6 || !strings.Contains(out, "half-applied") || !strings.Contains(out, "`migrate repair 2 --rolled-back`") {
 		t.Fatalf("up while failed: want exit 6 naming repair, got exit %d\n%s", code, out)
 	}
 	out, code = e.cli("status")
-	if code != 0 || !strings.Contains(out, "statement 3 failed after statements 1-2 took effect, so the migration is half-applied") {
+	if code != 0 || !strings.Contains(out, "statement 3 failed outside a transaction after statements 1-2 took effect, so the migration is half-applied") {
 		t.Fatalf("status does not say the migration is half-applied: exit %d\n%s", code, out)
 	}
 
 	// Undo statements 1 and 2 by hand, say so, and ship a fixed file.
 	e.exec(`DELETE FROM items WHERE id = 1`)
 	e.exec(`ALTER TABLE items DROP COLUMN price`)
-	if out, code := e.cli("repair", "--rolled-back", "2"); code != 0 {
+	if out, code := e.cli("repair", "2", "--rolled-back"); code != 0 {
 		t.Fatalf("repair --rolled-back: exit %d\n%s", code, out)
 	}
 	fixed := "ALTER TABLE items ADD COLUMN price INT NULL;\nINSERT INTO items (id, label) VALUES (1, 'first');\nALTER TABLE items ADD COLUMN stock INT NULL;\n"
@@ -258,7 +236,7 @@ func TestMySQLFailureInThirdStatement(t *testing.T) {
 // TestMySQLSyntaxErrorLine maps MariaDB's "at line N", counted from the
 // failing statement, back to the line in the file.
 func TestMySQLSyntaxErrorLine(t *testing.T) {
-	e := newEnv(t, mysqlTarget(t), writeFiles(t, map[string]string{
+	e := newEnv(t, targetNamed(t, "mysql"), writeFiles(t, map[string]string{
 		"0001_bad.up.sql":   "CREATE TABLE ok1 (id INT);\n\nCREATE TABLE bad (\n  id INT,\n  name VARCHAR(10) NOT NULL DEFALT 'x'\n);\n",
 		"0001_bad.down.sql": "DROP TABLE ok1;\n",
 	}))
@@ -271,7 +249,7 @@ func TestMySQLSyntaxErrorLine(t *testing.T) {
 
 func TestMySQLSixteenConcurrentCLIs(t *testing.T) {
 	const procs = 16
-	e := newEnv(t, mysqlTarget(t), exampleDir(mysqlTarget(t)))
+	e := newEnv(t, targetNamed(t, "mysql"), exampleDir(targetNamed(t, "mysql")))
 	var wg sync.WaitGroup
 	outs := make([]string, procs)
 	codes := make([]int, procs)
@@ -312,7 +290,7 @@ func TestMySQLSixteenConcurrentCLIs(t *testing.T) {
 
 func TestMySQLNonASCII(t *testing.T) {
 	texts := []string{"Café", "日本語", "emoji 🎉🚀", "Ærøskøbing ß"}
-	e := newEnv(t, mysqlTarget(t), writeFiles(t, map[string]string{
+	e := newEnv(t, targetNamed(t, "mysql"), writeFiles(t, map[string]string{
 		"0001_notes.up.sql": "-- Notes in many scripts: ünïcödé in a comment too.\n" +
 			"CREATE TABLE notes (id INT PRIMARY KEY, body VARCHAR(50) NOT NULL) DEFAULT CHARSET=utf8mb4;\n" +
 			"INSERT INTO notes VALUES (1, '" + texts[0] + "'), (2, '" + texts[1] + "'), (3, '" + texts[2] + "'), (4, '" + texts[3] + "');\n",
@@ -326,7 +304,7 @@ func TestMySQLNonASCII(t *testing.T) {
 	}
 	for i, want := range texts {
 		var got string
-		if err := e.sqlDB().QueryRow(`SELECT body FROM notes WHERE id = ?`, i+1).Scan(&got); err != nil {
+		if err := e.db().QueryRow(`SELECT body FROM notes WHERE id = ?`, i+1).Scan(&got); err != nil {
 			t.Fatal(err)
 		}
 		if got != want {

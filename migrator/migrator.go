@@ -32,10 +32,34 @@ func ToolVersionString() string {
 	if ToolVersion != "" {
 		return ToolVersion
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
+	}
+	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "(devel)"
+	// A build from a checkout: name the commit, so history rows say which
+	// code ran.
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	switch {
+	case rev == "":
+		return "(devel)"
+	case dirty:
+		return "devel-" + rev + "-dirty"
+	}
+	return "devel-" + rev
 }
 
 // Options tune a Migrator. The zero value is usable.
@@ -127,6 +151,10 @@ func transactionalDDL(d Driver) bool {
 // ErrNoTransactionalDDL is returned for --single-transaction on a database
 // that commits DDL implicitly, where "all or nothing" cannot be kept.
 var ErrNoTransactionalDDL = errors.New("--single-transaction: this database commits every DDL statement implicitly (MySQL, MariaDB), so the migrations cannot run in one transaction; run up without it, and each migration is applied statement by statement with its progress recorded")
+
+// ErrNoSuchVersion is wrapped by errors about a version argument that names
+// no migration.
+var ErrNoSuchVersion = errors.New("no such version")
 
 // ErrNotReversible is wrapped by errors about rolling back a migration that
 // has no down script.
@@ -222,7 +250,7 @@ func (m *Migrator) Down(ctx context.Context, n int) (*Report, error) {
 // v = 0 rolls everything back.
 func (m *Migrator) Goto(ctx context.Context, v int64) (*Report, error) {
 	if v != 0 && m.source.Find(v) == nil {
-		return nil, fmt.Errorf("goto %d: no migration with that version in the folder", v)
+		return nil, fmt.Errorf("goto %d: %w: no migration with that version in the folder", v, ErrNoSuchVersion)
 	}
 	return m.locked(ctx, func(p *Plan) (*Report, error) {
 		if err := m.blocked(p); err != nil {
@@ -465,7 +493,7 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 // already recorded.
 func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
 	if m.source.Find(v) == nil {
-		return nil, fmt.Errorf("baseline %d: no migration with that version in the folder", v)
+		return nil, fmt.Errorf("baseline %d: %w: no migration with that version in the folder", v, ErrNoSuchVersion)
 	}
 	return m.locked(ctx, func(p *Plan) (*Report, error) {
 		for _, e := range p.Entries {
@@ -516,7 +544,7 @@ func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*R
 			}
 		}
 		if e == nil {
-			return nil, fmt.Errorf("repair %d: version %d is not recorded in the database; nothing to repair", v, v)
+			return nil, fmt.Errorf("repair %d: %w: version %d is not recorded in the database; nothing to repair", v, ErrNoSuchVersion, v)
 		}
 		var change StateChange
 		checksum := e.State.Checksum

@@ -53,13 +53,13 @@ func NewPlan(src *Source, state []StateRow) *Plan {
 			e.Fix = failedFix(row)
 		case row.Status == StatusRunning:
 			e.Status = Running
-			e.Fix = fmt.Sprintf("a non-transactional run was interrupted; check which statements took effect, then run `migrate repair --applied %d` or `migrate repair --rolled-back %d`", row.Version, row.Version)
+			e.Fix = fmt.Sprintf("a non-transactional run was interrupted; check which statements took effect, then run `migrate repair %d --applied` or `migrate repair %d --rolled-back`", row.Version, row.Version)
 		case e.Migration == nil:
 			e.Status = Missing
-			e.Fix = fmt.Sprintf("restore the file of version %d, or run `migrate repair --forget %d` to drop it from the state (history keeps it)", row.Version, row.Version)
+			e.Fix = fmt.Sprintf("restore the file of version %d, or run `migrate repair %d --forget` to drop it from the state (history keeps it)", row.Version, row.Version)
 		case e.Migration.Up.Checksum != row.Checksum:
 			e.Status = Changed
-			e.Fix = fmt.Sprintf("%s changed after it was applied; restore it and ship the change as a new migration, or run `migrate repair --accept-checksum %d` if the edit is cosmetic", e.Migration.Up.Path, row.Version)
+			e.Fix = fmt.Sprintf("%s changed after it was applied; restore it and ship the change as a new migration, or run `migrate repair %d --accept-checksum` if the edit is cosmetic", e.Migration.Up.Path, row.Version)
 		default:
 			e.Status = Applied
 		}
@@ -87,14 +87,14 @@ func NewPlan(src *Source, state []StateRow) *Plan {
 // database that commits DDL as it goes (MySQL, MariaDB) the statements
 // before the failing one stayed applied, and people must be told plainly.
 func failedFix(row *StateRow) string {
-	what := "it may be half-applied"
+	what := "it failed outside a transaction and may be half-applied"
 	switch {
 	case row.FailedStatement == 1:
-		what = "its first statement failed, so no earlier statement ran; check that statement left nothing behind"
+		what = "statement 1 failed outside a transaction, before any other ran; check it left nothing behind"
 	case row.FailedStatement > 1:
-		what = fmt.Sprintf("statement %d failed after statements 1-%d took effect, so the migration is half-applied", row.FailedStatement, row.FailedStatement-1)
+		what = fmt.Sprintf("statement %d failed outside a transaction after statements 1-%d took effect, so the migration is half-applied", row.FailedStatement, row.FailedStatement-1)
 	}
-	return fmt.Sprintf("it ran outside a transaction and %s; finish or undo it by hand, then run `migrate repair --applied %d` if its changes are now all in place, or `migrate repair --rolled-back %d` if they are all gone", what, row.Version, row.Version)
+	return fmt.Sprintf("%s; finish or undo it by hand, then run `migrate repair %d --applied` if its changes are now all in place, or `migrate repair %d --rolled-back` if they are all gone", what, row.Version, row.Version)
 }
 
 // Problems returns the entries that block up: failed, interrupted, changed,

@@ -312,6 +312,8 @@ func classify(err error) int {
 		return exitBadSource
 	case errors.As(err, &se), errors.Is(err, migrator.ErrNotReversible):
 		return exitFailed
+	case errors.Is(err, migrator.ErrNoSuchVersion):
+		return exitUsage
 	}
 	return exitDatabase
 }

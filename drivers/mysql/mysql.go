@@ -189,39 +189,26 @@ func (d *Driver) Split(sql string) ([]sqlsplit.Statement, error) {
 }
 
 // Lock polls GET_LOCK(name, 0) on one pinned connection: the lock belongs
-// to the session, so it must be taken and released on the same one.
+// to the session, so it must be taken and released on the same one. It
+// never waits inside GET_LOCK, so the wait stays cancellable.
 func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.Context) error, error) {
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(timeout)
-	wait := 10 * time.Millisecond
-	for {
+	try := func(ctx context.Context) (bool, error) {
 		var got sql.NullInt64
 		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, d.lockName).Scan(&got); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("taking the migration lock: %w", err)
+			return false, err
 		}
 		if !got.Valid {
-			conn.Close()
-			return nil, fmt.Errorf("taking the migration lock %q: GET_LOCK returned NULL", d.lockName)
+			return false, fmt.Errorf("GET_LOCK(%q) returned NULL", d.lockName)
 		}
-		if got.Int64 == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			holder := d.holder(ctx, conn)
-			conn.Close()
-			return nil, &migrator.LockError{Timeout: timeout, Holder: holder}
-		}
-		select {
-		case <-ctx.Done():
-			conn.Close()
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 250*time.Millisecond)
+		return got.Int64 == 1, nil
+	}
+	if err := migrator.PollLock(ctx, timeout, try, func(ctx context.Context) string { return d.holder(ctx, conn) }); err != nil {
+		conn.Close()
+		return nil, err
 	}
 	return func(ctx context.Context) error {
 		defer conn.Close()

@@ -258,8 +258,10 @@ func (lx *lexer) quoted(open, close byte, escapes bool, what string) error {
 		case escapes && c == '\\':
 			lx.pos += 2
 		case c == close:
-			if lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] == close && open == close {
-				lx.pos += 2 // doubled quote escapes itself
+			if lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] == close {
+				// A doubled closer escapes itself: '' in strings, "" and
+				// `` in identifiers, and ]] inside [brackets].
+				lx.pos += 2
 				continue
 			}
 			lx.pos++
