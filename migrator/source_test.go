@@ -66,7 +66,7 @@ func TestLoadProblems(t *testing.T) {
 		{"overflow", map[string]string{"99999999999999999999_a.up.sql": "x"}, []string{"must be a positive integer below 2^63"}},
 		{"duplicate", map[string]string{"1_a.up.sql": "x", "1_a.down.sql": "x", "01_a.up.sql": "x"}, []string{"duplicate version 1"}},
 		{"duplicate other name", map[string]string{"1_a.up.sql": "x", "1_b.down.sql": "x"}, []string{"duplicate version 1 with a different name"}},
-		{"up without down", map[string]string{"0003_orders.up.sql": "x"}, []string{"0003_orders.up.sql: no down script: add 3_orders.down.sql, or mark"}},
+		{"up without down", map[string]string{"0003_orders.up.sql": "x"}, []string{"0003_orders.up.sql: no down script: add 0003_orders.down.sql, or mark"}},
 		{"down without up", map[string]string{"0003_orders.down.sql": "x"}, []string{"0003_orders.down.sql: down script without an up script"}},
 		{"irreversible with down", map[string]string{"1_a.up.sql": "-- migrate:irreversible\nx", "1_a.down.sql": "x"}, []string{"marked irreversible but has a down script"}},
 		{"unknown directive", map[string]string{"1_a.up.sql": "SELECT 1;\n-- migrate:no-transation\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: unknown directive \"migrate:no-transation\""}},
