@@ -104,7 +104,7 @@ func cmdCreate(c *cli.Context) error {
 	if c.Bool("timestamp") {
 		version = time.Now().UTC().Format("20060102150405")
 	} else {
-		next, width, err := nextSequential(dir)
+		next, width, err := migrator.NextSequential(dir)
 		if err != nil {
 			return err
 		}
@@ -127,34 +127,6 @@ func cmdCreate(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, "created", p)
 	}
 	return nil
-}
-
-var leadingDigits = regexp.MustCompile(`^([0-9]+)_`)
-
-// nextSequential returns the next version after the highest in dir and the
-// zero-padded width to print it with (4 by default, as 0001).
-func nextSequential(dir string) (int64, int, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, 0, err
-	}
-	var top int64
-	width := 4
-	for _, e := range entries {
-		m := leadingDigits.FindStringSubmatch(e.Name())
-		if m == nil {
-			continue
-		}
-		v, err := strconv.ParseInt(m[1], 10, 64)
-		if err != nil {
-			continue
-		}
-		if v >= top {
-			top = v
-			width = len(m[1])
-		}
-	}
-	return top + 1, width, nil
 }
 
 func cmdUp(c *cli.Context) error {
