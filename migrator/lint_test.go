@@ -37,7 +37,7 @@ var lintCases = []lintCase{
 	{name: "quoted identifier spelling a keyword", dialect: "sqlite",
 		up: "UPDATE \"delete\" SET [where] = 1 WHERE id = 2;\n", down: "UPDATE \"delete\" SET [where] = 0 WHERE id = 2;\n"},
 	{name: "routine bodies are not linted", dialect: "postgres",
-		up: "CREATE FUNCTION purge() RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM logs; END;\nCREATE FUNCTION p2() RETURNS void AS $$ BEGIN DROP TABLE x; END $$ LANGUAGE plpgsql;\n",
+		up:   "CREATE FUNCTION purge() RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM logs; END;\nCREATE FUNCTION p2() RETURNS void AS $$ BEGIN DROP TABLE x; END $$ LANGUAGE plpgsql;\n",
 		down: "DROP FUNCTION p2();\nDROP FUNCTION purge();\n"},
 	{name: "trigger body is not linted", dialect: "sqlite",
 		up: "CREATE TRIGGER trim AFTER INSERT ON a BEGIN\n  DELETE FROM b;\nEND;\n", down: "DROP TRIGGER trim;\n"},
@@ -72,7 +72,7 @@ var lintCases = []lintCase{
 
 	// Rollout breakers.
 	{name: "column type change", dialect: "postgres",
-		up: "ALTER TABLE t ALTER COLUMN c TYPE bigint, ALTER COLUMN d SET NOT NULL, ALTER e SET DATA TYPE text, ALTER COLUMN f SET DEFAULT 1;\n",
+		up:   "ALTER TABLE t ALTER COLUMN c TYPE bigint, ALTER COLUMN d SET NOT NULL, ALTER e SET DATA TYPE text, ALTER COLUMN f SET DEFAULT 1;\n",
 		down: "ALTER TABLE t ALTER COLUMN c TYPE int;\n",
 		want: []string{"up:1:column-type-change:warning", "up:1:column-type-change:warning", "down:1:column-type-change:warning"}},
 	{name: "renames", dialect: "sqlite",
