@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/migrate-dev/migrate/migrator"
-	"github.com/migrate-dev/migrate/migrator/sqlsplit"
 )
 
 // lossSet fills a table, then adds a column to it; both downs destroy data.
@@ -30,6 +30,12 @@ func TestDataLossRefusal(t *testing.T) {
 			t.Fatalf("up: %v", err)
 		}
 		before := len(e.history())
+		// Counting rows is an optional driver capability; without it the
+		// refusal still names what would be lost.
+		wantRows, rowsText := int64(-1), "row count unknown"
+		if _, ok := e.drv.(migrator.RowCounter); ok {
+			wantRows, rowsText = 3, "3 row(s) in items"
+		}
 
 		_, err := e.migrator(migrator.Options{}).Down(ctx, 1)
 		var dl *migrator.DataLossError
@@ -37,16 +43,16 @@ func TestDataLossRefusal(t *testing.T) {
 			t.Fatalf("down: want a DataLossError, got %v", err)
 		}
 		if len(dl.Losses) != 1 || dl.Losses[0].Rule != migrator.RuleDropColumn || dl.Losses[0].Column != "extra" ||
-			dl.Losses[0].Rows != 3 || dl.Losses[0].Line != 2 || !strings.HasSuffix(dl.Losses[0].File, "0002_items_extra.down.sql") {
-			t.Fatalf("down: losses %+v, want drop-column extra at 0002 down line 2 with 3 rows", dl.Losses)
+			dl.Losses[0].Rows != wantRows || dl.Losses[0].Line != 2 || !strings.HasSuffix(dl.Losses[0].File, "0002_items_extra.down.sql") {
+			t.Fatalf("down: losses %+v, want drop-column extra at 0002 down line 2 with %d rows", dl.Losses, wantRows)
 		}
-		if !strings.Contains(err.Error(), "3 row(s) in items") || !strings.Contains(err.Error(), "--allow-data-loss") {
+		if !strings.Contains(err.Error(), rowsText) || !strings.Contains(err.Error(), "--allow-data-loss") {
 			t.Fatalf("refusal message lacks the row count or the way out:\n%v", err)
 		}
 
 		_, err = e.migrator(migrator.Options{}).Goto(ctx, 0)
-		if !errors.As(err, &dl) || len(dl.Losses) != 2 || dl.Losses[1].Rule != migrator.RuleDropTable || dl.Losses[1].Table != "items" || dl.Losses[1].Rows != 3 {
-			t.Fatalf("goto 0: want both losses with 3 rows each, got %v", err)
+		if !errors.As(err, &dl) || len(dl.Losses) != 2 || dl.Losses[1].Rule != migrator.RuleDropTable || dl.Losses[1].Table != "items" || dl.Losses[1].Rows != wantRows {
+			t.Fatalf("goto 0: want both losses, got %v", err)
 		}
 		if _, err = e.migrator(migrator.Options{}).Redo(ctx); !errors.As(err, &dl) {
 			t.Fatalf("redo: want a DataLossError, got %v", err)
@@ -56,11 +62,11 @@ func TestDataLossRefusal(t *testing.T) {
 		}
 
 		rep, err := e.migrator(migrator.Options{DryRun: true}).Down(ctx, 1)
-		if err != nil || len(rep.DataLoss) != 1 || rep.DataLoss[0].Rows != 3 {
+		if err != nil || len(rep.DataLoss) != 1 || rep.DataLoss[0].Rows != wantRows {
 			t.Fatalf("dry run: want the loss reported, not refused: %v %+v", err, rep)
 		}
 		out, code := e.cli("--dry-run", "down")
-		if code != 0 || !strings.Contains(out, "warning: this rollback destroys data") || !strings.Contains(out, "3 row(s) in items") {
+		if code != 0 || !strings.Contains(out, "warning: this rollback destroys data") || !strings.Contains(out, rowsText) {
 			t.Fatalf("dry-run down: exit %d\n%s", code, out)
 		}
 
@@ -130,17 +136,14 @@ func copyExamples(t *testing.T, tg target, n int) string {
 	return dir
 }
 
-func statementTexts(t *testing.T, tg target, path string) []string {
+// statementTexts splits a script with the target's own splitter.
+func statementTexts(t *testing.T, drv migrator.Driver, path string) []string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := migrator.LookupDialect(tg.examples)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlsplit.Split(string(b), d.Lex)
+	st, err := drv.Split(string(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,10 +186,10 @@ func TestRevert(t *testing.T) {
 		// the same SQL as the one revert wrote.
 		handUp := filepath.Join(exampleDir(tg), "0005_drop_customers_referral_code.up.sql")
 		handDown := filepath.Join(exampleDir(tg), "0005_drop_customers_referral_code.down.sql")
-		if got, want := statementTexts(t, tg, up), statementTexts(t, tg, handUp); strings.Join(got, ";") != strings.Join(want, ";") {
+		if got, want := statementTexts(t, e.drv, up), statementTexts(t, e.drv, handUp); strings.Join(got, ";") != strings.Join(want, ";") {
 			t.Fatalf("revert's up %q differs from the hand-written 0005 up %q", got, want)
 		}
-		if got, want := statementTexts(t, tg, down), statementTexts(t, tg, handDown); strings.Join(got, ";") != strings.Join(want, ";") {
+		if got, want := statementTexts(t, e.drv, down), statementTexts(t, e.drv, handDown); strings.Join(got, ";") != strings.Join(want, ";") {
 			t.Fatalf("revert's down %q differs from the hand-written 0005 down %q", got, want)
 		}
 
@@ -207,7 +210,7 @@ func TestRevert(t *testing.T) {
 			t.Fatalf("history %s, want up1 up2 up3 up4 up5", got)
 		}
 		// Refusals: a pending version, an unknown one, an irreversible one.
-		if err := os.WriteFile(filepath.Join(e.dir, "0006_seed.up.sql"), []byte("-- migrate:irreversible\nINSERT INTO products (id, sku, title, price_cents) VALUES (9, 'X-9', 'x', 1);\n"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(e.dir, "0006_seed.up.sql"), []byte("-- migrate:irreversible\nCREATE TABLE seed_marker (id INTEGER PRIMARY KEY);\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		var refused *migrator.RevertRefusedError
@@ -225,6 +228,101 @@ func TestRevert(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(e.dir, "0007_revert_seed.up.sql")); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("a refused revert wrote a file: %v", err)
+		}
+	})
+}
+
+// inDir runs the migrate binary in dir with extra environment variables and
+// no DATABASE_URL, MIGRATE_DIR or MIGRATE_ENV from the caller.
+func inDir(t *testing.T, dir string, env []string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(migrateBin, args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "DATABASE_URL" && k != "MIGRATE_DIR" && k != "MIGRATE_ENV" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("running migrate: %v", err)
+	}
+	return string(out), 0
+}
+
+const safetyConfig = `# The URL is in an environment variable, never in this file.
+environments:
+  production:
+    url_env: SAFETY_TEST_DATABASE_URL
+    dir: migrations
+    production: true
+  dev:
+    url_env: SAFETY_TEST_DATABASE_URL
+    dir: migrations
+`
+
+func TestEnvironments(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		work := t.TempDir()
+		dir := filepath.Join(work, "migrations")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, body := range lossSet {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(work, "migrate.yaml"), []byte(safetyConfig), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, tg, dir)
+		vars := []string{"SAFETY_TEST_DATABASE_URL=" + e.url}
+		run := func(args ...string) (string, int) { return inDir(t, work, vars, args...) }
+
+		if out, code := run("--env", "production", "up"); code != 0 || !strings.Contains(out, "version 0 -> 2") {
+			t.Fatalf("up in production: exit %d\n%s", code, out)
+		}
+		for _, args := range [][]string{{"down"}, {"down", "--allow-data-loss"}, {"goto", "1"}, {"redo"}} {
+			out, code := run(append([]string{"--env", "production"}, args...)...)
+			if code != 7 || !strings.Contains(out, "roll forward") || !strings.Contains(out, "migrate revert 2") || !strings.Contains(out, `environment "production"`) {
+				t.Fatalf("%v in production: exit %d, want 7 with the way forward\n%s", args, code, out)
+			}
+		}
+		if out, code := run("--env", "production", "goto", "2"); code != 0 {
+			t.Fatalf("goto the current version in production is no rollback: exit %d\n%s", code, out)
+		}
+		if got := e.current(); got != 2 || len(e.history()) != 2 {
+			t.Fatalf("refused rollbacks changed the database: current %d, history %s", got, directions(e.history()))
+		}
+		if out, code := run("--env", "dev", "down", "--allow-data-loss"); code != 0 {
+			t.Fatalf("down in dev: exit %d\n%s", code, out)
+		}
+		if got := e.current(); got != 1 {
+			t.Fatalf("after down in dev, current %d, want 1", got)
+		}
+
+		if out, code := run("--env", "prod", "status"); code != 2 || !strings.Contains(out, "known: dev, production") {
+			t.Fatalf("unknown environment: exit %d, want 2 listing the known ones\n%s", code, out)
+		}
+		if out, code := run("--env", "production", "--database", e.url, "status"); code != 2 || !strings.Contains(out, "give one of them") {
+			t.Fatalf("--database with --env: exit %d, want 2\n%s", code, out)
+		}
+		if out, code := inDir(t, work, nil, "--env", "production", "status"); code != 2 || !strings.Contains(out, "$SAFETY_TEST_DATABASE_URL, which is not set") {
+			t.Fatalf("unset URL variable: exit %d, want 2\n%s", code, out)
+		}
+		bad := filepath.Join(work, "bad.yaml")
+		if err := os.WriteFile(bad, []byte("environments:\n  production:\n    url: "+e.url+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, code := run("--config", bad, "--env", "production", "status")
+		if code != 2 || !strings.Contains(out, "bad.yaml:3: environments.production.url: the file must not hold a database URL") {
+			t.Fatalf("URL in the config file: exit %d, want 2 naming file, line and key\n%s", code, out)
 		}
 	})
 }
