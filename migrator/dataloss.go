@@ -26,15 +26,11 @@ type Loss struct {
 }
 
 func (l Loss) String() string {
-	what := l.Message
-	if i := strings.Index(what, " (rolling back destroys data"); i >= 0 {
-		what = what[:i]
-	}
 	rows := "row count unknown: " + l.RowsUnknown
 	if l.Rows >= 0 {
 		rows = fmt.Sprintf("%d row(s) in %s now", l.Rows, l.Table)
 	}
-	return fmt.Sprintf("%s:%d: %s (%s)", filepath.ToSlash(l.File), l.Line, what, rows)
+	return fmt.Sprintf("%s:%d: %s (%s)", filepath.ToSlash(l.File), l.Line, l.Message, rows)
 }
 
 // DataLossError means a rollback was refused because its down scripts

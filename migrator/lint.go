@@ -84,7 +84,12 @@ func Lint(src *Source, d Dialect) []Finding {
 			continue
 		}
 		down, downStatements := lintScript(mig, mig.Down, Down, d, true)
-		out = append(out, down...)
+		for _, f := range down {
+			if f.Destructive {
+				f.Message += " (down refuses to run it without --allow-data-loss)"
+			}
+			out = append(out, f)
+		}
 		if upStatements > 0 && downStatements == 0 && !ignored(mig.Down.SQL, RuleEmptyDown) {
 			out = append(out, Finding{
 				File: mig.Down.Path, Line: 1, Version: mig.Version, Direction: Down,
@@ -149,9 +154,6 @@ func lintScript(mig *Migration, script *Script, dir Direction, d Dialect, honour
 			if f.Destructive && dir == Up {
 				f.Severity = SeverityError
 			}
-		}
-		if f.Destructive && dir == Down {
-			f.Message += " (rolling back destroys data: down refuses without --allow-data-loss)"
 		}
 	}
 	return l.found, len(stmts)

@@ -11,6 +11,7 @@ import (
 	_ "github.com/migrate-dev/migrate/drivers/postgres"
 	_ "github.com/migrate-dev/migrate/drivers/sqlite"
 	"github.com/migrate-dev/migrate/migrator"
+	"github.com/migrate-dev/migrate/migrator/sqlsplit"
 )
 
 // lintCase is one migration, version 1, linted under a dialect. want lists
@@ -112,7 +113,34 @@ var lintCases = []lintCase{
 		want: []string{"up:2:syntax:error"}},
 }
 
+// inlineDialects stand in for drivers that are not in this package's
+// imports: the rules for semicolon-free T-SQL batches and MySQL's quoting
+// are tested here with the lexical settings those drivers use.
+var inlineDialects = map[string]migrator.Dialect{
+	"tsql":  {Name: "sqlserver", Lex: sqlsplit.Dialect{Brackets: true, BatchSeparator: "GO"}},
+	"mysql": {Name: "mysql", Lex: sqlsplit.Dialect{Backticks: true, HashComments: true, BackslashEscapes: true, DoubleQuoteStrings: true, Delimiter: true, BeginEnd: true}},
+}
+
+var moreLintCases = []lintCase{
+	{name: "T-SQL batch without semicolons", dialect: "tsql",
+		up:   "CREATE TABLE [x] (id INT REFERENCES y ON DELETE CASCADE)\nDROP TABLE old_x\nDELETE FROM logs\nGO\nALTER TABLE t ALTER COLUMN c BIGINT NOT NULL\nGO\n",
+		down: "ALTER TABLE t DROP COLUMN a, b\nGO\nEXEC sp_rename 'dbo.t.c', 'd', 'COLUMN'\nGO\nCREATE DATABASE reports\n",
+		want: []string{"up:2:drop-table:error", "up:3:delete-without-where:error", "up:5:column-type-change:warning",
+			"down:1:drop-column:warning", "down:1:drop-column:warning", "down:3:rename:warning", "down:5:non-transactional-statement-in-transaction:error"}},
+	{name: "T-SQL grants and MERGE are not deletes", dialect: "tsql",
+		up:   "GRANT DELETE, UPDATE ON t TO app\nMERGE t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET t.v = s.v WHEN NOT MATCHED BY SOURCE THEN DELETE;\n",
+		down: "REVOKE DELETE, UPDATE ON t FROM app\n"},
+	{name: "MySQL quoting, MODIFY, CHANGE and RENAME TABLE", dialect: "mysql",
+		up:   "# DROP TABLE x\nINSERT INTO notes VALUES ('it\\'s; DROP TABLE x', \"TRUNCATE y\");\nALTER TABLE `t` MODIFY COLUMN c BIGINT, CHANGE d e INT;\nRENAME TABLE a TO b;\n",
+		down: "RENAME TABLE b TO a;\nALTER TABLE `t` CHANGE e d INT, MODIFY c INT, DROP `e2`;\n",
+		want: []string{"up:3:column-type-change:warning", "up:3:column-type-change:warning", "up:3:rename:warning", "up:4:rename:warning",
+			"down:1:rename:warning", "down:2:column-type-change:warning", "down:2:column-type-change:warning", "down:2:rename:warning", "down:2:drop-column:warning"}},
+	{name: "MySQL: no transaction rule (DDL commits anyway)", dialect: "mysql",
+		up: "CREATE DATABASE reports;\n", down: "SELECT 1;\n"},
+}
+
 func TestLint(t *testing.T) {
+	lintCases := append(append([]lintCase(nil), lintCases...), moreLintCases...)
 	for _, tc := range lintCases {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := fstest.MapFS{"m/0001_x.up.sql": {Data: []byte(tc.up)}}
@@ -123,9 +151,12 @@ func TestLint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, err := migrator.LookupDialect(tc.dialect)
-			if err != nil {
-				t.Fatal(err)
+			d, ok := inlineDialects[tc.dialect]
+			if !ok {
+				d, err = migrator.LookupDialect(tc.dialect)
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
 			var got []string
 			for _, f := range migrator.Lint(src, d) {
@@ -174,5 +205,31 @@ func TestDialectRegistry(t *testing.T) {
 	}
 	if _, err := migrator.DialectForURL("no scheme at all"); err == nil {
 		t.Fatal("a URL without a scheme gave no error")
+	}
+}
+
+// BenchmarkLint lints a folder of 500 migrations of five statements each.
+func BenchmarkLint(b *testing.B) {
+	fsys := fstest.MapFS{}
+	for v := 1; v <= 500; v++ {
+		fsys[fmt.Sprintf("m/%04d_x.up.sql", v)] = &fstest.MapFile{Data: []byte(fmt.Sprintf(`-- migration %d
+CREATE TABLE t%d (id INT PRIMARY KEY, note TEXT DEFAULT 'drop table x');
+INSERT INTO t%d (id, note) VALUES (1, 'a'), (2, 'b');
+ALTER TABLE t%d ADD COLUMN extra INT, ALTER COLUMN note SET NOT NULL;
+UPDATE t%d SET extra = 1 WHERE id = 1;
+CREATE INDEX t%d_extra ON t%d (extra);
+`, v, v, v, v, v, v, v))}
+		fsys[fmt.Sprintf("m/%04d_x.down.sql", v)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("DROP TABLE t%d;\n", v))}
+	}
+	src, err := migrator.Load(fsys, "m")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, _ := migrator.LookupDialect("postgres")
+	b.ResetTimer()
+	for range b.N {
+		if n := len(migrator.Lint(src, d)); n != 500 {
+			b.Fatalf("%d findings, want 500", n)
+		}
 	}
 }

@@ -38,7 +38,9 @@ func (t token) isIdent() bool { return t.kind == wordToken || t.kind == quotedTo
 // dialect's lexical rules. The splitter has already rejected unterminated
 // quotes and comments, so an unterminated one here simply ends the scan.
 func scanTokens(script string, start, end int, d sqlsplit.Dialect) []token {
-	var out []token
+	// About one token per five bytes of SQL; growing the slice dominated
+	// the benchmark.
+	out := make([]token, 0, (end-start)/5+1)
 	i := start
 	for i < end {
 		c := script[i]
