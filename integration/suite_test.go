@@ -228,7 +228,9 @@ func TestLifecycle(t *testing.T) {
 	forEachTarget(t, func(t *testing.T, tg target) {
 		e := newEnv(t, tg, exampleDir(tg))
 		ctx := context.Background()
-		m := e.migrator(migrator.Options{})
+		// The example's down scripts drop tables and columns; this scenario
+		// is about the flow, not the refusal (see safety_test.go).
+		m := e.migrator(migrator.Options{AllowDataLoss: true})
 
 		rep, err := m.Up(ctx, 0)
 		if err != nil {

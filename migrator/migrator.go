@@ -74,6 +74,13 @@ type Options struct {
 	// DryRun plans and returns the SQL without touching the database
 	// (beyond reading the state table).
 	DryRun bool
+	// AllowDataLoss lets down, goto and redo run down scripts that drop
+	// tables or columns, truncate, or delete without WHERE.
+	AllowDataLoss bool
+	// ForbidRollback, when set, names the policy that forbids rolling back
+	// (such as "environment production"); down, goto downwards and redo
+	// then refuse with a *RollbackForbiddenError.
+	ForbidRollback string
 	// Progress, when set, is told about each migration as it finishes.
 	Progress func(Result)
 }
@@ -117,6 +124,8 @@ type Report struct {
 	From    int64    `json:"from_version"`
 	To      int64    `json:"to_version"`
 	Results []Result `json:"results"`
+	// DataLoss lists what the down scripts destroy (shown by a dry run).
+	DataLoss []Loss `json:"data_loss,omitempty"`
 }
 
 // BlockedError means up refused to start because the state does not match
@@ -323,7 +332,15 @@ func (m *Migrator) rollback(ctx context.Context, p *Plan, entries []Entry) (*Rep
 		}
 		migs = append(migs, e.Migration)
 	}
-	return m.apply(ctx, p, migs, Down)
+	losses, err := m.checkRollback(ctx, migs)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := m.apply(ctx, p, migs, Down)
+	if rep != nil {
+		rep.DataLoss = losses
+	}
+	return rep, err
 }
 
 // apply runs migs in the given direction. Every script is split before the
