@@ -110,7 +110,7 @@ func TestOneRoundTripPerMigration(t *testing.T) {
 	d, w := openCounted(t)
 	ctx := context.Background()
 	var marks []int
-	opts := migrator.Options{Progress: func(migrator.Result) { marks = append(marks, w.count()) }}
+	opts := migrator.Options{AllowDataLoss: true, Progress: func(migrator.Result) { marks = append(marks, w.count()) }}
 	if _, err := migrator.New(d, source(t, 20), opts).Up(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
