@@ -35,6 +35,7 @@ type Driver struct {
 	db      *sql.DB
 	schema  string
 	lockKey int64
+	cfg     migrator.Config
 }
 
 // Open connects to the database named by cfg.URL.
@@ -63,7 +64,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 			return nil, err
 		}
 	}
-	d := &Driver{db: db, schema: schema}
+	d := &Driver{db: db, schema: schema, cfg: cfg}
 	qualified := func(t string) string { return quote(schema) + "." + quote(t) }
 	h := fnv.New64a()
 	h.Write([]byte("migrate:" + schema + "." + cfg.StateTable))

@@ -34,6 +34,7 @@ type Driver struct {
 	*sqlstore.Store
 	db   *sql.DB
 	path string // "" for an in-memory database
+	cfg  migrator.Config
 }
 
 // Path returns the database file named by a sqlite URL.
@@ -79,7 +80,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	d := &Driver{db: db}
+	d := &Driver{db: db, cfg: cfg}
 	if !memory {
 		d.path = path
 	}
