@@ -22,10 +22,11 @@ type Snapshotter interface {
 // own, for verify --scratch.
 type ScratchCreator interface {
 	// CreateScratch creates an empty database on the same server and
-	// opens it with the driver's settings. drop closes it and destroys
-	// the database; it must work with a context that was never cancelled
-	// even if the caller's was.
-	CreateScratch(ctx context.Context) (scratch Driver, drop func(context.Context) error, err error)
+	// opens it with the driver's settings; name says which (a database
+	// name or a file). drop closes it and destroys the database; it is
+	// called with a context that is never cancelled, even when the run
+	// was interrupted.
+	CreateScratch(ctx context.Context) (scratch Driver, name string, drop func(context.Context) error, err error)
 }
 
 // ErrNotDisposable is returned when verify is asked to run on a database
@@ -68,8 +69,8 @@ type VerifyStep struct {
 
 // VerifyReport is every step verify ran, in order.
 type VerifyReport struct {
-	// Database is "scratch" when verify made its own database.
-	Database string       `json:"database,omitempty"`
+	// Scratch names the database verify created and dropped, if any.
+	Scratch string       `json:"scratch,omitempty"`
 	Steps    []VerifyStep `json:"steps"`
 }
 
@@ -116,12 +117,16 @@ func (m *Migrator) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 	if !opts.Disposable {
 		return nil, ErrNotDisposable
 	}
+	// Verify reports through opts.Progress, step by step; the per-script
+	// progress of up and down would repeat it.
+	quiet := *m
+	quiet.opts.Progress = nil
 	rep := &VerifyReport{}
-	_, err := m.locked(ctx, func(p *Plan) (*Report, error) {
-		if err := m.blocked(p); err != nil {
+	_, err := quiet.locked(ctx, func(p *Plan) (*Report, error) {
+		if err := quiet.blocked(p); err != nil {
 			return nil, err
 		}
-		return nil, m.verifyPending(ctx, p, snap, opts, rep)
+		return nil, quiet.verifyPending(ctx, p, snap, opts, rep)
 	})
 	return rep, err
 }
@@ -131,7 +136,7 @@ func (m *Migrator) verifyScratch(ctx context.Context, opts VerifyOptions) (rep *
 	if !ok {
 		return nil, fmt.Errorf("driver %T cannot create a scratch database; run verify on a disposable database with --i-know-this-database-is-disposable instead", m.driver)
 	}
-	scratch, drop, err := sc.CreateScratch(ctx)
+	scratch, name, drop, err := sc.CreateScratch(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +153,7 @@ func (m *Migrator) verifyScratch(ctx context.Context, opts VerifyOptions) (rep *
 	opts.Scratch, opts.Disposable = false, true
 	rep, err = inner.Verify(ctx, opts)
 	if rep != nil {
-		rep.Database = "scratch"
+		rep.Scratch = name
 	}
 	return rep, err
 }

@@ -28,6 +28,10 @@ const (
 	exitInterrupted = 130
 )
 
+// exitVerifyMismatch: verify found a down that did not restore the schema,
+// or an up that did not rebuild it (documented in README.md).
+const exitVerifyMismatch = 8
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)

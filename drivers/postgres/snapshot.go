@@ -321,12 +321,12 @@ WHERE NOT g.tgisinternal AND `+userRelation, args, func(r *sql.Rows) error {
 // CreateScratch creates an empty database beside this one
 // (migrate_verify_<random>) and opens it with this driver's settings. drop
 // closes it and drops the database, forcing out any session left in it.
-func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, func(context.Context) error, error) {
+func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, string, func(context.Context) error, error) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	name := "migrate_verify_" + hex.EncodeToString(b)
 	if _, err := d.db.ExecContext(ctx, `CREATE DATABASE `+quote(name)); err != nil {
-		return nil, nil, fmt.Errorf("creating scratch database %s: %w", name, err)
+		return nil, "", nil, fmt.Errorf("creating scratch database %s: %w", name, err)
 	}
 	dropDB := func(ctx context.Context) error {
 		if _, err := d.db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+quote(name)+` WITH (FORCE)`); err != nil {
@@ -339,9 +339,9 @@ func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, func(conte
 	scratch, err := migrator.Open(ctx, u.String(), d.cfg)
 	if err != nil {
 		if derr := dropDB(context.WithoutCancel(ctx)); derr != nil {
-			return nil, nil, fmt.Errorf("opening scratch database %s: %w (and %v)", name, err, derr)
+			return nil, "", nil, fmt.Errorf("opening scratch database %s: %w (and %v)", name, err, derr)
 		}
-		return nil, nil, fmt.Errorf("opening scratch database %s: %w", name, err)
+		return nil, "", nil, fmt.Errorf("opening scratch database %s: %w", name, err)
 	}
 	drop := func(ctx context.Context) error {
 		cerr := scratch.Close()
@@ -350,5 +350,5 @@ func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, func(conte
 		}
 		return cerr
 	}
-	return scratch, drop, nil
+	return scratch, name, drop, nil
 }

@@ -247,16 +247,18 @@ func action(a string) string {
 }
 
 // CreateScratch makes an empty database in a temporary file, opened with
-// this driver's settings; drop closes it and removes the file.
-func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, func(context.Context) error, error) {
+// this driver's settings; drop closes it and removes the file and its
+// lock file.
+func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, string, func(context.Context) error, error) {
 	dir, err := os.MkdirTemp("", "migrate-verify-")
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating a scratch database: %w", err)
+		return nil, "", nil, fmt.Errorf("creating a scratch database: %w", err)
 	}
-	scratch, err := migrator.Open(ctx, "sqlite:"+filepath.Join(dir, "scratch.db"), d.cfg)
+	path := filepath.Join(dir, "scratch.db")
+	scratch, err := migrator.Open(ctx, "sqlite:"+path, d.cfg)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, fmt.Errorf("opening the scratch database: %w", err)
+		return nil, "", nil, fmt.Errorf("opening the scratch database: %w", err)
 	}
 	drop := func(context.Context) error {
 		cerr := scratch.Close()
@@ -265,5 +267,5 @@ func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, func(conte
 		}
 		return cerr
 	}
-	return scratch, drop, nil
+	return scratch, path, drop, nil
 }

@@ -231,9 +231,6 @@ func (c Constraint) describe() string {
 	if c.OnUpdate != "" && c.OnUpdate != "NO ACTION" {
 		out += " ON UPDATE " + c.OnUpdate
 	}
-	if c.Definition != "" && c.Kind != Check {
-		out += " [" + c.Definition + "]"
-	}
 	return out
 }
 
