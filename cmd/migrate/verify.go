@@ -58,7 +58,7 @@ func (o *printer) verifyStep(s migrator.VerifyStep) {
 	if !s.OK {
 		result = "DIFF"
 	}
-	line := fmt.Sprintf("%04d_%s  %-8s  %-4s  (%s)", s.Version, s.Name, s.Step, result, ms(s.Duration))
+	line := fmt.Sprintf("%-40s  %-8s  %-4s  (%s)", fmt.Sprintf("%04d_%s", s.Version, s.Name), s.Step, result, ms(s.Duration))
 	if s.Note != "" {
 		line += "  " + s.Note
 	}

@@ -82,7 +82,14 @@ func Diff(expected, actual *Snapshot) []Difference {
 					changed("column", cobj, "generated", p.Generated, q.Generated)
 				})
 			diffBy(&out, "constraint", x.Constraints, y.Constraints,
-				func(c Constraint) string { return obj + " " + c.key() }, Constraint.describe,
+				func(c Constraint) string { return obj + " " + c.key() },
+				func(c Constraint) string {
+					if c.Name == "" {
+						// The key already says what it constrains.
+						return strings.TrimSpace(c.actions())
+					}
+					return c.detail()
+				},
 				func(cobj string, p, q Constraint) {
 					before := len(out)
 					changed("constraint", cobj, "columns", strings.Join(p.Columns, ", "), strings.Join(q.Columns, ", "))

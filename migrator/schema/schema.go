@@ -220,11 +220,21 @@ func (c Constraint) signature() string {
 	return c.Definition
 }
 
+// describe is the constraint's line in String.
 func (c Constraint) describe() string {
-	out := c.key()
-	if c.Name != "" {
-		out += " " + c.signature()
+	if c.Name == "" {
+		return c.key() + c.actions()
 	}
+	return c.key() + " " + c.detail()
+}
+
+// detail is what the constraint says, without its kind and name.
+func (c Constraint) detail() string {
+	return c.signature() + c.actions()
+}
+
+func (c Constraint) actions() string {
+	out := ""
 	if c.OnDelete != "" && c.OnDelete != "NO ACTION" {
 		out += " ON DELETE " + c.OnDelete
 	}
