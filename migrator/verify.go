@@ -71,7 +71,7 @@ type VerifyStep struct {
 type VerifyReport struct {
 	// Scratch names the database verify created and dropped, if any.
 	Scratch string       `json:"scratch,omitempty"`
-	Steps    []VerifyStep `json:"steps"`
+	Steps   []VerifyStep `json:"steps"`
 }
 
 // VerifyError is a down script that did not restore the schema its up
