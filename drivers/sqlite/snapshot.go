@@ -6,17 +6,25 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/migrate-dev/migrate/migrator"
 	"github.com/migrate-dev/migrate/migrator/schema"
 )
 
 // Snapshot reads the schema from sqlite_schema and the pragma table
-// functions, one query per kind of object for the whole database. CHECK
-// constraints, partial-index predicates and index expressions exist only in
-// the stored CREATE text, so they are read from it after normalising its
-// layout. migrate's own tables and SQLite's internal ones are left out.
+// functions, one query per kind of object. CHECK constraints, partial-index
+// predicates and index expressions exist only in the stored CREATE text, so
+// they are read from it after normalising its layout. migrate's own tables
+// and SQLite's internal ones are left out.
+//
+// Everything the pragmas say about a table follows from its CREATE TABLE
+// text and the CREATE INDEX texts on it, so a table whose texts are
+// unchanged since an earlier snapshot is taken from the driver's cache and
+// only changed tables are read again: verify snapshots a growing schema
+// three times per migration.
 func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
@@ -30,25 +38,79 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	}
 	defer func() { _ = tx.Rollback() }()
 	s := &schema.Snapshot{}
-	tables := map[string]*schema.Table{}
-	indexSQL := map[string]string{}
-	if err := d.snapshotObjects(ctx, tx, s, tables, indexSQL); err != nil {
+	texts, err := d.snapshotObjects(ctx, tx, s)
+	if err != nil {
 		return nil, fmt.Errorf("snapshot of sqlite_schema: %w", err)
 	}
-	if err := snapshotColumns(ctx, tx, tables, d.excluded()); err != nil {
-		return nil, fmt.Errorf("snapshot of columns: %w", err)
+	keys := texts.tableKeys()
+	d.snapCache.mu.Lock()
+	defer d.snapCache.mu.Unlock()
+	tables := map[string]*schema.Table{}
+	var changed []string
+	for name, key := range keys {
+		if t, ok := d.snapCache.tables[key]; ok {
+			s.Tables = append(s.Tables, t.Clone())
+			continue
+		}
+		tables[name] = &schema.Table{Name: name, Constraints: checks(schema.NormalizeSQL(texts.tables[name]))}
+		changed = append(changed, literal(name))
 	}
-	if err := snapshotIndexes(ctx, tx, tables, indexSQL, d.excluded()); err != nil {
-		return nil, fmt.Errorf("snapshot of indexes: %w", err)
+	if len(changed) > 0 {
+		only := d.excluded() + ` AND m.name IN (` + strings.Join(changed, ", ") + `)`
+		if err := snapshotColumns(ctx, tx, tables, only); err != nil {
+			return nil, fmt.Errorf("snapshot of columns: %w", err)
+		}
+		if err := snapshotIndexes(ctx, tx, tables, texts.indexes, only); err != nil {
+			return nil, fmt.Errorf("snapshot of indexes: %w", err)
+		}
+		if err := snapshotForeignKeys(ctx, tx, tables, only); err != nil {
+			return nil, fmt.Errorf("snapshot of foreign keys: %w", err)
+		}
 	}
-	if err := snapshotForeignKeys(ctx, tx, tables, d.excluded()); err != nil {
-		return nil, fmt.Errorf("snapshot of foreign keys: %w", err)
+	if d.snapCache.tables == nil || len(d.snapCache.tables) > 10000 {
+		d.snapCache.tables = map[string]schema.Table{}
 	}
-	for _, t := range tables {
+	for name, t := range tables {
+		t.Sort()
+		d.snapCache.tables[keys[name]] = t.Clone()
 		s.Tables = append(s.Tables, *t)
 	}
 	s.Sort()
 	return s, nil
+}
+
+// tableCache holds tables already read, by the texts they follow from.
+type tableCache struct {
+	mu     sync.Mutex
+	tables map[string]schema.Table
+}
+
+// createTexts are the stored CREATE texts of tables and indexes, by name.
+type createTexts struct {
+	tables     map[string]string
+	indexes    map[string]string
+	indexTable map[string]string
+}
+
+// tableKeys returns, per table, a key that changes whenever its CREATE
+// TABLE text or any CREATE INDEX text on it does.
+func (c createTexts) tableKeys() map[string]string {
+	onTable := map[string][]string{}
+	for index, table := range c.indexTable {
+		onTable[table] = append(onTable[table], index)
+	}
+	keys := make(map[string]string, len(c.tables))
+	for name, text := range c.tables {
+		var b strings.Builder
+		b.WriteString(text)
+		indexes := onTable[name]
+		slices.Sort(indexes)
+		for _, ix := range indexes {
+			b.WriteString("\x00" + ix + "\x00" + c.indexes[ix])
+		}
+		keys[name] = b.String()
+	}
+	return keys
 }
 
 // excluded is the SQL condition, on sqlite_schema aliased m, that leaves
@@ -59,30 +121,33 @@ func (d *Driver) excluded() string {
 
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-func (d *Driver) snapshotObjects(ctx context.Context, tx *sql.Tx, s *schema.Snapshot, tables map[string]*schema.Table, indexSQL map[string]string) error {
+// snapshotObjects reads sqlite_schema: views and triggers go straight into
+// s; the CREATE texts of tables and indexes are returned.
+func (d *Driver) snapshotObjects(ctx context.Context, tx *sql.Tx, s *schema.Snapshot) (createTexts, error) {
+	texts := createTexts{tables: map[string]string{}, indexes: map[string]string{}, indexTable: map[string]string{}}
 	rows, err := tx.QueryContext(ctx, `SELECT m.type, m.name, m.tbl_name, coalesce(m.sql, '') FROM sqlite_schema m WHERE `+d.excluded())
 	if err != nil {
-		return err
+		return texts, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var kind, name, table, text string
 		if err := rows.Scan(&kind, &name, &table, &text); err != nil {
-			return err
+			return texts, err
 		}
-		text = schema.NormalizeSQL(text)
 		switch kind {
 		case "table":
-			tables[name] = &schema.Table{Name: name, Constraints: checks(text)}
+			texts.tables[name] = text
 		case "index":
-			indexSQL[name] = text
+			texts.indexes[name] = schema.NormalizeSQL(text)
+			texts.indexTable[name] = table
 		case "view":
-			s.Views = append(s.Views, schema.View{Name: name, Definition: viewQuery(text)})
+			s.Views = append(s.Views, schema.View{Name: name, Definition: viewQuery(schema.NormalizeSQL(text))})
 		case "trigger":
-			s.Triggers = append(s.Triggers, schema.Trigger{Table: table, Name: name, Definition: text})
+			s.Triggers = append(s.Triggers, schema.Trigger{Table: table, Name: name, Definition: schema.NormalizeSQL(text)})
 		}
 	}
-	return rows.Err()
+	return texts, rows.Err()
 }
 
 func snapshotColumns(ctx context.Context, tx *sql.Tx, tables map[string]*schema.Table, excluded string) error {

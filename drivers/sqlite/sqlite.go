@@ -35,6 +35,8 @@ type Driver struct {
 	db   *sql.DB
 	path string // "" for an in-memory database
 	cfg  migrator.Config
+	// snapCache keeps tables read by Snapshot for the next one.
+	snapCache tableCache
 }
 
 // Path returns the database file named by a sqlite URL.

@@ -42,8 +42,12 @@ func (d Difference) String() string {
 // Diff lists how actual differs from expected, in a fixed order; none when
 // they describe the same schema.
 func Diff(expected, actual *Snapshot) []Difference {
-	a, b := expected.sortedCopy(), actual.sortedCopy()
-	b.DefaultSchema = a.DefaultSchema
+	a, b := expected.inOrder(), actual.inOrder()
+	if b.DefaultSchema != a.DefaultSchema {
+		c := *b
+		c.DefaultSchema = a.DefaultSchema
+		b = &c
+	}
 	var out []Difference
 	add := func(kind, object, change string) {
 		out = append(out, Difference{Kind: kind, Object: object, Change: change})

@@ -167,19 +167,58 @@ type Trigger struct {
 // equally.
 func (s *Snapshot) Sort() {
 	slices.Sort(s.Schemas)
-	slices.SortFunc(s.Extensions, func(a, b Extension) int { return cmp.Compare(a.Name, b.Name) })
-	slices.SortFunc(s.Types, func(a, b Type) int { return cmp.Compare(s.qualify(a.Schema, a.Name), s.qualify(b.Schema, b.Name)) })
-	slices.SortFunc(s.Tables, func(a, b Table) int { return cmp.Compare(s.qualify(a.Schema, a.Name), s.qualify(b.Schema, b.Name)) })
+	slices.SortFunc(s.Extensions, extensionOrder)
+	slices.SortFunc(s.Types, s.typeOrder)
+	slices.SortFunc(s.Tables, s.tableOrder)
 	for i := range s.Tables {
-		t := &s.Tables[i]
-		slices.SortFunc(t.Columns, func(a, b Column) int { return cmp.Compare(a.Name, b.Name) })
-		slices.SortFunc(t.Constraints, func(a, b Constraint) int { return cmp.Compare(a.key(), b.key()) })
-		slices.SortFunc(t.Indexes, func(a, b Index) int { return cmp.Compare(a.Name, b.Name) })
+		s.Tables[i].Sort()
 	}
-	slices.SortFunc(s.Views, func(a, b View) int { return cmp.Compare(s.qualify(a.Schema, a.Name), s.qualify(b.Schema, b.Name)) })
-	slices.SortFunc(s.Sequences, func(a, b Sequence) int { return cmp.Compare(s.qualify(a.Schema, a.Name), s.qualify(b.Schema, b.Name)) })
-	slices.SortFunc(s.Functions, func(a, b Function) int { return cmp.Compare(s.funcKey(a), s.funcKey(b)) })
-	slices.SortFunc(s.Triggers, func(a, b Trigger) int { return cmp.Compare(s.triggerKey(a), s.triggerKey(b)) })
+	slices.SortFunc(s.Views, s.viewOrder)
+	slices.SortFunc(s.Sequences, s.sequenceOrder)
+	slices.SortFunc(s.Functions, s.functionOrder)
+	slices.SortFunc(s.Triggers, s.triggerOrder)
+}
+
+// Sort puts the table's columns, constraints and indexes in a fixed order.
+func (t *Table) Sort() {
+	slices.SortFunc(t.Columns, columnOrder)
+	slices.SortFunc(t.Constraints, constraintOrder)
+	slices.SortFunc(t.Indexes, indexOrder)
+}
+
+func (t *Table) isSorted() bool {
+	return slices.IsSortedFunc(t.Columns, columnOrder) && slices.IsSortedFunc(t.Constraints, constraintOrder) && slices.IsSortedFunc(t.Indexes, indexOrder)
+}
+
+func extensionOrder(a, b Extension) int   { return cmp.Compare(a.Name, b.Name) }
+func columnOrder(a, b Column) int         { return cmp.Compare(a.Name, b.Name) }
+func constraintOrder(a, b Constraint) int { return cmp.Compare(a.key(), b.key()) }
+func indexOrder(a, b Index) int           { return cmp.Compare(a.Name, b.Name) }
+
+func (s *Snapshot) typeOrder(a, b Type) int {
+	return cmp.Compare(s.qualify(a.Schema, a.Name), s.qualify(b.Schema, b.Name))
+}
+func (s *Snapshot) tableOrder(a, b Table) int {
+	return cmp.Compare(s.qualify(a.Schema, a.Name), s.qualify(b.Schema, b.Name))
+}
+func (s *Snapshot) viewOrder(a, b View) int {
+	return cmp.Compare(s.qualify(a.Schema, a.Name), s.qualify(b.Schema, b.Name))
+}
+func (s *Snapshot) sequenceOrder(a, b Sequence) int {
+	return cmp.Compare(s.qualify(a.Schema, a.Name), s.qualify(b.Schema, b.Name))
+}
+func (s *Snapshot) functionOrder(a, b Function) int { return cmp.Compare(s.funcKey(a), s.funcKey(b)) }
+func (s *Snapshot) triggerOrder(a, b Trigger) int {
+	return cmp.Compare(s.triggerKey(a), s.triggerKey(b))
+}
+
+// Clone returns a copy that shares no list with t, so that sorting one
+// never reorders the other.
+func (t Table) Clone() Table {
+	t.Columns = slices.Clone(t.Columns)
+	t.Constraints = slices.Clone(t.Constraints)
+	t.Indexes = slices.Clone(t.Indexes)
+	return t
 }
 
 // qualify names an object, leaving the default schema out.
@@ -352,6 +391,31 @@ func (s *Snapshot) String() string {
 	return b.String()
 }
 
+// inOrder returns s itself when it is sorted (as drivers leave it), else a
+// sorted copy: verify diffs large schemas three times per migration, and
+// copying them would cost more than comparing.
+func (s *Snapshot) inOrder() *Snapshot {
+	if s.isSorted() {
+		return s
+	}
+	return s.sortedCopy()
+}
+
+func (s *Snapshot) isSorted() bool {
+	ok := slices.IsSorted(s.Schemas) &&
+		slices.IsSortedFunc(s.Extensions, extensionOrder) &&
+		slices.IsSortedFunc(s.Types, s.typeOrder) &&
+		slices.IsSortedFunc(s.Tables, s.tableOrder) &&
+		slices.IsSortedFunc(s.Views, s.viewOrder) &&
+		slices.IsSortedFunc(s.Sequences, s.sequenceOrder) &&
+		slices.IsSortedFunc(s.Functions, s.functionOrder) &&
+		slices.IsSortedFunc(s.Triggers, s.triggerOrder)
+	for i := 0; ok && i < len(s.Tables); i++ {
+		ok = s.Tables[i].isSorted()
+	}
+	return ok
+}
+
 // sortedCopy sorts a copy, so that printing never reorders the caller's
 // snapshot under its feet.
 func (s *Snapshot) sortedCopy() *Snapshot {
@@ -361,10 +425,7 @@ func (s *Snapshot) sortedCopy() *Snapshot {
 	c.Types = slices.Clone(s.Types)
 	c.Tables = make([]Table, len(s.Tables))
 	for i, t := range s.Tables {
-		t.Columns = slices.Clone(t.Columns)
-		t.Constraints = slices.Clone(t.Constraints)
-		t.Indexes = slices.Clone(t.Indexes)
-		c.Tables[i] = t
+		c.Tables[i] = t.Clone()
 	}
 	c.Views = slices.Clone(s.Views)
 	c.Sequences = slices.Clone(s.Sequences)
