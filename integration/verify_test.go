@@ -262,3 +262,32 @@ func scratchExists(t *testing.T, e *env, name string) bool {
 	}
 	return n > 0
 }
+
+// TestSnapshotDetails checks what only the catalogue's finer parts tell:
+// expression keys, DESC, partial predicates, composite foreign keys.
+func TestSnapshotDetails(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		e := newEnv(t, tg, verifyCase(tg, "details"))
+		needSnapshots(t, e)
+		ctx := context.Background()
+		rep, err := e.migrator(migrator.Options{}).Verify(ctx, migrator.VerifyOptions{Disposable: true})
+		if err != nil || len(rep.Steps) != 3 {
+			t.Fatalf("verify: %v", err)
+		}
+		s, err := e.drv.(migrator.Snapshotter).Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := s.String()
+		for _, want := range []string{
+			"index c_lower_name_idx (lower(", "id DESC)",
+			"index c_name_partial_idx UNIQUE (name) WHERE ", "a IS NOT NULL",
+			"foreign key", "(a, b) -> p (a, b) ON DELETE SET NULL",
+			"primary key", "(a, b)",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("snapshot lacks %q:\n%s", want, text)
+			}
+		}
+	})
+}

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/migrate-dev/migrate/migrator"
 	"github.com/migrate-dev/migrate/migrator/schema"
@@ -23,8 +25,10 @@ func notExtensionMember(catalog, oid string) string {
 }
 
 // userRelation filters pg_class c in pg_namespace n down to relations a
-// migration made: not migrate's own tables ($1 schema, $2 and $3 tables).
-var userRelation = userSchema + ` AND ` + notExtensionMember("pg_class", "c.oid") + ` AND NOT (n.nspname = $1 AND c.relname IN ($2, $3))`
+// migration made: no extension's, and not migrate's own tables ($1 schema,
+// $2 and $3 tables).
+const userRelation = userSchema + ` AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
+  AND NOT (n.nspname = $1 AND c.relname IN ($2, $3))`
 
 // Snapshot reads the schema from pg_catalog (information_schema hides what
 // the user does not own), one query per kind of object, in one read-only
@@ -39,38 +43,51 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	if _, err := tx.ExecContext(ctx, `SELECT set_config('search_path', $1, true)`, quote(d.schema)); err != nil {
 		return nil, fmt.Errorf("snapshot: pinning search_path: %w", err)
 	}
-	s := &schema.Snapshot{DefaultSchema: d.schema}
-	tables := map[[2]string]*schema.Table{}
-	args := []any{d.schema, d.cfg.StateTable, d.cfg.HistoryTable}
+	r := &reading{
+		tx: tx, s: &schema.Snapshot{DefaultSchema: d.schema},
+		args:   []any{d.schema, d.cfg.StateTable, d.cfg.HistoryTable},
+		tables: map[int64]*schema.Table{}, attnames: map[int64]map[int]string{},
+	}
 	for _, part := range []struct {
 		what string
-		read func(context.Context, *sql.Tx, *schema.Snapshot, map[[2]string]*schema.Table, []any) error
+		read func(context.Context) error
 	}{
-		{"schemas", snapshotSchemas},
-		{"extensions", snapshotExtensions},
-		{"types", snapshotTypes},
-		{"columns", snapshotColumns},
-		{"constraints", snapshotConstraints},
-		{"indexes", snapshotIndexes},
-		{"views", snapshotViews},
-		{"sequences", snapshotSequences},
-		{"functions", snapshotFunctions},
-		{"triggers", snapshotTriggers},
+		{"schemas", r.schemas},
+		{"extensions", r.extensions},
+		{"types", r.types},
+		{"columns", r.columns},
+		{"constraints", r.constraints},
+		{"indexes", r.indexes},
+		{"views", r.views},
+		{"sequences", r.sequences},
+		{"functions", r.functions},
+		{"triggers", r.triggers},
 	} {
-		if err := part.read(ctx, tx, s, tables, args); err != nil {
+		if err := part.read(ctx); err != nil {
 			return nil, fmt.Errorf("snapshot of %s: %w", part.what, err)
 		}
 	}
-	for _, t := range tables {
-		s.Tables = append(s.Tables, *t)
+	for _, t := range r.tables {
+		r.s.Tables = append(r.s.Tables, *t)
 	}
-	s.Sort()
-	return s, nil
+	r.s.Sort()
+	return r.s, nil
+}
+
+// reading is one snapshot being read. Tables are kept by oid with their
+// column names by number, so that constraints and indexes can name their
+// columns without a catalogue lookup per row.
+type reading struct {
+	tx       *sql.Tx
+	s        *schema.Snapshot
+	args     []any
+	tables   map[int64]*schema.Table
+	attnames map[int64]map[int]string
 }
 
 // each runs q and calls scan for every row.
-func each(ctx context.Context, tx *sql.Tx, q string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := tx.QueryContext(ctx, q, args...)
+func (r *reading) each(ctx context.Context, q string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := r.tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -83,26 +100,41 @@ func each(ctx context.Context, tx *sql.Tx, q string, args []any, scan func(*sql.
 	return rows.Err()
 }
 
-func snapshotSchemas(ctx context.Context, tx *sql.Tx, s *schema.Snapshot, _ map[[2]string]*schema.Table, _ []any) error {
-	return each(ctx, tx, `SELECT n.nspname FROM pg_namespace n WHERE `+userSchema+` AND `+notExtensionMember("pg_namespace", "n.oid"), nil, func(r *sql.Rows) error {
+// names maps column numbers of table oid to names, as listed in an
+// int2vector ("1 2") or int2[] ("{1,2}") text.
+func (r *reading) names(oid int64, nums string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(nums, func(c rune) bool { return c == ' ' || c == ',' || c == '{' || c == '}' }) {
+		n, _ := strconv.Atoi(f)
+		name, ok := r.attnames[oid][n]
+		if !ok {
+			name = "#" + f
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+func (r *reading) schemas(ctx context.Context) error {
+	return r.each(ctx, `SELECT n.nspname FROM pg_namespace n WHERE `+userSchema+` AND `+notExtensionMember("pg_namespace", "n.oid"), nil, func(row *sql.Rows) error {
 		var name string
-		err := r.Scan(&name)
-		s.Schemas = append(s.Schemas, name)
+		err := row.Scan(&name)
+		r.s.Schemas = append(r.s.Schemas, name)
 		return err
 	})
 }
 
-func snapshotExtensions(ctx context.Context, tx *sql.Tx, s *schema.Snapshot, _ map[[2]string]*schema.Table, _ []any) error {
-	return each(ctx, tx, `SELECT x.extname, n.nspname, x.extversion FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace`, nil, func(r *sql.Rows) error {
+func (r *reading) extensions(ctx context.Context) error {
+	return r.each(ctx, `SELECT x.extname, n.nspname, x.extversion FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace`, nil, func(row *sql.Rows) error {
 		var e schema.Extension
-		err := r.Scan(&e.Name, &e.Schema, &e.Version)
-		s.Extensions = append(s.Extensions, e)
+		err := row.Scan(&e.Name, &e.Schema, &e.Version)
+		r.s.Extensions = append(r.s.Extensions, e)
 		return err
 	})
 }
 
-func snapshotTypes(ctx context.Context, tx *sql.Tx, s *schema.Snapshot, _ map[[2]string]*schema.Table, _ []any) error {
-	return each(ctx, tx, `SELECT n.nspname, t.typname, t.typtype,
+func (r *reading) types(ctx context.Context) error {
+	return r.each(ctx, `SELECT n.nspname, t.typname, t.typtype,
   coalesce((SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), '[]'),
   CASE t.typtype
     WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod)
@@ -114,39 +146,46 @@ func snapshotTypes(ctx context.Context, tx *sql.Tx, s *schema.Snapshot, _ map[[2
     ELSE '' END
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE `+userSchema+` AND `+notExtensionMember("pg_type", "t.oid")+`
-  AND (t.typtype IN ('e', 'd') OR t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')`, nil, func(r *sql.Rows) error {
+  AND (t.typtype IN ('e', 'd') OR t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')`, nil, func(row *sql.Rows) error {
 		var t schema.Type
 		var kind, labels string
-		if err := r.Scan(&t.Schema, &t.Name, &kind, &labels, &t.Definition); err != nil {
+		if err := row.Scan(&t.Schema, &t.Name, &kind, &labels, &t.Definition); err != nil {
 			return err
 		}
 		t.Kind = map[string]schema.TypeKind{"e": schema.Enum, "d": schema.Domain, "c": schema.Composite}[kind]
 		if err := json.Unmarshal([]byte(labels), &t.Labels); err != nil {
 			return err
 		}
-		s.Types = append(s.Types, t)
+		r.s.Types = append(r.s.Types, t)
 		return nil
 	})
 }
 
-func snapshotColumns(ctx context.Context, tx *sql.Tx, _ *schema.Snapshot, tables map[[2]string]*schema.Table, args []any) error {
-	return each(ctx, tx, `SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+func (r *reading) columns(ctx context.Context) error {
+	return r.each(ctx, `SELECT c.oid::int8, n.nspname, c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
   coalesce(pg_get_expr(ad.adbin, ad.adrelid), ''), a.attidentity::text, a.attgenerated::text
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
-WHERE c.relkind IN ('r', 'p') AND `+userRelation, args, func(r *sql.Rows) error {
+WHERE c.relkind IN ('r', 'p') AND `+userRelation, r.args, func(row *sql.Rows) error {
+		var oid int64
 		var nsp, table string
+		var num sql.NullInt64
 		var name, typ, def, identity, generated sql.NullString
 		var notNull sql.NullBool
-		if err := r.Scan(&nsp, &table, &name, &typ, &notNull, &def, &identity, &generated); err != nil {
+		if err := row.Scan(&oid, &nsp, &table, &num, &name, &typ, &notNull, &def, &identity, &generated); err != nil {
 			return err
 		}
-		t := tableOf(tables, nsp, table)
+		t := r.tables[oid]
+		if t == nil {
+			t = &schema.Table{Schema: nsp, Name: table}
+			r.tables[oid], r.attnames[oid] = t, map[int]string{}
+		}
 		if !name.Valid {
 			return nil // a table with no columns
 		}
+		r.attnames[oid][int(num.Int64)] = name.String
 		col := schema.Column{Name: name.String, Type: typ.String, NotNull: notNull.Bool, Default: def.String}
 		switch identity.String {
 		case "a":
@@ -160,17 +199,6 @@ WHERE c.relkind IN ('r', 'p') AND `+userRelation, args, func(r *sql.Rows) error 
 		t.Columns = append(t.Columns, col)
 		return nil
 	})
-}
-
-// tableOf returns the table, adding it the first time it is named.
-func tableOf(tables map[[2]string]*schema.Table, nsp, name string) *schema.Table {
-	k := [2]string{nsp, name}
-	t := tables[k]
-	if t == nil {
-		t = &schema.Table{Schema: nsp, Name: name}
-		tables[k] = t
-	}
-	return t
 }
 
 // fkAction spells out pg_constraint's confdeltype/confupdtype codes.
@@ -188,89 +216,110 @@ func fkAction(code string) string {
 	return "NO ACTION"
 }
 
-func snapshotConstraints(ctx context.Context, tx *sql.Tx, _ *schema.Snapshot, tables map[[2]string]*schema.Table, args []any) error {
-	return each(ctx, tx, `SELECT n.nspname, c.relname, k.conname, k.contype::text,
-  coalesce((SELECT json_agg(a.attname ORDER BY u.ord) FROM unnest(k.conkey) WITH ORDINALITY u(num, ord)
-    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.num), '[]'),
-  CASE WHEN k.contype = 'f' THEN k.confrelid::regclass::text ELSE '' END,
-  coalesce((SELECT json_agg(a.attname ORDER BY u.ord) FROM unnest(k.confkey) WITH ORDINALITY u(num, ord)
-    JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.num), '[]'),
+func (r *reading) constraints(ctx context.Context) error {
+	return r.each(ctx, `SELECT k.conrelid::int8, k.conname, k.contype::text, coalesce(k.conkey::text, ''),
+  CASE WHEN k.contype = 'f' THEN k.confrelid::regclass::text ELSE '' END, k.confrelid::int8, coalesce(k.confkey::text, ''),
   k.confdeltype::text, k.confupdtype::text,
   CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) ELSE '' END,
   pg_get_constraintdef(k.oid)
 FROM pg_constraint k
 JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND `+userRelation, args, func(r *sql.Rows) error {
-		var nsp, table, kind, cols, refCols, onDelete, onUpdate string
+WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND c.relkind IN ('r', 'p') AND `+userRelation, r.args, func(row *sql.Rows) error {
+		var rel, refRel int64
+		var kind, cols, refCols, onDelete, onUpdate string
 		var con schema.Constraint
-		if err := r.Scan(&nsp, &table, &con.Name, &kind, &cols, &con.RefTable, &refCols, &onDelete, &onUpdate, &con.Expr, &con.Definition); err != nil {
+		if err := row.Scan(&rel, &con.Name, &kind, &cols, &con.RefTable, &refRel, &refCols, &onDelete, &onUpdate, &con.Expr, &con.Definition); err != nil {
 			return err
 		}
-		con.Kind = map[string]schema.ConstraintKind{"p": schema.PrimaryKey, "u": schema.Unique, "f": schema.ForeignKey, "c": schema.Check, "x": schema.Exclusion}[kind]
-		if err := json.Unmarshal([]byte(cols), &con.Columns); err != nil {
-			return err
+		t := r.tables[rel]
+		if t == nil {
+			return nil
 		}
-		if err := json.Unmarshal([]byte(refCols), &con.RefColumns); err != nil {
-			return err
-		}
-		if con.Kind == schema.ForeignKey {
+		switch kind {
+		case "p":
+			con.Kind = schema.PrimaryKey
+		case "u":
+			con.Kind = schema.Unique
+		case "f":
+			con.Kind = schema.ForeignKey
 			con.OnDelete, con.OnUpdate = fkAction(onDelete), fkAction(onUpdate)
+			con.RefColumns = r.names(refRel, refCols)
+		case "c":
+			con.Kind = schema.Check
+		case "x":
+			con.Kind = schema.Exclusion
 		}
-		t := tableOf(tables, nsp, table)
+		con.Columns = r.names(rel, cols)
 		t.Constraints = append(t.Constraints, con)
 		return nil
 	})
 }
 
-func snapshotIndexes(ctx context.Context, tx *sql.Tx, _ *schema.Snapshot, tables map[[2]string]*schema.Table, args []any) error {
+func (r *reading) indexes(ctx context.Context) error {
 	// Indexes behind a primary key, unique or exclusion constraint are
-	// that constraint; only the others are listed.
-	return each(ctx, tx, `SELECT n.nspname, c.relname, ic.relname, i.indisunique, pg_get_indexdef(i.indexrelid),
-  coalesce(pg_get_expr(i.indpred, i.indrelid), ''),
-  (SELECT json_agg(json_build_array(pg_get_indexdef(i.indexrelid, k, false), (i.indoption[k - 1] & 1) = 1) ORDER BY k)
-     FROM generate_series(1, i.indnkeyatts) k)
+	// that constraint; only the others are listed. Key expressions are
+	// decompiled only for indexes that have one (key number 0).
+	return r.each(ctx, `SELECT i.indrelid::int8, ic.relname, i.indisunique, pg_get_indexdef(i.indexrelid),
+  coalesce(pg_get_expr(i.indpred, i.indrelid), ''), i.indnkeyatts, i.indkey::text, i.indoption::text,
+  CASE WHEN 0 = ANY (i.indkey::int2[]) THEN
+    (SELECT json_agg(pg_get_indexdef(i.indexrelid, k, false) ORDER BY k) FROM generate_series(1, i.indnkeyatts) k)::text
+  ELSE '[]' END
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'm') AND `+userRelation+`
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))`, args, func(r *sql.Rows) error {
-		var nsp, table, keys string
+WHERE c.relkind IN ('r', 'p') AND `+userRelation+`
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))`, r.args, func(row *sql.Rows) error {
+		var rel int64
+		var nkeys int
+		var keys, options, exprJSON string
 		var ix schema.Index
-		if err := r.Scan(&nsp, &table, &ix.Name, &ix.Unique, &ix.Definition, &ix.Where, &keys); err != nil {
+		if err := row.Scan(&rel, &ix.Name, &ix.Unique, &ix.Definition, &ix.Where, &nkeys, &keys, &options, &exprJSON); err != nil {
 			return err
 		}
-		var raw [][2]any
-		if err := json.Unmarshal([]byte(keys), &raw); err != nil {
+		t := r.tables[rel]
+		if t == nil {
+			return nil
+		}
+		var exprs []string
+		if err := json.Unmarshal([]byte(exprJSON), &exprs); err != nil {
 			return err
 		}
-		for _, k := range raw {
-			expr, _ := k[0].(string)
-			desc, _ := k[1].(bool)
-			ix.Columns = append(ix.Columns, schema.IndexColumn{Expr: expr, Desc: desc})
+		nums, opts := strings.Fields(keys), strings.Fields(options)
+		names := r.names(rel, keys)
+		for k := 0; k < nkeys && k < len(nums); k++ {
+			c := schema.IndexColumn{Expr: names[k]}
+			if nums[k] == "0" && k < len(exprs) {
+				c.Expr = exprs[k]
+			}
+			// Bit 0 of indoption is DESC.
+			if k < len(opts) {
+				o, _ := strconv.Atoi(opts[k])
+				c.Desc = o&1 == 1
+			}
+			ix.Columns = append(ix.Columns, c)
 		}
-		t := tableOf(tables, nsp, table)
 		t.Indexes = append(t.Indexes, ix)
 		return nil
 	})
 }
 
-func snapshotViews(ctx context.Context, tx *sql.Tx, s *schema.Snapshot, _ map[[2]string]*schema.Table, args []any) error {
-	return each(ctx, tx, `SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid, false)
+func (r *reading) views(ctx context.Context) error {
+	return r.each(ctx, `SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid, false)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('v', 'm') AND `+userRelation, args, func(r *sql.Rows) error {
+WHERE c.relkind IN ('v', 'm') AND `+userRelation, r.args, func(row *sql.Rows) error {
 		var v schema.View
-		err := r.Scan(&v.Schema, &v.Name, &v.Materialized, &v.Definition)
+		err := row.Scan(&v.Schema, &v.Name, &v.Materialized, &v.Definition)
 		v.Definition = schema.NormalizeSQL(v.Definition)
-		s.Views = append(s.Views, v)
+		r.s.Views = append(r.s.Views, v)
 		return err
 	})
 }
 
-func snapshotSequences(ctx context.Context, tx *sql.Tx, s *schema.Snapshot, _ map[[2]string]*schema.Table, args []any) error {
+func (r *reading) sequences(ctx context.Context) error {
 	// Identity sequences (deptype 'i') are their column's business.
-	return each(ctx, tx, `SELECT n.nspname, c.relname,
+	return r.each(ctx, `SELECT n.nspname, c.relname,
   format('%s start %s increment %s min %s max %s cache %s%s%s', format_type(q.seqtypid, NULL), q.seqstart, q.seqincrement,
     q.seqmin, q.seqmax, q.seqcache, CASE WHEN q.seqcycle THEN ' cycle' ELSE '' END,
     (SELECT ' owned by ' || o.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend o
@@ -280,40 +329,40 @@ FROM pg_sequence q
 JOIN pg_class c ON c.oid = q.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE `+userRelation+`
-  AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid AND o.deptype = 'i')`, args, func(r *sql.Rows) error {
+  AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid AND o.deptype = 'i')`, r.args, func(row *sql.Rows) error {
 		var q schema.Sequence
-		err := r.Scan(&q.Schema, &q.Name, &q.Definition)
-		s.Sequences = append(s.Sequences, q)
+		err := row.Scan(&q.Schema, &q.Name, &q.Definition)
+		r.s.Sequences = append(r.s.Sequences, q)
 		return err
 	})
 }
 
-func snapshotFunctions(ctx context.Context, tx *sql.Tx, s *schema.Snapshot, _ map[[2]string]*schema.Table, _ []any) error {
+func (r *reading) functions(ctx context.Context) error {
 	// pg_get_functiondef refuses aggregates; their prosrc names the
 	// transition function, which is what can change.
-	return each(ctx, tx, `SELECT n.nspname, p.proname,
+	return r.each(ctx, `SELECT n.nspname, p.proname,
   CASE p.prokind WHEN 'f' THEN 'function' WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'window function' END,
   pg_get_function_identity_arguments(p.oid), coalesce(pg_get_function_result(p.oid), ''),
   md5(CASE WHEN p.prokind = 'a' THEN p.prosrc ELSE pg_get_functiondef(p.oid) END)
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE `+userSchema+` AND `+notExtensionMember("pg_proc", "p.oid"), nil, func(r *sql.Rows) error {
+WHERE `+userSchema+` AND `+notExtensionMember("pg_proc", "p.oid"), nil, func(row *sql.Rows) error {
 		var f schema.Function
-		err := r.Scan(&f.Schema, &f.Name, &f.Kind, &f.Args, &f.Result, &f.BodyHash)
+		err := row.Scan(&f.Schema, &f.Name, &f.Kind, &f.Args, &f.Result, &f.BodyHash)
 		f.BodyHash = "md5:" + f.BodyHash
-		s.Functions = append(s.Functions, f)
+		r.s.Functions = append(r.s.Functions, f)
 		return err
 	})
 }
 
-func snapshotTriggers(ctx context.Context, tx *sql.Tx, s *schema.Snapshot, _ map[[2]string]*schema.Table, args []any) error {
-	return each(ctx, tx, `SELECT n.nspname, c.relname, g.tgname, pg_get_triggerdef(g.oid, false)
+func (r *reading) triggers(ctx context.Context) error {
+	return r.each(ctx, `SELECT n.nspname, c.relname, g.tgname, pg_get_triggerdef(g.oid, false)
 FROM pg_trigger g
 JOIN pg_class c ON c.oid = g.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE NOT g.tgisinternal AND `+userRelation, args, func(r *sql.Rows) error {
+WHERE NOT g.tgisinternal AND `+userRelation, r.args, func(row *sql.Rows) error {
 		var t schema.Trigger
-		err := r.Scan(&t.Schema, &t.Table, &t.Name, &t.Definition)
-		s.Triggers = append(s.Triggers, t)
+		err := row.Scan(&t.Schema, &t.Table, &t.Name, &t.Definition)
+		r.s.Triggers = append(r.s.Triggers, t)
 		return err
 	})
 }
