@@ -45,7 +45,10 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	}
 	r := &reading{
 		tx: tx, s: &schema.Snapshot{DefaultSchema: d.schema},
-		args:   []any{d.schema, d.cfg.StateTable, d.cfg.HistoryTable},
+		// The names go in as literals, not parameters: a statement
+		// without parameters keeps one plan per connection, and planning
+		// these catalogue joins costs more than running them.
+		bind:   strings.NewReplacer("$1", literal(d.schema), "$2", literal(d.cfg.StateTable), "$3", literal(d.cfg.HistoryTable)),
 		tables: map[int64]*schema.Table{}, attnames: map[int64]map[int]string{},
 	}
 	for _, part := range []struct {
@@ -80,14 +83,14 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 type reading struct {
 	tx       *sql.Tx
 	s        *schema.Snapshot
-	args     []any
+	bind     *strings.Replacer
 	tables   map[int64]*schema.Table
 	attnames map[int64]map[int]string
 }
 
-// each runs q and calls scan for every row.
-func (r *reading) each(ctx context.Context, q string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := r.tx.QueryContext(ctx, q, args...)
+// each runs q, with $1, $2 and $3 bound, and calls scan for every row.
+func (r *reading) each(ctx context.Context, q string, scan func(*sql.Rows) error) error {
+	rows, err := r.tx.QueryContext(ctx, r.bind.Replace(q))
 	if err != nil {
 		return err
 	}
@@ -99,6 +102,8 @@ func (r *reading) each(ctx context.Context, q string, args []any, scan func(*sql
 	}
 	return rows.Err()
 }
+
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // names maps column numbers of table oid to names, as listed in an
 // int2vector ("1 2") or int2[] ("{1,2}") text.
@@ -116,7 +121,7 @@ func (r *reading) names(oid int64, nums string) []string {
 }
 
 func (r *reading) schemas(ctx context.Context) error {
-	return r.each(ctx, `SELECT n.nspname FROM pg_namespace n WHERE `+userSchema+` AND `+notExtensionMember("pg_namespace", "n.oid"), nil, func(row *sql.Rows) error {
+	return r.each(ctx, `SELECT n.nspname FROM pg_namespace n WHERE `+userSchema+` AND `+notExtensionMember("pg_namespace", "n.oid"), func(row *sql.Rows) error {
 		var name string
 		err := row.Scan(&name)
 		r.s.Schemas = append(r.s.Schemas, name)
@@ -125,7 +130,7 @@ func (r *reading) schemas(ctx context.Context) error {
 }
 
 func (r *reading) extensions(ctx context.Context) error {
-	return r.each(ctx, `SELECT x.extname, n.nspname, x.extversion FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace`, nil, func(row *sql.Rows) error {
+	return r.each(ctx, `SELECT x.extname, n.nspname, x.extversion FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace`, func(row *sql.Rows) error {
 		var e schema.Extension
 		err := row.Scan(&e.Name, &e.Schema, &e.Version)
 		r.s.Extensions = append(r.s.Extensions, e)
@@ -146,7 +151,7 @@ func (r *reading) types(ctx context.Context) error {
     ELSE '' END
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE `+userSchema+` AND `+notExtensionMember("pg_type", "t.oid")+`
-  AND (t.typtype IN ('e', 'd') OR t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')`, nil, func(row *sql.Rows) error {
+  AND (t.typtype IN ('e', 'd') OR t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')`, func(row *sql.Rows) error {
 		var t schema.Type
 		var kind, labels string
 		if err := row.Scan(&t.Schema, &t.Name, &kind, &labels, &t.Definition); err != nil {
@@ -168,7 +173,7 @@ FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
-WHERE c.relkind IN ('r', 'p') AND `+userRelation, r.args, func(row *sql.Rows) error {
+WHERE c.relkind IN ('r', 'p') AND `+userRelation, func(row *sql.Rows) error {
 		var oid int64
 		var nsp, table string
 		var num sql.NullInt64
@@ -225,7 +230,7 @@ func (r *reading) constraints(ctx context.Context) error {
 FROM pg_constraint k
 JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND c.relkind IN ('r', 'p') AND `+userRelation, r.args, func(row *sql.Rows) error {
+WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND c.relkind IN ('r', 'p') AND `+userRelation, func(row *sql.Rows) error {
 		var rel, refRel int64
 		var kind, cols, refCols, onDelete, onUpdate string
 		var con schema.Constraint
@@ -270,7 +275,7 @@ JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND `+userRelation+`
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))`, r.args, func(row *sql.Rows) error {
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))`, func(row *sql.Rows) error {
 		var rel int64
 		var nkeys int
 		var keys, options, exprJSON string
@@ -308,7 +313,7 @@ WHERE c.relkind IN ('r', 'p') AND `+userRelation+`
 func (r *reading) views(ctx context.Context) error {
 	return r.each(ctx, `SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid, false)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('v', 'm') AND `+userRelation, r.args, func(row *sql.Rows) error {
+WHERE c.relkind IN ('v', 'm') AND `+userRelation, func(row *sql.Rows) error {
 		var v schema.View
 		err := row.Scan(&v.Schema, &v.Name, &v.Materialized, &v.Definition)
 		v.Definition = schema.NormalizeSQL(v.Definition)
@@ -329,7 +334,7 @@ FROM pg_sequence q
 JOIN pg_class c ON c.oid = q.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE `+userRelation+`
-  AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid AND o.deptype = 'i')`, r.args, func(row *sql.Rows) error {
+  AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid AND o.deptype = 'i')`, func(row *sql.Rows) error {
 		var q schema.Sequence
 		err := row.Scan(&q.Schema, &q.Name, &q.Definition)
 		r.s.Sequences = append(r.s.Sequences, q)
@@ -345,7 +350,7 @@ func (r *reading) functions(ctx context.Context) error {
   pg_get_function_identity_arguments(p.oid), coalesce(pg_get_function_result(p.oid), ''),
   md5(CASE WHEN p.prokind = 'a' THEN p.prosrc ELSE pg_get_functiondef(p.oid) END)
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE `+userSchema+` AND `+notExtensionMember("pg_proc", "p.oid"), nil, func(row *sql.Rows) error {
+WHERE `+userSchema+` AND `+notExtensionMember("pg_proc", "p.oid"), func(row *sql.Rows) error {
 		var f schema.Function
 		err := row.Scan(&f.Schema, &f.Name, &f.Kind, &f.Args, &f.Result, &f.BodyHash)
 		f.BodyHash = "md5:" + f.BodyHash
@@ -359,7 +364,7 @@ func (r *reading) triggers(ctx context.Context) error {
 FROM pg_trigger g
 JOIN pg_class c ON c.oid = g.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE NOT g.tgisinternal AND `+userRelation, r.args, func(row *sql.Rows) error {
+WHERE NOT g.tgisinternal AND `+userRelation, func(row *sql.Rows) error {
 		var t schema.Trigger
 		err := row.Scan(&t.Schema, &t.Table, &t.Name, &t.Definition)
 		r.s.Triggers = append(r.s.Triggers, t)
