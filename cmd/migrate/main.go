@@ -30,7 +30,8 @@ const (
 	exitDatabase    = 4 // cannot connect, or a bookkeeping query failed
 	exitLock        = 5 // lock not taken within --lock-timeout
 	exitBlocked     = 6 // state and folder disagree (failed, changed, missing, out of order)
-	exitRefused     = 7 // refused for safety (data loss, environment policy, not disposable)
+	exitRefused     = 7 // refused for safety (data loss, environment policy, revert of a version that cannot be reverted)
+	exitLint        = 8 // lint found errors (or warnings, with --strict)
 	exitInterrupted = 130
 )
 
