@@ -191,12 +191,12 @@ func TestVerifyCLI(t *testing.T) {
 		}
 		e.dir = verifyCase(tg, "column_null")
 		out, code = e.cli("verify", "--i-know-this-database-is-disposable")
-		if code != 8 || !hasStepLine(out, "0002_drop_note", "down", "DIFF") || !strings.Contains(out, "table t column note: nullability NOT NULL -> NULL") {
+		if code != 9 || !hasStepLine(out, "0002_drop_note", "down", "DIFF") || !strings.Contains(out, "table t column note: nullability NOT NULL -> NULL") {
 			t.Fatalf("verify of a wrong down: exit %d\n%s", code, out)
 		}
 		e.dir = verifyCase(tg, "index_left")
 		out, code = e.cli("--json", "verify", "--scratch")
-		if code != 8 || !strings.Contains(out, `"change": "extra"`) || !strings.Contains(out, `"object": "table t index t_name_idx"`) {
+		if code != 9 || !strings.Contains(out, `"change": "extra"`) || !strings.Contains(out, `"object": "table t index t_name_idx"`) {
 			t.Fatalf("verify --json of a wrong down: exit %d\n%s", code, out)
 		}
 	})

@@ -37,7 +37,7 @@ const (
 
 // exitVerifyMismatch: verify found a down that did not restore the schema,
 // or an up that did not rebuild it (documented in README.md).
-const exitVerifyMismatch = 8
+const exitVerifyMismatch = 9
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -15,7 +15,7 @@ import (
 func verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "verify",
-		Usage: "on a disposable database, run each pending migration up, down and up again and check the schema after each (exit 8 on a mismatch)",
+		Usage: "on a disposable database, run each pending migration up, down and up again and check the schema after each (exit 9 on a mismatch)",
 		Description: "For each pending migration: snapshot the schema, up, snapshot, down, compare with the first snapshot,\n" +
 			"up again, compare with the second. Stops at the first difference and names it.\n" +
 			"It runs every down script, so it refuses to start unless you pass --scratch (verify in a new\n" +
