@@ -63,6 +63,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.BoolFlag{Name: "accept-checksum", Usage: "accept the edited file of an applied migration"},
 					&cli.BoolFlag{Name: "forget", Usage: "drop a version whose files are gone from the state (history keeps it)"},
 				}},
+			verifyCommand(),
 			{Name: "version", Usage: "print the tool version", Action: func(c *cli.Context) error {
 				fmt.Fprintln(c.App.Writer, "migrate", migrator.ToolVersionString())
 				return nil

@@ -9,10 +9,6 @@ import (
 	"github.com/migrate-dev/migrate/migrator"
 )
 
-// exitLint: lint found errors (or, with --strict, warnings). Documented in
-// README.md with the other exit codes in main.go.
-const exitLint = 8
-
 func lintCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "lint",

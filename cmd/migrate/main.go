@@ -23,15 +23,19 @@ import (
 
 // Exit codes, documented in README.md.
 const (
-	exitOK          = 0
-	exitFailed      = 1 // a migration statement failed
-	exitUsage       = 2 // bad flags or arguments
-	exitBadSource   = 3 // the migration folder is invalid
-	exitDatabase    = 4 // cannot connect, or a bookkeeping query failed
-	exitLock        = 5 // lock not taken within --lock-timeout
-	exitBlocked     = 6 // state and folder disagree (failed, changed, missing, out of order)
-	exitRefused     = 7 // refused for safety (data loss, environment policy, not disposable)
-	exitInterrupted = 130
+	exitOK        = 0
+	exitFailed    = 1 // a migration statement failed
+	exitUsage     = 2 // bad flags or arguments
+	exitBadSource = 3 // the migration folder is invalid
+	exitDatabase  = 4 // cannot connect, or a bookkeeping query failed
+	exitLock      = 5 // lock not taken within --lock-timeout
+	exitBlocked   = 6 // state and folder disagree (failed, changed, missing, out of order)
+	exitRefused   = 7 // refused for safety (data loss, environment policy, revert of a version that cannot be reverted)
+	exitLint      = 8 // lint found errors (or warnings, with --strict)
+	// verify found a down that did not restore the schema, or an up that
+	// did not rebuild it.
+	exitVerifyMismatch = 9
+	exitInterrupted    = 130
 )
 
 func main() {

@@ -50,6 +50,7 @@ type Driver struct {
 	db      *sql.DB
 	schema  string
 	lockKey int64
+	cfg     migrator.Config
 }
 
 // Open connects to the database named by cfg.URL.
@@ -85,7 +86,7 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 			return nil, err
 		}
 	}
-	d := &Driver{db: db, schema: schema}
+	d := &Driver{db: db, schema: schema, cfg: cfg}
 	qualified := func(t string) string { return quote(schema) + "." + quote(t) }
 	h := fnv.New64a()
 	h.Write([]byte("migrate:" + schema + "." + cfg.StateTable))

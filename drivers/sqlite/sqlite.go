@@ -48,6 +48,9 @@ type Driver struct {
 	*sqlstore.Store
 	db   *sql.DB
 	path string // "" for an in-memory database
+	cfg  migrator.Config
+	// snapCache keeps tables read by Snapshot for the next one.
+	snapCache tableCache
 }
 
 // Path returns the database file named by a sqlite URL.
@@ -93,7 +96,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	d := &Driver{db: db}
+	d := &Driver{db: db, cfg: cfg}
 	if !memory {
 		d.path = path
 	}

@@ -33,6 +33,20 @@ import (
 
 func init() {
 	migrator.Register(Open, "sqlserver")
+	migrator.RegisterDialect(lintDialect, "sqlserver")
+}
+
+var lintDialect = migrator.Dialect{Name: "sqlserver", Lex: Dialect}
+
+// LintDialect lets the engine read this driver's scripts for data loss.
+func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
+
+// CountRows counts the rows of a table named as written in a script, for
+// the data-loss refusal. The name comes from the migration about to run.
+func (d *Driver) CountRows(ctx context.Context, table string) (int64, error) {
+	var n int64
+	err := d.db.QueryRowContext(ctx, `SELECT COUNT_BIG(*) FROM `+table).Scan(&n)
+	return n, err
 }
 
 // Dialect is T-SQL's lexical rules: [bracketed] identifiers, nested block

@@ -1,0 +1,408 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/migrate-dev/migrate/migrator"
+	"github.com/migrate-dev/migrate/migrator/schema"
+)
+
+// userSchema keeps the schemas a migration can create objects in: every
+// one but the system's.
+const userSchema = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'`
+
+// notExtensionMember leaves out objects an extension created, which come
+// and go with their CREATE EXTENSION.
+func notExtensionMember(catalog, oid string) string {
+	return `NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '` + catalog + `'::regclass AND e.objid = ` + oid + ` AND e.deptype = 'e')`
+}
+
+// userRelation filters pg_class c in pg_namespace n down to relations a
+// migration made: no extension's, and not migrate's own tables ($1 schema,
+// $2 and $3 tables).
+const userRelation = userSchema + ` AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
+  AND NOT (n.nspname = $1 AND c.relname IN ($2, $3))`
+
+// Snapshot reads the schema from pg_catalog (information_schema hides what
+// the user does not own), one query per kind of object, in one read-only
+// repeatable-read transaction with search_path pinned to the driver's
+// schema, because the pg_get_*def functions qualify names by search_path.
+func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `SELECT set_config('search_path', $1, true)`, quote(d.schema)); err != nil {
+		return nil, fmt.Errorf("snapshot: pinning search_path: %w", err)
+	}
+	r := &reading{
+		tx: tx, s: &schema.Snapshot{DefaultSchema: d.schema},
+		// The names go in as literals, not parameters: a statement
+		// without parameters keeps one plan per connection, and planning
+		// these catalogue joins costs more than running them.
+		bind:   strings.NewReplacer("$1", literal(d.schema), "$2", literal(d.cfg.StateTable), "$3", literal(d.cfg.HistoryTable)),
+		tables: map[int64]*schema.Table{}, attnames: map[int64]map[int]string{},
+	}
+	for _, part := range []struct {
+		what string
+		read func(context.Context) error
+	}{
+		{"schemas", r.schemas},
+		{"extensions", r.extensions},
+		{"types", r.types},
+		{"columns", r.columns},
+		{"constraints", r.constraints},
+		{"indexes", r.indexes},
+		{"views", r.views},
+		{"sequences", r.sequences},
+		{"functions", r.functions},
+		{"triggers", r.triggers},
+	} {
+		if err := part.read(ctx); err != nil {
+			return nil, fmt.Errorf("snapshot of %s: %w", part.what, err)
+		}
+	}
+	for _, t := range r.tables {
+		r.s.Tables = append(r.s.Tables, *t)
+	}
+	r.s.Sort()
+	return r.s, nil
+}
+
+// reading is one snapshot being read. Tables are kept by oid with their
+// column names by number, so that constraints and indexes can name their
+// columns without a catalogue lookup per row.
+type reading struct {
+	tx       *sql.Tx
+	s        *schema.Snapshot
+	bind     *strings.Replacer
+	tables   map[int64]*schema.Table
+	attnames map[int64]map[int]string
+}
+
+// each runs q, with $1, $2 and $3 bound, and calls scan for every row.
+func (r *reading) each(ctx context.Context, q string, scan func(*sql.Rows) error) error {
+	rows, err := r.tx.QueryContext(ctx, r.bind.Replace(q))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// names maps column numbers of table oid to names, as listed in an
+// int2vector ("1 2") or int2[] ("{1,2}") text.
+func (r *reading) names(oid int64, nums string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(nums, func(c rune) bool { return c == ' ' || c == ',' || c == '{' || c == '}' }) {
+		n, _ := strconv.Atoi(f)
+		name, ok := r.attnames[oid][n]
+		if !ok {
+			name = "#" + f
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+func (r *reading) schemas(ctx context.Context) error {
+	return r.each(ctx, `SELECT n.nspname FROM pg_namespace n WHERE `+userSchema+` AND `+notExtensionMember("pg_namespace", "n.oid"), func(row *sql.Rows) error {
+		var name string
+		err := row.Scan(&name)
+		r.s.Schemas = append(r.s.Schemas, name)
+		return err
+	})
+}
+
+func (r *reading) extensions(ctx context.Context) error {
+	return r.each(ctx, `SELECT x.extname, n.nspname, x.extversion FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace`, func(row *sql.Rows) error {
+		var e schema.Extension
+		err := row.Scan(&e.Name, &e.Schema, &e.Version)
+		r.s.Extensions = append(r.s.Extensions, e)
+		return err
+	})
+}
+
+func (r *reading) types(ctx context.Context) error {
+	return r.each(ctx, `SELECT n.nspname, t.typname, t.typtype,
+  coalesce((SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), '[]'),
+  CASE t.typtype
+    WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod)
+      || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+      || coalesce(' DEFAULT ' || t.typdefault, '')
+      || coalesce((SELECT string_agg(' CONSTRAINT ' || quote_ident(k.conname) || ' ' || pg_get_constraintdef(k.oid), '' ORDER BY k.conname) FROM pg_constraint k WHERE k.contypid = t.oid), '')
+    WHEN 'c' THEN '(' || coalesce((SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+      FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '') || ')'
+    ELSE '' END
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE `+userSchema+` AND `+notExtensionMember("pg_type", "t.oid")+`
+  AND (t.typtype IN ('e', 'd') OR t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')`, func(row *sql.Rows) error {
+		var t schema.Type
+		var kind, labels string
+		if err := row.Scan(&t.Schema, &t.Name, &kind, &labels, &t.Definition); err != nil {
+			return err
+		}
+		t.Kind = map[string]schema.TypeKind{"e": schema.Enum, "d": schema.Domain, "c": schema.Composite}[kind]
+		if err := json.Unmarshal([]byte(labels), &t.Labels); err != nil {
+			return err
+		}
+		r.s.Types = append(r.s.Types, t)
+		return nil
+	})
+}
+
+func (r *reading) columns(ctx context.Context) error {
+	return r.each(ctx, `SELECT c.oid::int8, n.nspname, c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+  coalesce(pg_get_expr(ad.adbin, ad.adrelid), ''), a.attidentity::text, a.attgenerated::text
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p') AND `+userRelation, func(row *sql.Rows) error {
+		var oid int64
+		var nsp, table string
+		var num sql.NullInt64
+		var name, typ, def, identity, generated sql.NullString
+		var notNull sql.NullBool
+		if err := row.Scan(&oid, &nsp, &table, &num, &name, &typ, &notNull, &def, &identity, &generated); err != nil {
+			return err
+		}
+		t := r.tables[oid]
+		if t == nil {
+			t = &schema.Table{Schema: nsp, Name: table}
+			r.tables[oid], r.attnames[oid] = t, map[int]string{}
+		}
+		if !name.Valid {
+			return nil // a table with no columns
+		}
+		r.attnames[oid][int(num.Int64)] = name.String
+		col := schema.Column{Name: name.String, Type: typ.String, NotNull: notNull.Bool, Default: def.String}
+		switch identity.String {
+		case "a":
+			col.Identity = "ALWAYS"
+		case "d":
+			col.Identity = "BY DEFAULT"
+		}
+		if generated.String == "s" {
+			col.Generated, col.Default = "STORED "+def.String, ""
+		}
+		t.Columns = append(t.Columns, col)
+		return nil
+	})
+}
+
+// fkAction spells out pg_constraint's confdeltype/confupdtype codes.
+func fkAction(code string) string {
+	switch code {
+	case "r":
+		return "RESTRICT"
+	case "c":
+		return "CASCADE"
+	case "n":
+		return "SET NULL"
+	case "d":
+		return "SET DEFAULT"
+	}
+	return "NO ACTION"
+}
+
+func (r *reading) constraints(ctx context.Context) error {
+	return r.each(ctx, `SELECT k.conrelid::int8, k.conname, k.contype::text, coalesce(k.conkey::text, ''),
+  CASE WHEN k.contype = 'f' THEN k.confrelid::regclass::text ELSE '' END, k.confrelid::int8, coalesce(k.confkey::text, ''),
+  k.confdeltype::text, k.confupdtype::text,
+  CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) ELSE '' END,
+  pg_get_constraintdef(k.oid)
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND c.relkind IN ('r', 'p') AND `+userRelation, func(row *sql.Rows) error {
+		var rel, refRel int64
+		var kind, cols, refCols, onDelete, onUpdate string
+		var con schema.Constraint
+		if err := row.Scan(&rel, &con.Name, &kind, &cols, &con.RefTable, &refRel, &refCols, &onDelete, &onUpdate, &con.Expr, &con.Definition); err != nil {
+			return err
+		}
+		t := r.tables[rel]
+		if t == nil {
+			return nil
+		}
+		switch kind {
+		case "p":
+			con.Kind = schema.PrimaryKey
+		case "u":
+			con.Kind = schema.Unique
+		case "f":
+			con.Kind = schema.ForeignKey
+			con.OnDelete, con.OnUpdate = fkAction(onDelete), fkAction(onUpdate)
+			con.RefColumns = r.names(refRel, refCols)
+		case "c":
+			con.Kind = schema.Check
+		case "x":
+			con.Kind = schema.Exclusion
+		}
+		con.Columns = r.names(rel, cols)
+		t.Constraints = append(t.Constraints, con)
+		return nil
+	})
+}
+
+func (r *reading) indexes(ctx context.Context) error {
+	// Indexes behind a primary key, unique or exclusion constraint are
+	// that constraint; only the others are listed. Key expressions are
+	// decompiled only for indexes that have one (key number 0).
+	return r.each(ctx, `SELECT i.indrelid::int8, ic.relname, i.indisunique, pg_get_indexdef(i.indexrelid),
+  coalesce(pg_get_expr(i.indpred, i.indrelid), ''), i.indnkeyatts, i.indkey::text, i.indoption::text,
+  CASE WHEN 0 = ANY (i.indkey::int2[]) THEN
+    (SELECT json_agg(pg_get_indexdef(i.indexrelid, k, false) ORDER BY k) FROM generate_series(1, i.indnkeyatts) k)::text
+  ELSE '[]' END
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND `+userRelation+`
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))`, func(row *sql.Rows) error {
+		var rel int64
+		var nkeys int
+		var keys, options, exprJSON string
+		var ix schema.Index
+		if err := row.Scan(&rel, &ix.Name, &ix.Unique, &ix.Definition, &ix.Where, &nkeys, &keys, &options, &exprJSON); err != nil {
+			return err
+		}
+		t := r.tables[rel]
+		if t == nil {
+			return nil
+		}
+		var exprs []string
+		if err := json.Unmarshal([]byte(exprJSON), &exprs); err != nil {
+			return err
+		}
+		nums, opts := strings.Fields(keys), strings.Fields(options)
+		names := r.names(rel, keys)
+		for k := 0; k < nkeys && k < len(nums); k++ {
+			c := schema.IndexColumn{Expr: names[k]}
+			if nums[k] == "0" && k < len(exprs) {
+				c.Expr = exprs[k]
+			}
+			// Bit 0 of indoption is DESC.
+			if k < len(opts) {
+				o, _ := strconv.Atoi(opts[k])
+				c.Desc = o&1 == 1
+			}
+			ix.Columns = append(ix.Columns, c)
+		}
+		t.Indexes = append(t.Indexes, ix)
+		return nil
+	})
+}
+
+func (r *reading) views(ctx context.Context) error {
+	return r.each(ctx, `SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid, false)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm') AND `+userRelation, func(row *sql.Rows) error {
+		var v schema.View
+		err := row.Scan(&v.Schema, &v.Name, &v.Materialized, &v.Definition)
+		v.Definition = schema.NormalizeSQL(v.Definition)
+		r.s.Views = append(r.s.Views, v)
+		return err
+	})
+}
+
+func (r *reading) sequences(ctx context.Context) error {
+	// Identity sequences (deptype 'i') are their column's business.
+	return r.each(ctx, `SELECT n.nspname, c.relname,
+  format('%s start %s increment %s min %s max %s cache %s%s%s', format_type(q.seqtypid, NULL), q.seqstart, q.seqincrement,
+    q.seqmin, q.seqmax, q.seqcache, CASE WHEN q.seqcycle THEN ' cycle' ELSE '' END,
+    (SELECT ' owned by ' || o.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend o
+       JOIN pg_attribute a ON a.attrelid = o.refobjid AND a.attnum = o.refobjsubid
+     WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid AND o.deptype = 'a' LIMIT 1))
+FROM pg_sequence q
+JOIN pg_class c ON c.oid = q.seqrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE `+userRelation+`
+  AND NOT EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid AND o.deptype = 'i')`, func(row *sql.Rows) error {
+		var q schema.Sequence
+		err := row.Scan(&q.Schema, &q.Name, &q.Definition)
+		r.s.Sequences = append(r.s.Sequences, q)
+		return err
+	})
+}
+
+func (r *reading) functions(ctx context.Context) error {
+	// pg_get_functiondef refuses aggregates; their prosrc names the
+	// transition function, which is what can change.
+	return r.each(ctx, `SELECT n.nspname, p.proname,
+  CASE p.prokind WHEN 'f' THEN 'function' WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'window function' END,
+  pg_get_function_identity_arguments(p.oid), coalesce(pg_get_function_result(p.oid), ''),
+  md5(CASE WHEN p.prokind = 'a' THEN p.prosrc ELSE pg_get_functiondef(p.oid) END)
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE `+userSchema+` AND `+notExtensionMember("pg_proc", "p.oid"), func(row *sql.Rows) error {
+		var f schema.Function
+		err := row.Scan(&f.Schema, &f.Name, &f.Kind, &f.Args, &f.Result, &f.BodyHash)
+		f.BodyHash = "md5:" + f.BodyHash
+		r.s.Functions = append(r.s.Functions, f)
+		return err
+	})
+}
+
+func (r *reading) triggers(ctx context.Context) error {
+	return r.each(ctx, `SELECT n.nspname, c.relname, g.tgname, pg_get_triggerdef(g.oid, false)
+FROM pg_trigger g
+JOIN pg_class c ON c.oid = g.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT g.tgisinternal AND `+userRelation, func(row *sql.Rows) error {
+		var t schema.Trigger
+		err := row.Scan(&t.Schema, &t.Table, &t.Name, &t.Definition)
+		r.s.Triggers = append(r.s.Triggers, t)
+		return err
+	})
+}
+
+// CreateScratch creates an empty database beside this one
+// (migrate_verify_<random>) and opens it with this driver's settings. drop
+// closes it and drops the database, forcing out any session left in it.
+func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, string, func(context.Context) error, error) {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "migrate_verify_" + hex.EncodeToString(b)
+	if _, err := d.db.ExecContext(ctx, `CREATE DATABASE `+quote(name)); err != nil {
+		return nil, "", nil, fmt.Errorf("creating scratch database %s: %w", name, err)
+	}
+	dropDB := func(ctx context.Context) error {
+		if _, err := d.db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+quote(name)+` WITH (FORCE)`); err != nil {
+			return fmt.Errorf("dropping scratch database %s: %w", name, err)
+		}
+		return nil
+	}
+	u := *d.cfg.URL
+	u.Path, u.RawPath = "/"+name, ""
+	scratch, err := migrator.Open(ctx, u.String(), d.cfg)
+	if err != nil {
+		if derr := dropDB(context.WithoutCancel(ctx)); derr != nil {
+			return nil, "", nil, fmt.Errorf("opening scratch database %s: %w (and %v)", name, err, derr)
+		}
+		return nil, "", nil, fmt.Errorf("opening scratch database %s: %w", name, err)
+	}
+	drop := func(ctx context.Context) error {
+		cerr := scratch.Close()
+		if err := dropDB(ctx); err != nil {
+			return err
+		}
+		return cerr
+	}
+	return scratch, name, drop, nil
+}

@@ -1,0 +1,2 @@
+-- wrong: note was VARCHAR(100)
+ALTER TABLE t ADD COLUMN note TEXT;

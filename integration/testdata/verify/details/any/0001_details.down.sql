@@ -1,0 +1,2 @@
+DROP TABLE c;
+DROP TABLE p;

@@ -1,0 +1,2 @@
+-- wrong: forgets DROP TYPE mood
+ALTER TABLE t DROP COLUMN mood;

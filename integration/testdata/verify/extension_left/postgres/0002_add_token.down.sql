@@ -1,0 +1,2 @@
+-- wrong: forgets DROP EXTENSION pgcrypto
+ALTER TABLE t DROP COLUMN token;

@@ -1,0 +1,1 @@
+-- wrong: forgets DROP INDEX t_name_idx

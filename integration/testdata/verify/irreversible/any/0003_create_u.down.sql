@@ -1,0 +1,2 @@
+DROP INDEX u_t_id_idx;
+DROP TABLE u;

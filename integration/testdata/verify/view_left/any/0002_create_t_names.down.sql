@@ -1,0 +1,1 @@
+-- wrong: forgets DROP VIEW t_names

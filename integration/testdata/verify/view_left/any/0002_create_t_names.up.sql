@@ -1,0 +1,1 @@
+CREATE VIEW t_names AS SELECT name FROM t;

@@ -1,0 +1,219 @@
+package migrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/migrate-dev/migrate/migrator/schema"
+)
+
+// Snapshotter is a driver that can describe its schema. It is optional:
+// verify finds it by type assertion.
+type Snapshotter interface {
+	// Snapshot reads the schema from the database's catalogue, leaving out
+	// migrate's own state and history tables.
+	Snapshot(ctx context.Context) (*schema.Snapshot, error)
+}
+
+// ScratchCreator is a driver that can make a throwaway database beside its
+// own, for verify --scratch.
+type ScratchCreator interface {
+	// CreateScratch creates an empty database on the same server and
+	// opens it with the driver's settings; name says which (a database
+	// name or a file). drop closes it and destroys the database; it is
+	// called with a context that is never cancelled, even when the run
+	// was interrupted.
+	CreateScratch(ctx context.Context) (scratch Driver, name string, drop func(context.Context) error, err error)
+}
+
+// ErrNotDisposable is returned when verify is asked to run on a database
+// nobody said it may destroy.
+var ErrNotDisposable = errors.New("verify runs every down script and may destroy data: it only runs on a database you declare disposable (--i-know-this-database-is-disposable) or on a scratch copy it creates itself (--scratch)")
+
+// VerifyOptions tune Verify.
+type VerifyOptions struct {
+	// Disposable is the caller's word that the database may be destroyed.
+	Disposable bool
+	// Scratch verifies in a new empty database on the same server, which
+	// is dropped afterwards, even when ctx is cancelled.
+	Scratch bool
+	// Progress, when set, is told about each step as it finishes.
+	Progress func(VerifyStep)
+}
+
+// Verify step names.
+const (
+	StepUp      = "up"
+	StepDown    = "down"
+	StepUpAgain = "up-again"
+)
+
+// VerifyStep is one step of verify: a script run and the schema check
+// after it.
+type VerifyStep struct {
+	Version int64  `json:"version"`
+	Name    string `json:"name"`
+	// Step is StepUp, StepDown or StepUpAgain.
+	Step string `json:"step"`
+	OK   bool   `json:"ok"`
+	// Note says why a check was skipped (an irreversible migration).
+	Note string `json:"note,omitempty"`
+	// Diff is how the schema after the step differs from the schema it
+	// should equal.
+	Diff     []schema.Difference `json:"diff,omitempty"`
+	Duration time.Duration       `json:"duration_ns"`
+}
+
+// VerifyReport is every step verify ran, in order.
+type VerifyReport struct {
+	// Scratch names the database verify created and dropped, if any.
+	Scratch string       `json:"scratch,omitempty"`
+	Steps   []VerifyStep `json:"steps"`
+}
+
+// VerifyError is a down script that did not restore the schema its up
+// found, or an up that built a different schema the second time.
+type VerifyError struct {
+	Version int64
+	Name    string
+	Step    string
+	Diff    []schema.Difference
+}
+
+func (e *VerifyError) Error() string {
+	var b strings.Builder
+	switch e.Step {
+	case StepDown:
+		fmt.Fprintf(&b, "verify: version %d (%s): after down the schema differs from before up:", e.Version, e.Name)
+	default:
+		fmt.Fprintf(&b, "verify: version %d (%s): up after down built a different schema than the first up:", e.Version, e.Name)
+	}
+	for _, d := range e.Diff {
+		b.WriteString("\n  " + d.String())
+	}
+	return b.String()
+}
+
+// Verify proves each pending migration reversible, in order: snapshot,
+// up, snapshot, down, snapshot (must equal the first), up again, snapshot
+// (must equal the second). Applied migrations are left as they are. It
+// stops at the first mismatch with a *VerifyError; the report holds the
+// steps so far. Irreversible migrations are applied and reported without a
+// rollback check.
+func (m *Migrator) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error) {
+	if m.opts.DryRun {
+		return nil, errors.New("verify cannot be a dry run: it has to run the scripts to compare the schemas")
+	}
+	snap, ok := m.driver.(Snapshotter)
+	if !ok {
+		return nil, fmt.Errorf("driver %T does not support schema snapshots, so verify cannot compare schemas", m.driver)
+	}
+	if opts.Scratch {
+		return m.verifyScratch(ctx, opts)
+	}
+	if !opts.Disposable {
+		return nil, ErrNotDisposable
+	}
+	// Verify reports through opts.Progress, step by step; the per-script
+	// progress of up and down would repeat it.
+	quiet := *m
+	quiet.opts.Progress = nil
+	rep := &VerifyReport{}
+	_, err := quiet.locked(ctx, func(p *Plan) (*Report, error) {
+		if err := quiet.blocked(p); err != nil {
+			return nil, err
+		}
+		return nil, quiet.verifyPending(ctx, p, snap, opts, rep)
+	})
+	return rep, err
+}
+
+func (m *Migrator) verifyScratch(ctx context.Context, opts VerifyOptions) (rep *VerifyReport, err error) {
+	sc, ok := m.driver.(ScratchCreator)
+	if !ok {
+		return nil, fmt.Errorf("driver %T cannot create a scratch database; run verify on a disposable database with --i-know-this-database-is-disposable instead", m.driver)
+	}
+	scratch, name, drop, err := sc.CreateScratch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		// Drop even when interrupted: a cancelled ctx must not leave the
+		// scratch database behind.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := drop(dctx); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}()
+	inner := New(scratch, m.source, m.opts)
+	opts.Scratch, opts.Disposable = false, true
+	rep, err = inner.Verify(ctx, opts)
+	if rep != nil {
+		rep.Scratch = name
+	}
+	return rep, err
+}
+
+func (m *Migrator) verifyPending(ctx context.Context, p *Plan, snap Snapshotter, opts VerifyOptions, rep *VerifyReport) error {
+	take := func(version int64, when string) (*schema.Snapshot, error) {
+		s, err := snap.Snapshot(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("verify: snapshot %s version %d: %w", when, version, err)
+		}
+		return s, nil
+	}
+	var before *schema.Snapshot
+	for _, mig := range p.Pending(m.opts.AllowOutOfOrder) {
+		if before == nil {
+			var err error
+			if before, err = take(mig.Version, "before"); err != nil {
+				return err
+			}
+		}
+		step := func(name string, dir Direction, want *schema.Snapshot) (*schema.Snapshot, error) {
+			start := time.Now()
+			if _, err := m.apply(ctx, p, []*Migration{mig}, dir); err != nil {
+				return nil, err
+			}
+			after, err := take(mig.Version, "after "+name+" of")
+			if err != nil {
+				return nil, err
+			}
+			st := VerifyStep{Version: mig.Version, Name: mig.Name, Step: name, OK: true, Duration: time.Since(start)}
+			if want != nil {
+				st.Diff = schema.Diff(want, after)
+				st.OK = len(st.Diff) == 0
+			}
+			if name == StepUp && mig.Down == nil {
+				st.Note = "irreversible, skipped rollback check"
+			}
+			rep.Steps = append(rep.Steps, st)
+			if opts.Progress != nil {
+				opts.Progress(st)
+			}
+			if !st.OK {
+				return nil, &VerifyError{Version: mig.Version, Name: mig.Name, Step: name, Diff: st.Diff}
+			}
+			return after, nil
+		}
+		afterUp, err := step(StepUp, Up, nil)
+		if err != nil {
+			return err
+		}
+		if mig.Down == nil {
+			before = afterUp
+			continue
+		}
+		if _, err := step(StepDown, Down, before); err != nil {
+			return err
+		}
+		if before, err = step(StepUpAgain, Up, afterUp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
