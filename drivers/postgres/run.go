@@ -23,8 +23,8 @@ import (
 // Steps that cannot run in a transaction keep the statement-by-statement
 // path, because a multi-statement string is itself a transaction block.
 func (d *Driver) Run(ctx context.Context, steps []*migrator.Step, inTx bool) error {
-	if !inTx {
-		return d.Store.Run(ctx, steps, false)
+	if !inTx || sqlBytes(steps) > oneStringLimit {
+		return d.Store.Run(ctx, steps, inTx)
 	}
 	b := d.batch(steps)
 	conn, err := d.db.Conn(ctx)
@@ -56,6 +56,21 @@ func (d *Driver) Run(ctx context.Context, steps []*migrator.Step, inTx bool) err
 		}
 	}
 	return nil
+}
+
+// oneStringLimit bounds the SQL sent as one string. Past it the payload,
+// not the round trips, is the cost, and one string would be another copy of
+// a data migration in memory: it runs statement by statement instead.
+const oneStringLimit = 8 << 20
+
+func sqlBytes(steps []*migrator.Step) int {
+	n := 0
+	for _, st := range steps {
+		for _, stmt := range st.Statements {
+			n += len(stmt.Text) * max(stmt.Repeat, 1)
+		}
+	}
+	return n
 }
 
 // piece is one command of the query string, in the order sent.
