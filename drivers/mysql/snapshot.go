@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,6 +35,7 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 		what string
 		read func(context.Context) error
 	}{
+		{"tables", r.tableList},
 		{"columns", r.columns},
 		{"indexes", r.indexes},
 		{"foreign keys", r.foreignKeys},
@@ -62,15 +64,21 @@ type myReading struct {
 	version string
 	mariaDB bool
 	// own are migrate's tables, when they live in the database read.
-	own    []string
-	s      *schema.Snapshot
-	tables map[string]*schema.Table
+	own           []string
+	s             *schema.Snapshot
+	tables        map[string]*schema.Table
+	sequenceNames []string
 }
 
-// each runs q with the database name as its only argument and calls scan
-// for every row.
+// each runs q with the database name for every placeholder and calls scan
+// for every row. Rows of tables not read (views', sequences', migrate's
+// own) are the scan's to skip.
 func (r *myReading) each(ctx context.Context, q string, scan func(*sql.Rows) error) error {
-	rows, err := r.db.QueryContext(ctx, q, r.schema)
+	args := make([]any, strings.Count(q, "?"))
+	for i := range args {
+		args[i] = r.schema
+	}
+	rows, err := r.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -83,56 +91,56 @@ func (r *myReading) each(ctx context.Context, q string, scan func(*sql.Rows) err
 	return rows.Err()
 }
 
-// notOwn is a condition on a table-name column that leaves out migrate's
-// own tables.
-func (r *myReading) notOwn(column string) string {
-	if len(r.own) == 0 {
-		return "TRUE"
-	}
-	quoted := make([]string, len(r.own))
-	for i, n := range r.own {
-		quoted[i] = literal(n)
-	}
-	return column + ` NOT IN (` + strings.Join(quoted, ", ") + `)`
-}
-
 func literal(s string) string {
 	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
 }
 
+// tableList reads the tables and MariaDB's sequences, which are tables
+// too, in one query.
+func (r *myReading) tableList(ctx context.Context) error {
+	return r.each(ctx, `SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?`, func(row *sql.Rows) error {
+		var name, kind string
+		if err := row.Scan(&name, &kind); err != nil {
+			return err
+		}
+		switch {
+		case kind == "SEQUENCE":
+			r.sequenceNames = append(r.sequenceNames, name)
+		case (kind == "BASE TABLE" || kind == "SYSTEM VERSIONED") && !slices.Contains(r.own, name):
+			r.tables[name] = &schema.Table{Name: name}
+		}
+		return nil
+	})
+}
+
+// columns, like every query here, reads one information_schema table:
+// MariaDB fills a joined one for every database on the server, which
+// costs tenths of a second.
 func (r *myReading) columns(ctx context.Context) error {
-	// Tables with their columns in one pass; views' and MariaDB
-	// sequences' columns are theirs, not a table's.
-	return r.each(ctx, `SELECT t.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE = 'YES', c.COLUMN_DEFAULT, c.EXTRA,
-  coalesce(c.GENERATION_EXPRESSION, '')
-FROM information_schema.TABLES t
-LEFT JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME
-WHERE t.TABLE_SCHEMA = ? AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') AND `+r.notOwn("t.TABLE_NAME"), func(row *sql.Rows) error {
-		var table string
-		var name, typ, def, extra, generated sql.NullString
-		var nullable sql.NullBool
+	return r.each(ctx, `SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES', COLUMN_DEFAULT, EXTRA, coalesce(GENERATION_EXPRESSION, '')
+FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ?`, func(row *sql.Rows) error {
+		var table, name, typ, extra, generated string
+		var def sql.NullString
+		var nullable bool
 		if err := row.Scan(&table, &name, &typ, &nullable, &def, &extra, &generated); err != nil {
 			return err
 		}
+		// Views' and MariaDB sequences' columns are not a table's.
 		t := r.tables[table]
 		if t == nil {
-			t = &schema.Table{Name: table}
-			r.tables[table] = t
-		}
-		if !name.Valid {
 			return nil
 		}
-		col := schema.Column{Name: name.String, Type: columnType(typ.String), NotNull: !nullable.Bool}
-		ex := strings.ToLower(extra.String)
+		col := schema.Column{Name: name, Type: columnType(typ), NotNull: !nullable}
+		ex := strings.ToLower(extra)
 		switch {
-		case strings.Contains(ex, "generated") && generated.String != "" && !strings.Contains(ex, "default_generated"):
+		case strings.Contains(ex, "generated") && generated != "" && !strings.Contains(ex, "default_generated"):
 			kind := "VIRTUAL"
 			if strings.Contains(ex, "stored") {
 				kind = "STORED"
 			}
-			col.Generated = kind + " " + generated.String
+			col.Generated = kind + " " + generated
 		default:
-			col.Default = r.columnDefault(typ.String, def, ex)
+			col.Default = r.columnDefault(typ, def, ex)
 		}
 		if strings.Contains(ex, "auto_increment") {
 			// AUTO_INCREMENT is MySQL's identity: a value is generated
@@ -218,8 +226,7 @@ func (r *myReading) indexes(ctx context.Context) error {
 	}
 	return r.each(ctx, `SELECT s.TABLE_NAME, s.INDEX_NAME, s.NON_UNIQUE = 0, s.COLUMN_NAME, `+expression+`, s.SUB_PART, s.COLLATION, s.INDEX_TYPE
 FROM information_schema.STATISTICS s
-JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = s.TABLE_SCHEMA AND t.TABLE_NAME = s.TABLE_NAME AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
-WHERE s.TABLE_SCHEMA = ? AND `+r.notOwn("s.TABLE_NAME")+`
+WHERE s.TABLE_SCHEMA = ?
 ORDER BY s.TABLE_NAME, s.INDEX_NAME, s.SEQ_IN_INDEX`, func(row *sql.Rows) error {
 		var table, name, method string
 		var unique bool
@@ -261,17 +268,28 @@ ORDER BY s.TABLE_NAME, s.INDEX_NAME, s.SEQ_IN_INDEX`, func(row *sql.Rows) error 
 }
 
 func (r *myReading) foreignKeys(ctx context.Context) error {
-	return r.each(ctx, `SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME,
-  c.DELETE_RULE, c.UPDATE_RULE
-FROM information_schema.KEY_COLUMN_USAGE k
-JOIN information_schema.REFERENTIAL_CONSTRAINTS c
-  ON c.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME AND c.CONSTRAINT_NAME = k.CONSTRAINT_NAME
-WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL AND `+r.notOwn("k.TABLE_NAME")+`
-ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION`, func(row *sql.Rows) error {
-		var table, name, column, refSchema, refTable, refColumn, onDelete, onUpdate string
-		if err := row.Scan(&table, &name, &column, &refSchema, &refTable, &refColumn, &onDelete, &onUpdate); err != nil {
+	// Two queries, not a join: see columns.
+	type rules struct{ onDelete, onUpdate string }
+	ruleOf := map[string]rules{}
+	if err := r.each(ctx, `SELECT TABLE_NAME, CONSTRAINT_NAME, DELETE_RULE, UPDATE_RULE
+FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?`, func(row *sql.Rows) error {
+		var table, name string
+		var x rules
+		err := row.Scan(&table, &name, &x.onDelete, &x.onUpdate)
+		ruleOf[table+"\x00"+name] = x
+		return err
+	}); err != nil {
+		return err
+	}
+	return r.each(ctx, `SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME
+FROM information_schema.KEY_COLUMN_USAGE
+WHERE TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME IS NOT NULL
+ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`, func(row *sql.Rows) error {
+		var table, name, column, refSchema, refTable, refColumn string
+		if err := row.Scan(&table, &name, &column, &refSchema, &refTable, &refColumn); err != nil {
 			return err
 		}
+		onDelete, onUpdate := ruleOf[table+"\x00"+name].onDelete, ruleOf[table+"\x00"+name].onUpdate
 		t := r.tables[table]
 		if t == nil {
 			return nil
@@ -299,13 +317,13 @@ func (r *myReading) checks(ctx context.Context) error {
 	// the database, so TABLE_CONSTRAINTS supplies the table.
 	q := `SELECT c.TABLE_NAME, c.CONSTRAINT_NAME, c.CHECK_CLAUSE
 FROM information_schema.CHECK_CONSTRAINTS c
-WHERE c.CONSTRAINT_SCHEMA = ? AND ` + r.notOwn("c.TABLE_NAME")
+WHERE c.CONSTRAINT_SCHEMA = ?`
 	if !r.mariaDB {
 		q = `SELECT t.TABLE_NAME, c.CONSTRAINT_NAME, c.CHECK_CLAUSE
 FROM information_schema.CHECK_CONSTRAINTS c
 JOIN information_schema.TABLE_CONSTRAINTS t
-  ON t.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA AND t.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND t.CONSTRAINT_TYPE = 'CHECK'
-WHERE c.CONSTRAINT_SCHEMA = ? AND ` + r.notOwn("t.TABLE_NAME")
+  ON t.CONSTRAINT_SCHEMA = ? AND t.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND t.CONSTRAINT_TYPE = 'CHECK'
+WHERE c.CONSTRAINT_SCHEMA = ?`
 	}
 	return r.each(ctx, q, func(row *sql.Rows) error {
 		var table string
@@ -343,14 +361,9 @@ func (r *myReading) views(ctx context.Context) error {
 // sequences lists MariaDB's sequences, which are tables of one row
 // holding their settings: one UNION query reads them all.
 func (r *myReading) sequences(ctx context.Context) error {
-	var names []string
-	if err := r.each(ctx, `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'SEQUENCE'`, func(row *sql.Rows) error {
-		var n string
-		err := row.Scan(&n)
-		names = append(names, n)
-		return err
-	}); err != nil || len(names) == 0 {
-		return err
+	names := r.sequenceNames
+	if len(names) == 0 {
+		return nil
 	}
 	parts := make([]string, len(names))
 	for i, n := range names {
