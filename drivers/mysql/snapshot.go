@@ -159,7 +159,7 @@ FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ?`, func(row *sql.Rows) err
 // displayWidth is an integer type's display width, which MySQL 8.0.19
 // stopped printing (but for tinyint(1), the boolean spelling) and MariaDB
 // still prints; it never changes what a column holds.
-var displayWidth = regexp.MustCompile(`\b(tinyint|smallint|mediumint|int|bigint)\(\d+\)`)
+var displayWidth = regexp.MustCompile(`^(tinyint|smallint|mediumint|int|bigint)\(\d+\)`)
 
 // columnType drops integer display widths, except with ZEROFILL (where
 // the width pads) and for tinyint(1), which every version keeps.
