@@ -22,7 +22,7 @@ import (
 // text) is normalised, so that a snapshot does not depend on the server's
 // version and snapshots of two databases compare equal.
 func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
-	r := &myReading{db: d.db, tables: map[string]*schema.Table{}}
+	r := &myReading{db: d.db, tables: map[string]*schema.Table{}, collations: map[string]string{}}
 	if err := d.db.QueryRowContext(ctx, `SELECT DATABASE(), VERSION()`).Scan(&r.schema, &r.version); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
@@ -68,6 +68,10 @@ type myReading struct {
 	s             *schema.Snapshot
 	tables        map[string]*schema.Table
 	sequenceNames []string
+	// collations are the tables' default collations: a column's own is
+	// part of its type only where it differs, so that two databases with
+	// different defaults compare equal.
+	collations map[string]string
 }
 
 // each runs q with the database name for every placeholder and calls scan
@@ -98,9 +102,9 @@ func literal(s string) string {
 // tableList reads the tables and MariaDB's sequences, which are tables
 // too, in one query.
 func (r *myReading) tableList(ctx context.Context) error {
-	return r.each(ctx, `SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?`, func(row *sql.Rows) error {
-		var name, kind string
-		if err := row.Scan(&name, &kind); err != nil {
+	return r.each(ctx, `SELECT TABLE_NAME, TABLE_TYPE, coalesce(TABLE_COLLATION, '') FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?`, func(row *sql.Rows) error {
+		var name, kind, collation string
+		if err := row.Scan(&name, &kind, &collation); err != nil {
 			return err
 		}
 		switch {
@@ -108,6 +112,7 @@ func (r *myReading) tableList(ctx context.Context) error {
 			r.sequenceNames = append(r.sequenceNames, name)
 		case (kind == "BASE TABLE" || kind == "SYSTEM VERSIONED") && !slices.Contains(r.own, name):
 			r.tables[name] = &schema.Table{Name: name}
+			r.collations[name] = collation
 		}
 		return nil
 	})
@@ -117,12 +122,13 @@ func (r *myReading) tableList(ctx context.Context) error {
 // MariaDB fills a joined one for every database on the server, which
 // costs tenths of a second.
 func (r *myReading) columns(ctx context.Context) error {
-	return r.each(ctx, `SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES', COLUMN_DEFAULT, EXTRA, coalesce(GENERATION_EXPRESSION, '')
+	return r.each(ctx, `SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES', COLUMN_DEFAULT, EXTRA, coalesce(GENERATION_EXPRESSION, ''),
+  coalesce(COLLATION_NAME, '')
 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ?`, func(row *sql.Rows) error {
-		var table, name, typ, extra, generated string
+		var table, name, typ, extra, generated, collation string
 		var def sql.NullString
 		var nullable bool
-		if err := row.Scan(&table, &name, &typ, &nullable, &def, &extra, &generated); err != nil {
+		if err := row.Scan(&table, &name, &typ, &nullable, &def, &extra, &generated, &collation); err != nil {
 			return err
 		}
 		// Views' and MariaDB sequences' columns are not a table's.
@@ -131,6 +137,9 @@ FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ?`, func(row *sql.Rows) err
 			return nil
 		}
 		col := schema.Column{Name: name, Type: columnType(typ), NotNull: !nullable}
+		if collation != "" && collation != r.collations[table] {
+			col.Type += " COLLATE " + collation
+		}
 		ex := strings.ToLower(extra)
 		switch {
 		case strings.Contains(ex, "generated") && generated != "" && !strings.Contains(ex, "default_generated"):

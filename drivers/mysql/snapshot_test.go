@@ -55,7 +55,7 @@ func snapshotOf(t *testing.T, statements ...string) (*Driver, *schema.Snapshot) 
 // database's name, and everything else must read the same.
 func TestSnapshotsOfTwoDatabasesCompareEqual(t *testing.T) {
 	script := []string{
-		"CREATE TABLE p (id INT NOT NULL PRIMARY KEY, code VARCHAR(10) NOT NULL, UNIQUE KEY p_code (code(4)))",
+		"CREATE TABLE p (id INT NOT NULL PRIMARY KEY, code VARCHAR(10) NOT NULL, tag VARCHAR(10) COLLATE utf8mb4_bin, UNIQUE KEY p_code (code(4)))",
 		"CREATE TABLE c (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, p_id INT, note VARCHAR(20) DEFAULT NULL, word VARCHAR(20) DEFAULT 'NULL', n INT DEFAULT 0, CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p (id) ON UPDATE CASCADE)",
 		"CREATE VIEW v AS SELECT c.id, p.code FROM c JOIN p ON p.id = c.p_id",
 		"CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2",
@@ -68,7 +68,7 @@ func TestSnapshotsOfTwoDatabasesCompareEqual(t *testing.T) {
 	}
 	text := a.String()
 	for _, want := range []string{
-		"column note varchar(20) NULL\n", "column word varchar(20) NULL DEFAULT 'NULL'", "column n int NULL DEFAULT 0",
+		"column note varchar(20) NULL\n", "column code varchar(10) NOT NULL\n", "column tag varchar(10) COLLATE utf8mb4_bin NULL", "column word varchar(20) NULL DEFAULT 'NULL'", "column n int NULL DEFAULT 0",
 		"index p_code UNIQUE (code(4))", "foreign key c_p_fk (p_id) -> p (id) ON DELETE RESTRICT ON UPDATE CASCADE",
 		"index c_p_fk (p_id)", "function twice(x int) returns int [body md5:", "trigger c_bi on c: BEFORE INSERT",
 		"view v AS select `c`.`id` AS `id`",
