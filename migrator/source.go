@@ -144,6 +144,13 @@ func Load(fsys fs.FS, dir string) (*Source, error) {
 	var problems []Problem
 	byVersion := map[int64]*Migration{}
 	firstFile := map[string]string{} // "version/up" -> file, for duplicate messages
+	var names []string
+	for _, e := range entries {
+		if name := e.Name(); !e.IsDir() && !strings.HasPrefix(name, ".") && fileNameRE.MatchString(name) {
+			names = append(names, name)
+		}
+	}
+	parsed := readScripts(fsys, dir, names)
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(strings.ToLower(name), ".sql") {
@@ -165,13 +172,13 @@ func Load(fsys fs.FS, dir string) (*Source, error) {
 			continue
 		}
 		firstFile[key] = name
-		raw, err := fs.ReadFile(fsys, path.Join(dir, name))
-		if err != nil {
-			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("cannot read: %v", err)})
+		p := parsed[name]
+		if p.readErr != nil {
+			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("cannot read: %v", p.readErr)})
 			continue
 		}
-		script, directives, fileProblems := parseScript(name, raw)
-		problems = append(problems, fileProblems...)
+		script, directives := p.script, p.directives
+		problems = append(problems, p.problems...)
 		mig := byVersion[version]
 		if mig == nil {
 			mig = &Migration{Version: version, Name: m[2]}

@@ -13,8 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers database/sql driver "pgx"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/migrate-dev/migrate/drivers/sqlstore"
 	"github.com/migrate-dev/migrate/migrator"
@@ -54,6 +55,12 @@ type Driver struct {
 
 // Open connects to the database named by cfg.URL.
 func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
+	return open(ctx, cfg, nil)
+}
+
+// open is Open with a hook on the connection settings, so that a test can
+// watch the wire.
+func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig)) (*Driver, error) {
 	u := *cfg.URL
 	q := u.Query()
 	if q.Get("connect_timeout") == "" {
@@ -64,13 +71,14 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		q.Set("application_name", "migrate")
 	}
 	u.RawQuery = q.Encode()
-	if _, err := pgconn.ParseConfig(u.String()); err != nil {
-		return nil, err
-	}
-	db, err := sql.Open("pgx", u.String())
+	connConfig, err := pgx.ParseConfig(u.String())
 	if err != nil {
 		return nil, err
 	}
+	if tweak != nil {
+		tweak(connConfig)
+	}
+	db := stdlib.OpenDB(*connConfig)
 	schema := cfg.Schema
 	if schema == "" {
 		if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {

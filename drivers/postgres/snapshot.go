@@ -103,8 +103,6 @@ func (r *reading) each(ctx context.Context, q string, scan func(*sql.Rows) error
 	return rows.Err()
 }
 
-func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
 // names maps column numbers of table oid to names, as listed in an
 // int2vector ("1 2") or int2[] ("{1,2}") text.
 func (r *reading) names(oid int64, nums string) []string {

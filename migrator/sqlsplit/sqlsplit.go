@@ -167,7 +167,9 @@ func (lx *lexer) run() error {
 	for lx.pos < len(src) {
 		c := src[lx.pos]
 		switch {
-		case lx.d.BatchSeparator != "" && lx.atLineStart(lx.pos) && lx.batchSeparator():
+		// The first-byte test spares a look back to the line start at
+		// every byte of a batch script.
+		case lx.d.BatchSeparator != "" && c|0x20 == lx.d.BatchSeparator[0]|0x20 && lx.atLineStart(lx.pos) && lx.batchSeparator():
 			continue
 		case lx.d.Delimiter && lx.start < 0 && lx.atLineStart(lx.pos) && lx.delimiterCommand():
 			continue

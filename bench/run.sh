@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Measures `migrate up` and `migrate down` against the raw lower bound: the
+# same SQL plus the same state and history writes, one transaction per
+# migration, fed to the database's own command-line client. Every run gets a
+# fresh database. Prints one table at the end.
+#
+#   bench/run.sh                      # N = 100 and 1000 on every driver found
+#   bench/run.sh --big                # also N = 10000
+#   bench/run.sh -n "100 500" --drivers "sqlite postgres" --reps 3
+#
+# Servers: MIGRATE_BENCH_POSTGRES_URL (default the local trust-auth server)
+# and MIGRATE_BENCH_MYSQL_URL (default the local MariaDB root). Needs psql,
+# sqlite3 (apt-get install -y sqlite3) and mariadb/mysql clients for the raw
+# bound of their driver; a driver whose client or server is missing is
+# skipped with a note.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SIZES="100 1000"
+DRIVERS="sqlite postgres mysql"
+REPS=1
+STATUS_N=10000
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-n) SIZES=$2; shift 2 ;;
+	--big) SIZES="$SIZES 10000"; shift ;;
+	--drivers) DRIVERS=$2; shift 2 ;;
+	--reps) REPS=$2; shift 2 ;;
+	--status-n) STATUS_N=$2; shift 2 ;;
+	-h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+	*) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+
+PG_URL=${MIGRATE_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+MY_URL=${MIGRATE_BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
+
+WORK=$(mktemp -d /tmp/migrate-bench.XXXXXX)
+CREATED_DBS=()
+cleanup() {
+	for db in "${CREATED_DBS[@]+"${CREATED_DBS[@]}"}"; do drop_db "$db" >/dev/null 2>&1 || true; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "building the CLI..." >&2
+(cd "$ROOT" && go build -o "$WORK/migrate" ./cmd/migrate)
+MIGRATE=$WORK/migrate
+
+now_ns() { date +%s%N; }
+ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
+
+# --- databases -------------------------------------------------------------
+
+pg_admin() { psql -X -q -v ON_ERROR_STOP=1 -d "$PG_URL" "$@"; }
+# url_with_db URL NAME: URL naming database NAME instead.
+url_with_db() {
+	local base=${1%%\?*}
+	echo "${base%/*}/$2${1#"$base"}"
+}
+db_of() { local p=${1##*/}; echo "${p%%\?*}"; }
+my_client() {
+	[[ $MY_URL =~ ^mysql://([^:@/]*)(:([^@/]*))?@([^:/]*)(:([0-9]+))?/ ]] || { echo "cannot parse $MY_URL" >&2; return 1; }
+	MYSQL_PWD=${BASH_REMATCH[3]} mariadb -h "${BASH_REMATCH[4]}" -P "${BASH_REMATCH[6]:-3306}" -u "${BASH_REMATCH[1]}" "$@"
+}
+
+SEQ=0
+# new_db DRIVER: sets DB_URL to a fresh, empty database. Not called in a
+# subshell, so the counter and the cleanup list stay in this shell.
+new_db() {
+	SEQ=$((SEQ + 1))
+	local name="bench_$$_$SEQ"
+	case "$1" in
+	sqlite) DB_URL="sqlite:$WORK/$name.db" ;;
+	postgres)
+		pg_admin -c "CREATE DATABASE $name" >/dev/null
+		CREATED_DBS+=("postgres:$name")
+		DB_URL=$(url_with_db "$PG_URL" "$name") ;;
+	mysql)
+		my_client -e "CREATE DATABASE $name" >/dev/null
+		CREATED_DBS+=("mysql:$name")
+		DB_URL=$(url_with_db "$MY_URL" "$name") ;;
+	esac
+}
+
+drop_db() {
+	case "$1" in
+	postgres:*) pg_admin -c "DROP DATABASE IF EXISTS ${1#postgres:} WITH (FORCE)" ;;
+	mysql:*) my_client -e "DROP DATABASE IF EXISTS ${1#mysql:}" ;;
+	esac
+}
+
+# raw_client DRIVER URL < file: the database's own CLI, one process.
+raw_client() {
+	case "$1" in
+	sqlite) sqlite3 -bail "${2#sqlite:}" >/dev/null ;;
+	postgres) psql -X -q -v ON_ERROR_STOP=1 -d "$2" >/dev/null ;;
+	mysql) my_client --batch "$(db_of "$2")" >/dev/null ;;
+	esac
+}
+
+available() {
+	case "$1" in
+	sqlite) command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing: apt-get install -y sqlite3" >&2; return 1; } ;;
+	postgres)
+		command -v psql >/dev/null || { echo "psql missing" >&2; return 1; }
+		pg_admin -c "SELECT 1" >/dev/null 2>&1 || { echo "no PostgreSQL at $PG_URL" >&2; return 1; } ;;
+	mysql)
+		command -v mariadb >/dev/null || { echo "mariadb client missing" >&2; return 1; }
+		my_client -e "SELECT 1" >/dev/null 2>&1 || { echo "no MariaDB/MySQL at $MY_URL" >&2; return 1; }
+		new_db mysql
+		if "$MIGRATE" --database "$DB_URL" --dir "$WORK" status 2>&1 | grep -q "unknown scheme"; then
+			echo "this build of migrate has no mysql driver" >&2
+			return 1
+		fi ;;
+	esac
+}
+
+# --- generated SQL ---------------------------------------------------------
+
+# The bookkeeping tables exactly as the drivers create them, for the raw run.
+bookkeeping_ddl() {
+	case "$1" in
+	sqlite) cat <<'EOF'
+CREATE TABLE migrate_state (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, status TEXT NOT NULL, applied_at DATETIME NOT NULL, failed_statement INTEGER, error TEXT);
+CREATE TABLE migrate_history (id INTEGER PRIMARY KEY AUTOINCREMENT, version INTEGER NOT NULL, name TEXT NOT NULL, direction TEXT NOT NULL, checksum TEXT NOT NULL, started_at DATETIME NOT NULL, duration_ms REAL NOT NULL, success BOOLEAN NOT NULL, error TEXT, db_user TEXT NOT NULL, os_user TEXT NOT NULL, host TEXT NOT NULL, tool_version TEXT NOT NULL);
+EOF
+	;;
+	postgres) cat <<'EOF'
+CREATE TABLE migrate_state (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, status TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL, failed_statement INTEGER, error TEXT);
+CREATE TABLE migrate_history (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, version BIGINT NOT NULL, name TEXT NOT NULL, direction TEXT NOT NULL, checksum TEXT NOT NULL, started_at TIMESTAMPTZ NOT NULL, duration_ms DOUBLE PRECISION NOT NULL, success BOOLEAN NOT NULL, error TEXT, db_user TEXT NOT NULL, os_user TEXT NOT NULL, host TEXT NOT NULL, tool_version TEXT NOT NULL);
+EOF
+	;;
+	mysql) cat <<'EOF'
+CREATE TABLE migrate_state (version BIGINT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, checksum VARCHAR(64) NOT NULL, status VARCHAR(16) NOT NULL, applied_at DATETIME(6) NOT NULL, failed_statement INT NULL, error MEDIUMTEXT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+CREATE TABLE migrate_history (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, version BIGINT NOT NULL, name VARCHAR(255) NOT NULL, direction VARCHAR(16) NOT NULL, checksum VARCHAR(64) NOT NULL, started_at DATETIME(6) NOT NULL, duration_ms DOUBLE NOT NULL, success BOOLEAN NOT NULL, error MEDIUMTEXT NULL, db_user VARCHAR(300) NOT NULL, os_user VARCHAR(255) NOT NULL, host VARCHAR(255) NOT NULL, tool_version VARCHAR(100) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+EOF
+	;;
+	esac
+}
+
+SUM=0000000000000000000000000000000000000000000000000000000000000000
+
+# gen_folder DIR N: N trivial migrations (a table and an index each).
+gen_folder() {
+	local dir=$1 n=$2 v
+	mkdir -p "$dir"
+	for ((v = 1; v <= n; v++)); do
+		printf 'CREATE TABLE t%d (id INTEGER PRIMARY KEY, name VARCHAR(100));\nCREATE INDEX t%d_name ON t%d (name);\n' $v $v $v >"$dir/$(printf %05d $v)_t$v.up.sql"
+		printf 'DROP TABLE t%d;\n' $v >"$dir/$(printf %05d $v)_t$v.down.sql"
+	done
+}
+
+# gen_raw DRIVER N up|down: the same statements and bookkeeping writes the
+# tool sends, one transaction per migration.
+gen_raw() {
+	local drv=$1 n=$2 dir=$3 v begin now user yes
+	case "$drv" in
+	sqlite) begin="BEGIN IMMEDIATE"; now="CURRENT_TIMESTAMP"; user="'bench'"; yes=1 ;;
+	postgres) begin="BEGIN"; now="clock_timestamp()"; user="current_user"; yes=true ;;
+	mysql) begin="START TRANSACTION"; now="NOW(6)"; user="CURRENT_USER()"; yes=1 ;;
+	esac
+	if [ "$dir" = up ]; then
+		for ((v = 1; v <= n; v++)); do
+			printf '%s;\nCREATE TABLE t%d (id INTEGER PRIMARY KEY, name VARCHAR(100));\nCREATE INDEX t%d_name ON t%d (name);\nDELETE FROM migrate_state WHERE version = %d;\nINSERT INTO migrate_state (version, name, checksum, status, applied_at) VALUES (%d, '"'"'t%d'"'"', '"'"'%s'"'"', '"'"'applied'"'"', %s);\nINSERT INTO migrate_history (version, name, direction, checksum, started_at, duration_ms, success, db_user, os_user, host, tool_version) VALUES (%d, '"'"'t%d'"'"', '"'"'up'"'"', '"'"'%s'"'"', %s, 0.1, %s, %s, '"'"'bench'"'"', '"'"'bench'"'"', '"'"'raw'"'"');\nCOMMIT;\n' \
+				"$begin" $v $v $v $v $v $v $SUM "$now" $v $v $SUM "$now" $yes "$user"
+		done
+	else
+		for ((v = n; v >= 1; v--)); do
+			printf '%s;\nDROP TABLE t%d;\nDELETE FROM migrate_state WHERE version = %d;\nINSERT INTO migrate_history (version, name, direction, checksum, started_at, duration_ms, success, db_user, os_user, host, tool_version) VALUES (%d, '"'"'t%d'"'"', '"'"'down'"'"', '"'"'%s'"'"', %s, 0.1, %s, %s, '"'"'bench'"'"', '"'"'bench'"'"', '"'"'raw'"'"');\nCOMMIT;\n' \
+				"$begin" $v $v $v $v $SUM "$now" $yes "$user"
+		done
+	fi
+}
+
+# --- measurements ----------------------------------------------------------
+
+# timed CMD...: runs CMD, prints its wall time in ms; fails loudly.
+timed() {
+	local t0
+	t0=$(now_ns)
+	if ! "$@" >"$WORK/out" 2>&1; then
+		echo "FAILED: $*" >&2
+		tail -20 "$WORK/out" >&2
+		exit 1
+	fi
+	ms_since "$t0"
+}
+
+min() { if [ -z "$1" ] || [ "$2" -lt "$1" ]; then echo "$2"; else echo "$1"; fi; }
+
+ROWS=()
+row() { ROWS+=("$(printf '%-9s %-6s %-24s %10s %10s %7s %14s' "$@")"); }
+
+bench_driver() {
+	local drv=$1 n dir url best_up best_down raw_up raw_down single t
+	for n in $SIZES; do
+		dir=$WORK/mig_$n
+		[ -d "$dir" ] || gen_folder "$dir" "$n"
+		[ -f "$WORK/raw_${drv}_${n}_up.sql" ] || {
+			{ bookkeeping_ddl "$drv"; gen_raw "$drv" "$n" up; } >"$WORK/raw_${drv}_${n}_up.sql"
+			gen_raw "$drv" "$n" down >"$WORK/raw_${drv}_${n}_down.sql"
+		}
+		best_up="" best_down="" raw_up="" raw_down="" single=""
+		for ((r = 1; r <= REPS; r++)); do
+			echo "$drv N=$n rep $r: tool up/down" >&2
+			new_db "$drv"; url=$DB_URL
+			t=$(timed "$MIGRATE" --database "$url" --dir "$dir" up); best_up=$(min "$best_up" "$t")
+			t=$(timed "$MIGRATE" --database "$url" --dir "$dir" down --allow-data-loss "$n"); best_down=$(min "$best_down" "$t")
+			echo "$drv N=$n rep $r: raw up/down" >&2
+			new_db "$drv"; url=$DB_URL
+			t=$(timed raw_client "$drv" "$url" <"$WORK/raw_${drv}_${n}_up.sql"); raw_up=$(min "$raw_up" "$t")
+			t=$(timed raw_client "$drv" "$url" <"$WORK/raw_${drv}_${n}_down.sql"); raw_down=$(min "$raw_down" "$t")
+			# MySQL commits DDL implicitly, so migrate refuses
+			# --single-transaction there. PostgreSQL holds a lock per created
+			# relation until commit; 10000 tables in one transaction exceed
+			# the default max_locks_per_transaction.
+			if [ "$drv" = sqlite ] || { [ "$drv" = postgres ] && [ "$n" -le 1000 ]; }; then
+				echo "$drv N=$n rep $r: up --single-transaction" >&2
+				new_db "$drv"; url=$DB_URL
+				t=$(timed "$MIGRATE" --database "$url" --dir "$dir" up --single-transaction); single=$(min "$single" "$t")
+			fi
+		done
+		row "$drv" "$n" "up" "$best_up" "$raw_up" "$(ratio "$best_up" "$raw_up")" "$(per "$best_up" "$raw_up" "$n")"
+		row "$drv" "$n" "down" "$best_down" "$raw_down" "$(ratio "$best_down" "$raw_down")" "$(per "$best_down" "$raw_down" "$n")"
+		if [ -n "$single" ]; then
+			row "$drv" "$n" "up --single-transaction" "$single" "$raw_up" "$(ratio "$single" "$raw_up")" "$(per "$single" "$raw_up" "$n")"
+		fi
+	done
+	bench_status "$drv"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%+.3f", (a - b) / n }'; }
+
+# seed_state DRIVER URL DIR N: version 1 applied by migrate (which creates
+# its tables), versions 2..N written straight into the state table with the
+# files' checksums, as if applied: status and validate read only that table.
+seed_state() {
+	local drv=$1 url=$2 dir=$3 n=$4 now
+	timed "$MIGRATE" --database "$url" --dir "$dir" up 1 >/dev/null
+	case "$drv" in
+	sqlite) now=CURRENT_TIMESTAMP ;;
+	postgres) now="clock_timestamp()" ;;
+	mysql) now="NOW(6)" ;;
+	esac
+	(cd "$dir" && sha256sum ./*.up.sql) | awk -v now="$now" -v begin="$([ "$drv" = mysql ] && echo "START TRANSACTION" || echo BEGIN)" '
+		{ file = $2; sub(/^\.\//, "", file); split(file, p, "_"); v = p[1] + 0
+		  name = substr(file, length(p[1]) + 2); sub(/\.up\.sql$/, "", name)
+		  if (v == 1) next
+		  if (rows % 1000 == 0) { if (rows) print ";"; print "INSERT INTO migrate_state (version, name, checksum, status, applied_at) VALUES" } else print ","
+		  printf "(%d, \x27%s\x27, \x27%s\x27, \x27applied\x27, %s)", v, name, $1, now; rows++ }
+		END { print ";" }' | { echo "$([ "$drv" = mysql ] && echo "START TRANSACTION" || echo BEGIN);"; cat; echo "COMMIT;"; } >"$WORK/seed.sql"
+	timed raw_client "$drv" "$url" <"$WORK/seed.sql" >/dev/null
+}
+
+# status and validate on STATUS_N applied migrations, best of three.
+bench_status() {
+	local drv=$1 dir=$WORK/mig_$STATUS_N url t st="" va=""
+	[ -d "$dir" ] || gen_folder "$dir" "$STATUS_N"
+	new_db "$drv"; url=$DB_URL
+	echo "$drv: $STATUS_N applied migrations for status/validate" >&2
+	seed_state "$drv" "$url" "$dir" "$STATUS_N"
+	if ! "$MIGRATE" --database "$url" --dir "$dir" validate >"$WORK/out" 2>&1; then
+		echo "the seeded state does not validate:" >&2
+		tail -5 "$WORK/out" >&2
+		exit 1
+	fi
+	for r in 1 2 3; do
+		t=$(timed "$MIGRATE" --database "$url" --dir "$dir" status); st=$(min "$st" "$t")
+		t=$(timed "$MIGRATE" --database "$url" --dir "$dir" validate); va=$(min "$va" "$t")
+	done
+	row "$drv" "$STATUS_N" "status (all applied)" "$st" "-" "-" "-"
+	row "$drv" "$STATUS_N" "validate (all applied)" "$va" "-" "-" "-"
+}
+
+for drv in $DRIVERS; do
+	if available "$drv"; then
+		bench_driver "$drv"
+	else
+		echo "skipping $drv" >&2
+	fi
+done
+
+echo
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg); $(go version | cut -d' ' -f3); best of $REPS"
+printf '%-9s %-6s %-24s %10s %10s %7s %14s\n' driver N command "tool ms" "raw ms" ratio "ms/migration"
+printf '%s\n' "${ROWS[@]}"
+echo "ratio = tool / raw; ms/migration = (tool - raw) / N, the overhead over the raw lower bound."
+echo "raw = the same SQL plus the state and history writes, one transaction per migration, fed to sqlite3 / psql / mariadb in one process."
