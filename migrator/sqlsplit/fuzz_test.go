@@ -105,8 +105,7 @@ func checkSplit(t *testing.T, script string, d Dialect) {
 }
 
 var (
-	delimiterLine = regexp.MustCompile(`(?i)^DELIMITER[ \t]+(\S+)`)
-	goLine        = regexp.MustCompile(`^[0-9]+$`)
+	goLine = regexp.MustCompile(`^[0-9]+$`)
 )
 
 // checkGap fails unless script[from:to] holds only what the lexer may skip.
@@ -138,8 +137,8 @@ func checkGap(t *testing.T, script string, from, to int, d Dialect, delim *strin
 		}
 		if d.Delimiter && lineStart(i) {
 			line, next := restOfLine(i)
-			if m := delimiterLine.FindStringSubmatch(line); m != nil {
-				*delim = m[1]
+			if d := delimiterArg(line); d != "" {
+				*delim = d
 				i = next
 				continue
 			}
@@ -157,6 +156,20 @@ func checkGap(t *testing.T, script string, from, to int, d Dialect, delim *strin
 			t.Fatalf("byte %d (%q) between statements is neither space, comment nor delimiter: lost from %q", i, c, script[from:to])
 		}
 	}
+}
+
+// delimiterArg returns the new delimiter of a "DELIMITER x" line as the
+// mysql client reads it (the keyword, a blank, then the first word after
+// any white space, a stray \r included), or "".
+func delimiterArg(line string) string {
+	const kw = "DELIMITER"
+	if len(line) <= len(kw) || !strings.EqualFold(line[:len(kw)], kw) || line[len(kw)] != ' ' && line[len(kw)] != '\t' {
+		return ""
+	}
+	if f := strings.Fields(line[len(kw):]); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 func commentEnd(t *testing.T, script string, i, to int, d Dialect) int {
