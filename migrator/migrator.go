@@ -17,9 +17,12 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/migrate-dev/migrate/migrator/sqlsplit"
 )
 
 // ToolVersion is recorded in every history row. Release builds set it with
@@ -109,6 +112,10 @@ func (e *BlockedError) Error() string {
 	return b.String()
 }
 
+// ErrUnknownVersion is wrapped by errors about a version argument that
+// names no migration in the folder.
+var ErrUnknownVersion = errors.New("no migration with that version in the folder")
+
 // ErrNotReversible is wrapped by errors about rolling back a migration that
 // has no down script.
 var ErrNotReversible = errors.New("migration has no down script")
@@ -143,6 +150,9 @@ func (m *Migrator) History(ctx context.Context) ([]HistoryRow, error) {
 // locked runs fn holding the migration lock, with the tables prepared and
 // the plan read under the lock. A dry run takes no lock and creates nothing.
 func (m *Migrator) locked(ctx context.Context, fn func(p *Plan) (*Report, error)) (*Report, error) {
+	if err := m.checkScripts(); err != nil {
+		return nil, err
+	}
 	if !m.opts.DryRun {
 		unlock, err := m.driver.Lock(ctx, m.opts.LockTimeout)
 		if err != nil {
@@ -203,7 +213,7 @@ func (m *Migrator) Down(ctx context.Context, n int) (*Report, error) {
 // v = 0 rolls everything back.
 func (m *Migrator) Goto(ctx context.Context, v int64) (*Report, error) {
 	if v != 0 && m.source.Find(v) == nil {
-		return nil, fmt.Errorf("goto %d: no migration with that version in the folder", v)
+		return nil, fmt.Errorf("goto %d: %w", v, ErrUnknownVersion)
 	}
 	return m.locked(ctx, func(p *Plan) (*Report, error) {
 		if err := m.blocked(p); err != nil {
@@ -277,6 +287,33 @@ func (m *Migrator) rollback(ctx context.Context, p *Plan, entries []Entry) (*Rep
 		migs = append(migs, e.Migration)
 	}
 	return m.apply(ctx, p, migs, Down)
+}
+
+// checkScripts splits every script of the folder with the driver's rules
+// before the lock is taken, so that an unterminated quote anywhere is
+// reported, with its file and line, before anything touches the database
+// (not even migrate's own tables are created).
+func (m *Migrator) checkScripts() error {
+	var problems []Problem
+	for _, mig := range m.source.Migrations {
+		for _, s := range []*Script{&mig.Up, mig.Down} {
+			if s == nil {
+				continue
+			}
+			if _, err := m.driver.Split(s.SQL); err != nil {
+				p := Problem{File: s.Path, Msg: err.Error()}
+				var se *sqlsplit.SyntaxError
+				if errors.As(err, &se) {
+					p.Line, p.Msg = se.Line, fmt.Sprintf("column %d: %s", se.Column, se.Msg)
+				}
+				problems = append(problems, p)
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &SourceError{Dir: filepath.Dir(problems[0].File), Problems: problems}
 }
 
 // apply runs migs in the given direction. Every script is split before the
@@ -442,7 +479,7 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 // already recorded.
 func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
 	if m.source.Find(v) == nil {
-		return nil, fmt.Errorf("baseline %d: no migration with that version in the folder", v)
+		return nil, fmt.Errorf("baseline %d: %w", v, ErrUnknownVersion)
 	}
 	return m.locked(ctx, func(p *Plan) (*Report, error) {
 		for _, e := range p.Entries {
