@@ -292,7 +292,9 @@ func (lx *lexer) dollarQuoted() error {
 
 func (lx *lexer) word() {
 	from := lx.pos
-	for lx.pos < len(lx.src) && isWordByte(lx.src[lx.pos]) {
+	// A word ends where the delimiter begins: "END$$" under DELIMITER $$
+	// is END and then the delimiter, as the mysql client reads it.
+	for lx.pos < len(lx.src) && isWordByte(lx.src[lx.pos]) && (lx.pos == from || !strings.HasPrefix(lx.src[lx.pos:], lx.delim)) {
 		lx.pos++
 	}
 	lx.mark(from, lx.pos)
@@ -364,8 +366,10 @@ func (lx *lexer) batchSeparator() bool {
 	}
 	repeat := 1
 	if len(f) == 2 {
+		// Digits only, as sqlcmd takes it: Atoi alone would read "GO +1"
+		// as a separator that sqlcmd refuses.
 		n, err := strconv.Atoi(f[1])
-		if err != nil || n < 1 {
+		if err != nil || n < 1 || strings.TrimLeft(f[1], "0123456789") != "" {
 			return false
 		}
 		repeat = n
