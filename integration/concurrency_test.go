@@ -1,13 +1,11 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/migrate-dev/migrate/migrator"
 )
@@ -60,39 +58,11 @@ func TestThirtyTwoConcurrentUps(t *testing.T) {
 }
 
 // holderDescriptions are what a lock waiter must say about a holder that
-// is this test process, per driver.
+// is this test process, per driver (TestLockTimeoutNamesHolder).
 var holderDescriptions = map[string]func() []string{
 	"sqlite": func() []string {
 		host, _ := os.Hostname()
 		return []string{fmt.Sprintf("pid %d on %s", os.Getpid(), host), ".migrate-lock"}
 	},
 	"postgres": func() []string { return []string{"PostgreSQL backend pid", `application "migrate"`} },
-}
-
-// TestLockWaiterNamesHolder holds the lock from this process and checks
-// that a CLI waiter gives up with exit 5, naming the holder precisely
-// enough to find it, and changes nothing.
-func TestLockWaiterNamesHolder(t *testing.T) {
-	forEachTarget(t, func(t *testing.T, tg target) {
-		e := newEnv(t, tg, writeFiles(t, oneTable))
-		ctx := context.Background()
-		unlock, err := e.drv.Lock(ctx, time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer unlock(ctx)
-		before := e.snapshot()
-		out, code := e.cli("--lock-timeout", "300ms", "up")
-		if code != 5 || !strings.Contains(out, "could not take the migration lock within 300ms; it is held by ") {
-			t.Fatalf("up while locked: exit %d\n%s", code, out)
-		}
-		if describe, ok := holderDescriptions[scheme(e.url)]; ok {
-			for _, w := range describe() {
-				if !strings.Contains(out, w) {
-					t.Errorf("the holder is not named precisely: output lacks %q:\n%s", w, out)
-				}
-			}
-		}
-		e.assertUnchanged(before)
-	})
 }
