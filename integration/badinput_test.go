@@ -92,14 +92,14 @@ func restrictedUser(t *testing.T, e *env) string {
 	case "postgres":
 		// PostgreSQL 15 grants CREATE on schema public to its owner only.
 		e.exec(`CREATE ROLE ` + name + ` LOGIN`)
-		t.Cleanup(func() { _, _ = pool(t, e.drv).Exec(`DROP ROLE IF EXISTS ` + name) })
+		t.Cleanup(func() { _, _ = e.db().Exec(`DROP ROLE IF EXISTS ` + name) })
 	case "mysql":
 		u, err := url.Parse(e.url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.exec("CREATE USER '" + name + "'@'%'")
-		t.Cleanup(func() { _, _ = pool(t, e.drv).Exec("DROP USER IF EXISTS '" + name + "'@'%'") })
+		t.Cleanup(func() { _, _ = e.db().Exec("DROP USER IF EXISTS '" + name + "'@'%'") })
 		e.exec("GRANT SELECT ON `" + strings.TrimPrefix(u.Path, "/") + "`.* TO '" + name + "'@'%'")
 	default:
 		t.Fatalf("no restricted-user setup for %s: add one to restrictedUser", scheme(e.url))
@@ -266,7 +266,7 @@ func assertForeignTableKept(t *testing.T, e *env, table string) {
 	t.Helper()
 	var id int
 	var note string
-	if err := pool(t, e.drv).QueryRow(`SELECT id, note FROM `+table).Scan(&id, &note); err != nil || id != 7 || note != "theirs" {
+	if err := e.db().QueryRow(`SELECT id, note FROM `+table).Scan(&id, &note); err != nil || id != 7 || note != "theirs" {
 		t.Fatalf("%s was changed: %v (id %d, note %q)", table, err, id, note)
 	}
 	objs := e.schemaObjects()

@@ -116,7 +116,7 @@ func (e *env) awaitSessionsGone() {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var n int
-		if err := pool(e.t, e.drv).QueryRow(q).Scan(&n); err != nil {
+		if err := e.db().QueryRow(q).Scan(&n); err != nil {
 			e.t.Fatalf("counting sessions: %v", err)
 		}
 		if n == 0 {
@@ -163,7 +163,7 @@ func runTrials(t *testing.T, first *env, n int, window time.Duration, trial func
 						e.t = t
 						ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 						defer cancel()
-						if err := reset(ctx, pool(t, e.drv)); err != nil {
+						if err := reset(ctx, e.db()); err != nil {
 							t.Fatalf("emptying the database for the trial: %v", err)
 						}
 					}
@@ -200,7 +200,7 @@ func writeFaultSet(t *testing.T) string {
 func faultEnv(t *testing.T, tg target, dir string) *env {
 	t.Helper()
 	e := newEnv(t, tg, dir)
-	pool(t, e.drv).SetMaxOpenConns(1)
+	e.db().SetMaxOpenConns(1)
 	return e
 }
 
@@ -324,7 +324,7 @@ func TestConnectionCutMidMigration(t *testing.T) {
 			time.Sleep(delay)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if err := cut(ctx, pool(t, e.drv)); err != nil {
+			if err := cut(ctx, e.db()); err != nil {
 				t.Fatalf("cutting the connections: %v", err)
 			}
 			select {

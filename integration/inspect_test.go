@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -10,8 +9,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/migrate-dev/migrate/migrator"
 )
 
 // scheme is the driver's URL scheme, which picks the catalogue queries below.
@@ -21,16 +18,6 @@ func scheme(url string) string {
 		return "postgres"
 	}
 	return s
-}
-
-// pool returns the connection pool behind a driver, for catalogue queries.
-func pool(t testing.TB, drv migrator.Driver) *sql.DB {
-	t.Helper()
-	h, ok := drv.(interface{ DB() *sql.DB })
-	if !ok {
-		t.Fatalf("driver %T does not expose DB() *sql.DB for catalogue queries", drv)
-	}
-	return h.DB()
 }
 
 // objectsQuery lists the tables and indexes of the connection's default
@@ -53,7 +40,7 @@ func (e *env) schemaObjects() map[string]bool {
 	if !ok {
 		e.t.Fatalf("no catalogue query for %s: add one to objectsQuery", scheme(e.url))
 	}
-	rows, err := pool(e.t, e.drv).QueryContext(context.Background(), q)
+	rows, err := e.db().QueryContext(context.Background(), q)
 	if err != nil {
 		e.t.Fatalf("listing tables and indexes: %v", err)
 	}
@@ -70,14 +57,6 @@ func (e *env) schemaObjects() map[string]bool {
 		e.t.Fatal(err)
 	}
 	return out
-}
-
-// exec runs SQL directly on the env's database.
-func (e *env) exec(query string) {
-	e.t.Helper()
-	if _, err := pool(e.t, e.drv).ExecContext(context.Background(), query); err != nil {
-		e.t.Fatalf("%s: %v", query, err)
-	}
 }
 
 // snapshot is what a refused command must leave unchanged: every table and

@@ -5,6 +5,7 @@ package integration
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -31,6 +32,32 @@ type target struct {
 	examples string
 	// transactionalDDL: a failed migration leaves nothing behind.
 	transactionalDDL bool
+	// batches: scripts are cut into GO batches, not statements, so a
+	// script without GO lines is one "statement" (SQL Server).
+	batches bool
+}
+
+// script joins statements as the target's dialect separates them.
+func (tg target) script(stmts ...string) string {
+	sep := ";\n"
+	if tg.batches {
+		sep = ";\nGO\n"
+	}
+	return strings.Join(stmts, sep) + sep
+}
+
+// lineOf is the 1-based line of the first occurrence of needle in text.
+func lineOf(text, needle string) int {
+	return strings.Count(text[:strings.Index(text, needle)], "\n") + 1
+}
+
+// index is the 1-based statement index a target reports for the n-th
+// statement of a script without batch separators.
+func (tg target) index(n int) int {
+	if tg.batches {
+		return 1
+	}
+	return n
 }
 
 var targets = []target{
@@ -73,6 +100,17 @@ func forEachTarget(t *testing.T, scenario func(t *testing.T, tg target)) {
 			scenario(t, tg)
 		})
 	}
+}
+
+// targetNamed returns the target for a dialect-specific scenario.
+func targetNamed(t *testing.T, name string) target {
+	for _, tg := range targets {
+		if tg.name == name {
+			return tg
+		}
+	}
+	t.Fatalf("no target named %s", name)
+	return target{}
 }
 
 // env is one scenario's database, folder and migrator.
@@ -132,6 +170,17 @@ func (e *env) state() []migrator.StateRow {
 	return s
 }
 
+// db is the driver's connection pool, for checks made behind its back.
+// Every driver exposes it as DB() *sql.DB.
+func (e *env) db() *sql.DB {
+	e.t.Helper()
+	d, ok := e.drv.(interface{ DB() *sql.DB })
+	if !ok {
+		e.t.Fatalf("driver %s has no DB() *sql.DB method", e.tg.name)
+	}
+	return d.DB()
+}
+
 // cli runs the migrate binary against the env's database and folder.
 func (e *env) cli(args ...string) (string, int) {
 	e.t.Helper()
@@ -179,7 +228,9 @@ func TestLifecycle(t *testing.T) {
 	forEachTarget(t, func(t *testing.T, tg target) {
 		e := newEnv(t, tg, exampleDir(tg))
 		ctx := context.Background()
-		m := e.migrator(migrator.Options{})
+		// The example's down scripts drop tables and columns; this scenario
+		// is about the flow, not the refusal (see safety_test.go).
+		m := e.migrator(migrator.Options{AllowDataLoss: true})
 
 		rep, err := m.Up(ctx, 0)
 		if err != nil {
@@ -269,7 +320,7 @@ func TestFailingMigration(t *testing.T) {
 		if !errors.As(err, &se) {
 			t.Fatalf("up: want a StatementError, got %v", err)
 		}
-		if !strings.HasSuffix(se.File, "0002_second.up.sql") || se.Line != 5 || se.Index != 3 || !strings.Contains(se.Statement, "no_such_table") {
+		if !strings.HasSuffix(se.File, "0002_second.up.sql") || se.Line != 5 || se.Index != tg.index(3) || !strings.Contains(se.Statement, "no_such_table") {
 			t.Fatalf("error does not point at file:5 statement 3: %+v", se)
 		}
 		h := e.history()

@@ -327,3 +327,32 @@ func (s *Step) Failure(i int, err error, lineInStatement int) *StatementError {
 		Index: i + 1, Statement: st.Text, Err: err,
 	}
 }
+
+// PollLock is how every driver waits for its lock: it calls try until it
+// reports success, backing off from 10ms to 250ms, and gives up at timeout
+// with a *LockError naming the holder that holder() describes. Polling a
+// try-lock, rather than blocking inside the database, keeps the wait
+// cancellable and avoids PostgreSQL's deadlock between a blocked
+// pg_advisory_lock and CREATE INDEX CONCURRENTLY.
+func PollLock(ctx context.Context, timeout time.Duration, try func(context.Context) (bool, error), holder func(context.Context) string) error {
+	deadline := time.Now().Add(timeout)
+	wait := 10 * time.Millisecond
+	for {
+		got, err := try(ctx)
+		if err != nil {
+			return fmt.Errorf("taking the migration lock: %w", err)
+		}
+		if got {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return &LockError{Timeout: timeout, Holder: holder(ctx)}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 250*time.Millisecond)
+	}
+}

@@ -35,10 +35,34 @@ func ToolVersionString() string {
 	if ToolVersion != "" {
 		return ToolVersion
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
+	}
+	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "(devel)"
+	// A build from a checkout: name the commit, so history rows say which
+	// code ran.
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	switch {
+	case rev == "":
+		return "(devel)"
+	case dirty:
+		return "devel-" + rev + "-dirty"
+	}
+	return "devel-" + rev
 }
 
 // Options tune a Migrator. The zero value is usable.
@@ -53,6 +77,13 @@ type Options struct {
 	// DryRun plans and returns the SQL without touching the database
 	// (beyond reading the state table).
 	DryRun bool
+	// AllowDataLoss lets down, goto and redo run down scripts that drop
+	// tables or columns, truncate, or delete without WHERE.
+	AllowDataLoss bool
+	// ForbidRollback, when set, names the policy that forbids rolling back
+	// (such as "environment production"); down, goto downwards and redo
+	// then refuse with a *RollbackForbiddenError.
+	ForbidRollback string
 	// Progress, when set, is told about each migration as it finishes.
 	Progress func(Result)
 }
@@ -96,6 +127,8 @@ type Report struct {
 	From    int64    `json:"from_version"`
 	To      int64    `json:"to_version"`
 	Results []Result `json:"results"`
+	// DataLoss lists what the down scripts destroy (shown by a dry run).
+	DataLoss []Loss `json:"data_loss,omitempty"`
 }
 
 // BlockedError means up refused to start because the state does not match
@@ -112,9 +145,28 @@ func (e *BlockedError) Error() string {
 	return b.String()
 }
 
-// ErrUnknownVersion is wrapped by errors about a version argument that
-// names no migration in the folder.
-var ErrUnknownVersion = errors.New("no migration with that version in the folder")
+// TransactionalDDL is an optional Driver capability. A driver whose
+// database commits DDL implicitly (MySQL, MariaDB) returns false, and the
+// engine then runs every migration statement by statement, marking the
+// version running before its first statement and failed, with the
+// statement's index, when one fails. Drivers without the method are taken
+// to have transactional DDL.
+type TransactionalDDL interface {
+	TransactionalDDL() bool
+}
+
+func transactionalDDL(d Driver) bool {
+	t, ok := d.(TransactionalDDL)
+	return !ok || t.TransactionalDDL()
+}
+
+// ErrNoTransactionalDDL is returned for --single-transaction on a database
+// that commits DDL implicitly, where "all or nothing" cannot be kept.
+var ErrNoTransactionalDDL = errors.New("--single-transaction: this database commits every DDL statement implicitly (MySQL, MariaDB), so the migrations cannot run in one transaction; run up without it, and each migration is applied statement by statement with its progress recorded")
+
+// ErrNoSuchVersion is wrapped by errors about a version argument that names
+// no migration.
+var ErrNoSuchVersion = errors.New("no such version")
 
 // ErrNotReversible is wrapped by errors about rolling back a migration that
 // has no down script.
@@ -213,7 +265,7 @@ func (m *Migrator) Down(ctx context.Context, n int) (*Report, error) {
 // v = 0 rolls everything back.
 func (m *Migrator) Goto(ctx context.Context, v int64) (*Report, error) {
 	if v != 0 && m.source.Find(v) == nil {
-		return nil, fmt.Errorf("goto %d: %w", v, ErrUnknownVersion)
+		return nil, fmt.Errorf("goto %d: %w: no migration with that version in the folder", v, ErrNoSuchVersion)
 	}
 	return m.locked(ctx, func(p *Plan) (*Report, error) {
 		if err := m.blocked(p); err != nil {
@@ -286,7 +338,15 @@ func (m *Migrator) rollback(ctx context.Context, p *Plan, entries []Entry) (*Rep
 		}
 		migs = append(migs, e.Migration)
 	}
-	return m.apply(ctx, p, migs, Down)
+	losses, err := m.checkRollback(ctx, migs)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := m.apply(ctx, p, migs, Down)
+	if rep != nil {
+		rep.DataLoss = losses
+	}
+	return rep, err
 }
 
 // checkScripts splits every script of the folder with the driver's rules
@@ -320,6 +380,9 @@ func (m *Migrator) checkScripts() error {
 // first one runs, so a syntax problem in the tenth file stops the run before
 // the first touches the database.
 func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Direction) (*Report, error) {
+	if m.opts.SingleTransaction && !transactionalDDL(m.driver) {
+		return nil, ErrNoTransactionalDDL
+	}
 	rep := &Report{DryRun: m.opts.DryRun, From: p.Current, To: p.Current}
 	steps := make([]*Step, 0, len(migs))
 	for _, mig := range migs {
@@ -357,7 +420,8 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 	}
 	done := map[int64]bool{}
 	for _, s := range steps {
-		if err := m.runSteps(ctx, []*Step{s}, !s.Script.NoTransaction); err != nil {
+		inTx := !s.Script.NoTransaction && transactionalDDL(m.driver)
+		if err := m.runSteps(ctx, []*Step{s}, inTx); err != nil {
 			rep.To = m.versionAfterDone(p, done)
 			return rep, err
 		}
@@ -479,7 +543,7 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 // already recorded.
 func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
 	if m.source.Find(v) == nil {
-		return nil, fmt.Errorf("baseline %d: %w", v, ErrUnknownVersion)
+		return nil, fmt.Errorf("baseline %d: %w: no migration with that version in the folder", v, ErrNoSuchVersion)
 	}
 	return m.locked(ctx, func(p *Plan) (*Report, error) {
 		for _, e := range p.Entries {
@@ -530,7 +594,7 @@ func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*R
 			}
 		}
 		if e == nil {
-			return nil, fmt.Errorf("repair %d: version %d is not recorded in the database; nothing to repair", v, v)
+			return nil, fmt.Errorf("repair %d: %w: version %d is not recorded in the database; nothing to repair", v, ErrNoSuchVersion, v)
 		}
 		var change StateChange
 		checksum := e.State.Checksum

@@ -50,7 +50,7 @@ func NewPlan(src *Source, state []StateRow) *Plan {
 		switch {
 		case row.Status == StatusFailed:
 			e.Status = Failed
-			e.Fix = fmt.Sprintf("statement %d failed outside a transaction and earlier statements stayed applied; finish or undo them by hand, then run `migrate repair %d --applied` or `migrate repair %d --rolled-back`", row.FailedStatement, row.Version, row.Version)
+			e.Fix = failedFix(row)
 		case row.Status == StatusRunning:
 			e.Status = Running
 			e.Fix = fmt.Sprintf("a non-transactional run was interrupted; check which statements took effect, then run `migrate repair %d --applied` or `migrate repair %d --rolled-back`", row.Version, row.Version)
@@ -81,6 +81,20 @@ func NewPlan(src *Source, state []StateRow) *Plan {
 	}
 	sort.Slice(p.Entries, func(i, j int) bool { return p.Entries[i].Version < p.Entries[j].Version })
 	return p
+}
+
+// failedFix explains a version that failed outside a transaction: on a
+// database that commits DDL as it goes (MySQL, MariaDB) the statements
+// before the failing one stayed applied, and people must be told plainly.
+func failedFix(row *StateRow) string {
+	what := "it failed outside a transaction and may be half-applied"
+	switch {
+	case row.FailedStatement == 1:
+		what = "statement 1 failed outside a transaction, before any other ran; check it left nothing behind"
+	case row.FailedStatement > 1:
+		what = fmt.Sprintf("statement %d failed outside a transaction after statements 1-%d took effect, so the migration is half-applied", row.FailedStatement, row.FailedStatement-1)
+	}
+	return fmt.Sprintf("%s; finish or undo it by hand, then run `migrate repair %d --applied` if its changes are now all in place, or `migrate repair %d --rolled-back` if they are all gone", what, row.Version, row.Version)
 }
 
 // Problems returns the entries that block up: failed, interrupted, changed,

@@ -197,7 +197,7 @@ func Load(fsys fs.FS, dir string) (*Source, error) {
 		case mig.Up.Path == "":
 			problems = append(problems, Problem{File: mig.Down.Path, Msg: "down script without an up script"})
 		case mig.Down == nil && !mig.Irreversible:
-			problems = append(problems, Problem{File: mig.Up.Path, Msg: fmt.Sprintf("no down script: add %d_%s.down.sql, or mark the up script with \"-- migrate:irreversible\"", mig.Version, mig.Name)})
+			problems = append(problems, Problem{File: mig.Up.Path, Msg: fmt.Sprintf("no down script: add %s, or mark the up script with \"-- migrate:irreversible\"", strings.TrimSuffix(path.Base(mig.Up.Path), ".up.sql")+".down.sql")})
 		case mig.Down != nil && mig.Irreversible:
 			problems = append(problems, Problem{File: mig.Up.Path, Msg: "marked irreversible but has a down script; remove one of them"})
 		}

@@ -38,7 +38,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Flags: []cli.Flag{
+		Before: applyEnvironment,
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, EnvVars: []string{"DATABASE_URL"}, Usage: "database URL (sqlite:file.db, postgres://..., mysql://..., sqlserver://...)"},
 			&cli.StringFlag{Name: "dir", EnvVars: []string{"MIGRATE_DIR"}, Value: "./migrations", Usage: "folder holding the migration files"},
 			&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"},
@@ -47,7 +48,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "state-table", Value: migrator.DefaultStateTable, Usage: "name of the table holding applied versions"},
 			&cli.StringFlag{Name: "history-table", Value: migrator.DefaultHistoryTable, Usage: "name of the append-only history table"},
 			&cli.StringFlag{Name: "schema", Usage: "schema holding migrate's tables (PostgreSQL, SQL Server)"},
-		},
+		}, environmentFlags()...),
 		Commands: []*cli.Command{
 			{Name: "create", Usage: "create NAME: write the next pair of up/down files", ArgsUsage: "NAME", Action: cmdCreate,
 				Flags: []cli.Flag{&cli.BoolFlag{Name: "timestamp", Usage: "version by UTC timestamp (20260101120000) instead of the next number"}}},
@@ -56,11 +57,13 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.BoolFlag{Name: "single-transaction", Usage: "apply all pending migrations in one transaction, all or nothing"},
 					&cli.BoolFlag{Name: "allow-out-of-order", Usage: "apply pending versions older than the newest applied one"},
 				}},
-			{Name: "down", Usage: "roll back the newest N applied migrations (default 1)", ArgsUsage: "[N]", Action: cmdDown},
-			{Name: "goto", Usage: "migrate up or down to version V (0 rolls everything back)", ArgsUsage: "V", Action: cmdGoto},
-			{Name: "redo", Usage: "roll back the newest migration and apply it again", Action: cmdRedo},
+			{Name: "down", Usage: "roll back the newest N applied migrations (default 1)", ArgsUsage: "[N]", Action: cmdDown, Flags: []cli.Flag{allowDataLossFlag()}},
+			{Name: "goto", Usage: "migrate up or down to version V (0 rolls everything back)", ArgsUsage: "V", Action: cmdGoto, Flags: []cli.Flag{allowDataLossFlag()}},
+			{Name: "redo", Usage: "roll back the newest migration and apply it again", Action: cmdRedo, Flags: []cli.Flag{allowDataLossFlag()}},
 			{Name: "status", Usage: "show every version: applied, pending, failed, changed, missing", Action: cmdStatus},
 			{Name: "history", Usage: "show the append-only history of applies, rollbacks, failures and repairs", Action: cmdHistory},
+			lintCommand(),
+			revertCommand(),
 			{Name: "validate", Usage: "check the folder and the database agree (exit 6 when not)", Action: cmdValidate},
 			{Name: "baseline", Usage: "mark versions up to V as applied without running them", ArgsUsage: "V", Action: cmdBaseline},
 			{Name: "repair", Usage: "record what you did about a failed, changed or missing version", ArgsUsage: "V",
@@ -124,7 +127,7 @@ func cmdCreate(c *cli.Context) error {
 	if c.Bool("timestamp") {
 		version = time.Now().UTC().Format("20060102150405")
 	} else {
-		next, width, err := nextSequential(dir)
+		next, width, err := migrator.NextSequential(dir)
 		if err != nil {
 			return err
 		}
@@ -147,34 +150,6 @@ func cmdCreate(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, "created", p)
 	}
 	return nil
-}
-
-var leadingDigits = regexp.MustCompile(`^([0-9]+)_`)
-
-// nextSequential returns the next version after the highest in dir and the
-// zero-padded width to print it with (4 by default, as 0001).
-func nextSequential(dir string) (int64, int, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, 0, err
-	}
-	var top int64
-	width := 4
-	for _, e := range entries {
-		m := leadingDigits.FindStringSubmatch(e.Name())
-		if m == nil {
-			continue
-		}
-		v, err := strconv.ParseInt(m[1], 10, 64)
-		if err != nil {
-			continue
-		}
-		if v >= top {
-			top = v
-			width = len(m[1])
-		}
-	}
-	return top + 1, width, nil
 }
 
 func cmdUp(c *cli.Context) error {
@@ -317,6 +292,8 @@ func withMigrator(c *cli.Context, fn func(*migrator.Migrator, *printer) error) e
 		SingleTransaction: c.Bool("single-transaction"),
 		AllowOutOfOrder:   c.Bool("allow-out-of-order"),
 		DryRun:            c.Bool("dry-run"),
+		AllowDataLoss:     c.Bool("allow-data-loss"),
+		ForbidRollback:    forbidRollback(c),
 		Progress:          o.progress,
 	})
 	return fn(m, o)
@@ -332,16 +309,20 @@ func classify(err error) int {
 		syn *sqlsplit.SyntaxError
 	)
 	switch {
-	case errors.Is(err, migrator.ErrUnknownVersion):
-		return exitUsage
+	case isRefusal(err):
+		return exitRefused
 	case errors.As(err, &le):
 		return exitLock
+	case errors.Is(err, migrator.ErrNoTransactionalDDL):
+		return exitUsage
 	case errors.As(err, &be):
 		return exitBlocked
 	case errors.As(err, &src), errors.As(err, &syn):
 		return exitBadSource
 	case errors.As(err, &se), errors.Is(err, migrator.ErrNotReversible):
 		return exitFailed
+	case errors.Is(err, migrator.ErrNoSuchVersion):
+		return exitUsage
 	}
 	return exitDatabase
 }

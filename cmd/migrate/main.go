@@ -9,10 +9,16 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
+	"github.com/urfave/cli/v2"
+
+	_ "github.com/migrate-dev/migrate/drivers/mysql"
 	_ "github.com/migrate-dev/migrate/drivers/postgres"
 	_ "github.com/migrate-dev/migrate/drivers/sqlite"
+	_ "github.com/migrate-dev/migrate/drivers/sqlserver"
 )
 
 // Exit codes, documented in README.md.
@@ -24,7 +30,8 @@ const (
 	exitDatabase    = 4 // cannot connect, or a bookkeeping query failed
 	exitLock        = 5 // lock not taken within --lock-timeout
 	exitBlocked     = 6 // state and folder disagree (failed, changed, missing, out of order)
-	exitRefused     = 7 // refused for safety (data loss, environment policy, not disposable)
+	exitRefused     = 7 // refused for safety (data loss, environment policy, revert of a version that cannot be reverted)
+	exitLint        = 8 // lint found errors (or warnings, with --strict)
 	exitInterrupted = 130
 )
 
@@ -37,7 +44,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, normaliseArgs(app, args))
 	if err == nil {
 		return exitOK
 	}
@@ -76,4 +83,75 @@ func exitCode(ctx context.Context, err error) int {
 		return exitInterrupted
 	}
 	return classify(err)
+}
+
+// normaliseArgs lets flags go anywhere, as people type them
+// (`migrate repair 3 --applied`, `migrate up --database URL`): urfave/cli
+// stops at the first positional argument, so global flags are moved before
+// the command and the command's flags before its arguments.
+func normaliseArgs(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	takesValue := func(flags []cli.Flag, tok string) (known, value bool) {
+		name := strings.TrimLeft(tok, "-")
+		if strings.Contains(name, "=") {
+			name, _, _ = strings.Cut(name, "=")
+			for _, f := range flags {
+				if slices.Contains(f.Names(), name) {
+					return true, false
+				}
+			}
+			return false, false
+		}
+		for _, f := range flags {
+			if slices.Contains(f.Names(), name) {
+				_, isBool := f.(*cli.BoolFlag)
+				return true, !isBool
+			}
+		}
+		return false, false
+	}
+	var globals, cmdFlags, positionals []string
+	var cmd *cli.Command
+	for i := 1; i < len(args); i++ {
+		tok := args[i]
+		if tok == "--" {
+			positionals = append(positionals, args[i:]...)
+			break
+		}
+		if !strings.HasPrefix(tok, "-") || tok == "-" || len(tok) > 1 && tok[1] >= '0' && tok[1] <= '9' {
+			if cmd == nil {
+				cmd = app.Command(tok)
+				if cmd == nil {
+					return args // unknown command: let cli report it
+				}
+				continue
+			}
+			positionals = append(positionals, tok)
+			continue
+		}
+		if known, value := takesValue(app.Flags, tok); known {
+			globals = append(globals, tok)
+			if value && i+1 < len(args) {
+				i++
+				globals = append(globals, args[i])
+			}
+			continue
+		}
+		if cmd != nil {
+			if known, value := takesValue(cmd.Flags, tok); known && value && i+1 < len(args) {
+				cmdFlags = append(cmdFlags, tok, args[i+1])
+				i++
+				continue
+			}
+		}
+		cmdFlags = append(cmdFlags, tok)
+	}
+	out := append([]string{args[0]}, globals...)
+	if cmd != nil {
+		out = append(out, cmd.Name)
+	}
+	out = append(out, cmdFlags...)
+	return append(out, positionals...)
 }

@@ -61,6 +61,7 @@ func (o *printer) report(verb string, rep *migrator.Report, err error) error {
 			}
 			fmt.Fprintln(o.w)
 		}
+		printDataLoss(o.w, rep.DataLoss)
 		fmt.Fprintf(o.w, "dry run: %d migration(s) would run, version %d -> %d; nothing was changed\n", len(rep.Results), rep.From, rep.To)
 		return err
 	}

@@ -23,6 +23,20 @@ import (
 
 func init() {
 	migrator.Register(Open, "postgres", "postgresql")
+	migrator.RegisterDialect(lintDialect, "postgres", "postgresql")
+}
+
+var lintDialect = migrator.Dialect{Name: "postgres", Lex: Dialect}
+
+// LintDialect lets the engine read this driver's scripts for data loss.
+func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
+
+// CountRows counts the rows of a table named as written in a script. The
+// name comes from the migration being run, which executes it anyway.
+func (d *Driver) CountRows(ctx context.Context, table string) (int64, error) {
+	var n int64
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
+	return n, err
 }
 
 // Dialect is PostgreSQL's lexical rules: dollar-quoted bodies, nested
@@ -155,29 +169,13 @@ func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(timeout)
-	wait := 10 * time.Millisecond
-	for {
-		var got bool
-		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, d.lockKey).Scan(&got); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("taking the migration lock: %w", err)
-		}
-		if got {
-			break
-		}
-		if time.Now().After(deadline) {
-			holder := d.holder(ctx, conn)
-			conn.Close()
-			return nil, &migrator.LockError{Timeout: timeout, Holder: holder}
-		}
-		select {
-		case <-ctx.Done():
-			conn.Close()
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 250*time.Millisecond)
+	try := func(ctx context.Context) (got bool, err error) {
+		err = conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, d.lockKey).Scan(&got)
+		return got, err
+	}
+	if err := migrator.PollLock(ctx, timeout, try, func(ctx context.Context) string { return d.holder(ctx, conn) }); err != nil {
+		conn.Close()
+		return nil, err
 	}
 	return func(ctx context.Context) error {
 		defer conn.Close()

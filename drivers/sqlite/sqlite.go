@@ -23,6 +23,20 @@ import (
 
 func init() {
 	migrator.Register(Open, "sqlite", "sqlite3")
+	migrator.RegisterDialect(lintDialect, "sqlite", "sqlite3")
+}
+
+var lintDialect = migrator.Dialect{Name: "sqlite", Lex: Dialect}
+
+// LintDialect lets the engine read this driver's scripts for data loss.
+func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
+
+// CountRows counts the rows of a table named as written in a script. The
+// name comes from the migration being run, which executes it anyway.
+func (d *Driver) CountRows(ctx context.Context, table string) (int64, error) {
+	var n int64
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
+	return n, err
 }
 
 // Dialect is SQLite's lexical rules: brackets and backticks quote
@@ -154,29 +168,20 @@ func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.
 	if err != nil {
 		return nil, fmt.Errorf("opening lock file: %w", err)
 	}
-	deadline := time.Now().Add(timeout)
-	wait := 10 * time.Millisecond
-	for {
+	try := func(context.Context) (bool, error) {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return false, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", lockPath, err)
-		}
-		if time.Now().After(deadline) {
-			holder, _ := os.ReadFile(lockPath)
-			f.Close()
-			return nil, &migrator.LockError{Timeout: timeout, Holder: strings.TrimSpace(string(holder)) + " (lock file " + lockPath + ")"}
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 200*time.Millisecond)
+		return err == nil, err
+	}
+	holder := func(context.Context) string {
+		who, _ := os.ReadFile(lockPath)
+		return strings.TrimSpace(string(who)) + " (lock file " + lockPath + ")"
+	}
+	if err := migrator.PollLock(ctx, timeout, try, holder); err != nil {
+		f.Close()
+		return nil, err
 	}
 	host, _ := os.Hostname()
 	_ = f.Truncate(0)

@@ -225,15 +225,7 @@ func (s *Store) Record(ctx context.Context, change migrator.StateChange, h migra
 	if err := s.loadUser(ctx); err != nil {
 		return err
 	}
-	tx, err := s.DB.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := s.write(ctx, tx, change, h); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return s.writeTx(ctx, s.DB, change, h)
 }
 
 // Run executes steps as migrator.Driver.Run describes.
@@ -299,8 +291,33 @@ func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error
 	}
 	st.History.StartedAt = start
 	st.History.Duration = time.Since(start)
-	if err := s.write(ctx, ex, st.State, st.History); err != nil {
+	var err error
+	if conn, ok := ex.(*sql.Conn); ok {
+		// Outside a migration transaction the state and history rows still
+		// commit together, so a crash cannot leave one without the other.
+		err = s.writeTx(ctx, conn, st.State, st.History)
+	} else {
+		err = s.write(ctx, ex, st.State, st.History)
+	}
+	if err != nil {
 		return fmt.Errorf("version %d ran but its bookkeeping failed: %w", st.Migration.Version, err)
 	}
 	return nil
+}
+
+// beginner is what *sql.DB and *sql.Conn share for starting a transaction.
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+func (s *Store) writeTx(ctx context.Context, b beginner, change migrator.StateChange, h migrator.HistoryRow) error {
+	tx, err := b.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := s.write(ctx, tx, change, h); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }

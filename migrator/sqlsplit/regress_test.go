@@ -14,7 +14,7 @@ func TestFuzzRegressions(t *testing.T) {
 		want   []string
 	}{
 		// sqlcmd takes only digits after GO; "GO +1" is not a separator.
-		{"GO with a signed count", sqlserverDialect, "SELECT 1\nGO +1\nSELECT 2\nGO 2\n", []string{"SELECT 1\nGO +1\nSELECT 2"}},
+		{"GO with a signed count", sqlServer, "SELECT 1\nGO +1\nSELECT 2\nGO 2\n", []string{"SELECT 1\nGO +1\nSELECT 2"}},
 		// A stray carriage return after DELIMITER is white space, as in the
 		// mysql client: the delimiter is the first word after it.
 		{"DELIMITER with a stray CR", mysqlDialect, "DELIMITER \r//\nSELECT 1; SELECT 2//\n", []string{"SELECT 1; SELECT 2"}},

@@ -34,6 +34,10 @@ type Dialect struct {
 	// (MySQL) rather than an identifier; the lexing is the same either way
 	// except for escapes.
 	DoubleQuoteStrings bool
+	// ExecutableComments makes MySQL's /*! ... */ and MariaDB's /*M! ... */
+	// count as statement text: the server runs what they hold (mysqldump
+	// writes whole statements that way).
+	ExecutableComments bool
 	// Delimiter enables the mysql client's DELIMITER command.
 	Delimiter bool
 	// BatchSeparator, when set (SQL Server's "GO"), splits only on lines
@@ -88,7 +92,8 @@ type lexer struct {
 	start      int // -1 while no significant byte has been seen
 	end        int // end of the last significant token
 	firstWord  string
-	depth      int // BEGIN/CASE nesting inside a CREATE body
+	depth      int  // BEGIN/CASE nesting inside a CREATE body
+	compound   bool // MariaDB's BEGIN NOT ATOMIC ... END block
 	lastWord   string
 	lineAtPos  int // line number of pos, kept incrementally
 	lineCursor int
@@ -136,7 +141,7 @@ func (lx *lexer) flush(repeat int) {
 			Line: lx.startLine, Repeat: repeat,
 		})
 	}
-	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth = -1, 0, "", "", 0
+	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth, lx.compound = -1, 0, "", "", 0, false
 }
 
 func isWordByte(c byte) bool {
@@ -174,8 +179,12 @@ func (lx *lexer) run() error {
 		case c == '-' && strings.HasPrefix(src[lx.pos:], "--"), c == '#' && lx.d.HashComments:
 			lx.skipLine()
 		case c == '/' && strings.HasPrefix(src[lx.pos:], "/*"):
+			from := lx.pos
 			if err := lx.blockComment(); err != nil {
 				return err
+			}
+			if lx.d.ExecutableComments && (strings.HasPrefix(src[from:], "/*!") || strings.HasPrefix(src[from:], "/*M!")) {
+				lx.mark(from, lx.pos)
 			}
 		case c == '\'':
 			escapes := lx.d.BackslashEscapes || lx.pos > 0 && (src[lx.pos-1] == 'E' || src[lx.pos-1] == 'e') && (lx.pos < 2 || !isWordByte(src[lx.pos-2]))
@@ -249,8 +258,10 @@ func (lx *lexer) quoted(open, close byte, escapes bool, what string) error {
 		case escapes && c == '\\':
 			lx.pos += 2
 		case c == close:
-			if lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] == close && open == close {
-				lx.pos += 2 // doubled quote escapes itself
+			if lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] == close {
+				// A doubled closer escapes itself: '' in strings, "" and
+				// `` in identifiers, and ]] inside [brackets].
+				lx.pos += 2
 				continue
 			}
 			lx.pos++
@@ -292,9 +303,9 @@ func (lx *lexer) dollarQuoted() error {
 
 func (lx *lexer) word() {
 	from := lx.pos
-	// A word ends where the delimiter begins: "END$$" under DELIMITER $$
-	// is END and then the delimiter, as the mysql client reads it.
-	for lx.pos < len(lx.src) && isWordByte(lx.src[lx.pos]) && (lx.pos == from || !strings.HasPrefix(lx.src[lx.pos:], lx.delim)) {
+	// A custom delimiter may start with a word byte ("END$$"), and it ends
+	// the word there.
+	for lx.pos < len(lx.src) && isWordByte(lx.src[lx.pos]) && (lx.delim == ";" || !strings.HasPrefix(lx.src[lx.pos:], lx.delim)) {
 		lx.pos++
 	}
 	lx.mark(from, lx.pos)
@@ -308,12 +319,22 @@ func (lx *lexer) word() {
 		lx.firstWord = w
 		return // a statement that starts with BEGIN is a transaction, not a body
 	}
-	if lx.firstWord != "CREATE" {
+	if lx.firstWord == "BEGIN" && prev == "BEGIN" && w == "NOT" {
+		// BEGIN NOT ATOMIC opens a MariaDB compound statement, whose body
+		// holds ';' like a procedure's.
+		lx.compound = true
+		lx.depth = 1
+		return
+	}
+	if lx.firstWord != "CREATE" && !lx.compound {
 		return
 	}
 	switch w {
 	case "BEGIN", "CASE":
-		lx.depth++
+		// END CASE closes a CASE statement; it opens nothing.
+		if prev != "END" {
+			lx.depth++
+		}
 	case "END":
 		if lx.depth > 0 {
 			lx.depth--

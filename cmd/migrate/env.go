@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/migrate-dev/migrate/migrator"
+)
+
+// forbidRollbackKey holds, in App.Metadata, the reason the selected
+// environment forbids rolling back.
+const forbidRollbackKey = "forbid-rollback"
+
+// environmentFlags are the global flags that select a named environment.
+func environmentFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "env", Aliases: []string{"e"}, EnvVars: []string{"MIGRATE_ENV"}, Usage: "named environment from the config file (sets the database, folder, tables and rollback policy)"},
+		&cli.StringFlag{Name: "config", Usage: "config file with the environments (default: " + migrator.DefaultConfigFiles[0] + " or " + migrator.DefaultConfigFiles[1] + " in the working directory)"},
+	}
+}
+
+// commandsWithoutDatabase need no URL, so a missing URL variable is not an
+// error for them.
+var commandsWithoutDatabase = map[string]bool{"": true, "create": true, "lint": true, "version": true, "help": true, "h": true}
+
+// applyEnvironment runs before every command: with --env it fills the
+// database URL (from the variable the environment names), folder and table
+// names from the config file, unless a flag gives them explicitly, and
+// records the environment's rollback policy.
+func applyEnvironment(c *cli.Context) error {
+	name := c.String("env")
+	path, err := migrator.FindProjectConfig(c.String("config"))
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if name == "" {
+		if c.String("config") != "" {
+			return usagef("--config %s: say which environment to use with --env NAME", c.String("config"))
+		}
+		return nil
+	}
+	if path == "" {
+		return usagef("--env %s: no %s or %s in the working directory; pass --config PATH", name, migrator.DefaultConfigFiles[0], migrator.DefaultConfigFiles[1])
+	}
+	cfg, err := migrator.LoadProjectConfig(path)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	env, err := cfg.Environment(name)
+	if err != nil {
+		return usagef("--env: %v", err)
+	}
+	if explicit(c, "database", "DATABASE_URL") {
+		return usagef("--database and --env %s both name a database; give one of them", name)
+	}
+	url, err := env.URL()
+	switch {
+	case err == nil:
+		if err := c.Set("database", url); err != nil {
+			return err
+		}
+	case !commandsWithoutDatabase[c.Args().First()]:
+		return usagef("%v (%s)", err, path)
+	}
+	for flag, value := range map[string]string{"dir": env.Dir, "state-table": env.StateTable, "history-table": env.HistoryTable, "schema": env.Schema} {
+		envVar := ""
+		if flag == "dir" {
+			envVar = "MIGRATE_DIR"
+		}
+		if value == "" || explicit(c, flag, envVar) {
+			continue
+		}
+		if err := c.Set(flag, value); err != nil {
+			return err
+		}
+	}
+	if !env.AllowsDown() {
+		c.App.Metadata[forbidRollbackKey] = fmt.Sprintf("environment %q in %s (production: %v, allow_down: false)", env.Name, path, env.Production)
+	}
+	return nil
+}
+
+// explicit reports whether a flag was given on the command line, as
+// opposed to left at its default or taken from its environment variable,
+// which the config file overrides.
+func explicit(c *cli.Context, flag, envVar string) bool {
+	if !c.IsSet(flag) {
+		return false
+	}
+	v, fromEnv := os.LookupEnv(envVar)
+	return envVar == "" || !fromEnv || c.String(flag) != v
+}
+
+// forbidRollback is the policy reason recorded by applyEnvironment, if any.
+func forbidRollback(c *cli.Context) string {
+	reason, _ := c.App.Metadata[forbidRollbackKey].(string)
+	return reason
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/migrate-dev/migrate/migrator"
+)
+
+func lintCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "lint",
+		Usage:  "check the migrations for data loss, changes that break a rollout, and statements that cannot run in a transaction (no database needed)",
+		Action: cmdLint,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dialect", Usage: "the SQL dialect (" + fmt.Sprint(migrator.DialectNames()) + "); default: the scheme of --database, which is not connected to"},
+			&cli.BoolFlag{Name: "strict", Usage: "fail on warnings too"},
+		},
+	}
+}
+
+func cmdLint(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("lint: takes no arguments, got %q", c.Args().First())
+	}
+	var (
+		d   migrator.Dialect
+		err error
+	)
+	switch {
+	case c.String("dialect") != "":
+		d, err = migrator.LookupDialect(c.String("dialect"))
+	case c.String("database") != "":
+		d, err = migrator.DialectForURL(c.String("database"))
+	default:
+		return usagef("lint: name the SQL dialect with --dialect (%v) or --database URL; lint does not connect", migrator.DialectNames())
+	}
+	if err != nil {
+		return usagef("lint: %v", err)
+	}
+	src, err := migrator.LoadDir(c.String("dir"))
+	if err != nil {
+		return &codedError{err: err, code: exitBadSource}
+	}
+	findings := migrator.Lint(src, d)
+	errs, warns := 0, 0
+	for _, f := range findings {
+		if f.Severity == migrator.SeverityError {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	o := &printer{w: c.App.Writer, json: c.Bool("json")}
+	if o.json {
+		if findings == nil {
+			findings = []migrator.Finding{}
+		}
+		o.emit(struct {
+			Dialect  string             `json:"dialect"`
+			Errors   int                `json:"errors"`
+			Warnings int                `json:"warnings"`
+			Findings []migrator.Finding `json:"findings"`
+		}{d.Name, errs, warns, findings})
+	} else {
+		for _, f := range findings {
+			f.File = filepath.ToSlash(f.File)
+			fmt.Fprintln(o.w, f.String())
+		}
+		fmt.Fprintf(o.w, "lint (%s): %d error(s), %d warning(s) in %d migration(s)\n", d.Name, errs, warns, len(src.Migrations))
+	}
+	if errs > 0 || c.Bool("strict") && warns > 0 {
+		return &codedError{err: fmt.Errorf("lint: %d error(s), %d warning(s)", errs, warns), code: exitLint}
+	}
+	return nil
+}

@@ -1,0 +1,265 @@
+// Package mysql is migrate's MySQL and MariaDB driver, on go-sql-driver/mysql.
+// URLs: mysql://user:pass@host:3306/db?param=value. The password is
+// percent-decoded; every go-sql-driver DSN parameter (tls, charset, ...) and
+// system variable is passed through. MySQL commits DDL implicitly, so the
+// driver tells the engine to run migrations statement by statement and
+// record per-statement progress instead of relying on a transaction.
+package mysql
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/migrate-dev/migrate/drivers/sqlstore"
+	"github.com/migrate-dev/migrate/migrator"
+	"github.com/migrate-dev/migrate/migrator/sqlsplit"
+)
+
+func init() {
+	migrator.Register(Open, "mysql")
+	migrator.RegisterDialect(lintDialect, "mysql")
+}
+
+var lintDialect = migrator.Dialect{Name: "mysql", Lex: Dialect}
+
+// LintDialect lets the engine read this driver's scripts for data loss.
+func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
+
+// CountRows counts the rows of a table named as written in a script, for
+// the data-loss refusal. The name comes from the migration about to run.
+func (d *Driver) CountRows(ctx context.Context, table string) (int64, error) {
+	var n int64
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
+	return n, err
+}
+
+// Dialect is MySQL's lexical rules: `identifiers`, # comments, backslash
+// escapes in '...' and "..." strings, the client's DELIMITER command, and
+// BEGIN ... END bodies of procedures and triggers written without it.
+var Dialect = sqlsplit.Dialect{
+	Backticks: true, HashComments: true, BackslashEscapes: true,
+	DoubleQuoteStrings: true, ExecutableComments: true, Delimiter: true, BeginEnd: true,
+}
+
+// DefaultConnectTimeout bounds the dial when the URL sets no timeout, so an
+// unreachable host fails in seconds rather than after the OS gives up.
+const DefaultConnectTimeout = 10 * time.Second
+
+// Driver is a MySQL or MariaDB database.
+type Driver struct {
+	*sqlstore.Store
+	db       *sql.DB
+	database string
+	lockName string
+}
+
+// DSNConfig turns a mysql:// URL into go-sql-driver's configuration.
+// Statements are never sent several at a time: the engine splits scripts
+// itself, so multiStatements is forced off.
+func DSNConfig(u *url.URL) (*mysql.Config, error) {
+	c, err := mysql.ParseDSN("/?" + u.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("URL parameters: %w", err)
+	}
+	c.User = u.User.Username()
+	c.Passwd, _ = u.User.Password()
+	c.Net = "tcp"
+	if u.Host != "" {
+		c.Addr = u.Host
+	}
+	c.DBName = strings.TrimPrefix(u.Path, "/")
+	if c.DBName == "" || strings.Contains(c.DBName, "/") {
+		return nil, errors.New("the URL names no database: use mysql://user:pass@host:3306/dbname")
+	}
+	c.ParseTime = true
+	c.MultiStatements = false
+	if !u.Query().Has("timeout") {
+		c.Timeout = DefaultConnectTimeout
+	}
+	return c, nil
+}
+
+// Open connects to the database named by cfg.URL.
+func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
+	c, err := DSNConfig(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	connector, err := mysql.NewConnector(c)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(connector)
+	// Connect now, so a wrong host, password or database is reported by
+	// open rather than by the first command.
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	database := cfg.Schema
+	if database == "" {
+		database = c.DBName
+	}
+	d := &Driver{db: db, database: database, lockName: lockName(database, cfg.StateTable)}
+	qualified := func(t string) string { return quote(database) + "." + quote(t) }
+	d.Store = &sqlstore.Store{
+		DB: db,
+		Dialect: sqlstore.Dialect{
+			CreateTables: createTables,
+			TablesExist: func(ctx context.Context, db *sql.DB) (bool, error) {
+				var n int
+				err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, database, cfg.StateTable).Scan(&n)
+				return n > 0, err
+			},
+			CurrentUser: `SELECT CURRENT_USER()`,
+			ErrorLine:   errorLine,
+		},
+		StateTable:   qualified(cfg.StateTable),
+		HistoryTable: qualified(cfg.HistoryTable),
+	}
+	return d, nil
+}
+
+// lockName is the GET_LOCK name. User-level locks are server-wide, so it
+// names the database and state table; MySQL refuses names over 64
+// characters, so a long one is replaced by its hash.
+func lockName(database, stateTable string) string {
+	name := "migrate:" + database + "." + stateTable
+	if len(name) <= 64 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "migrate:" + hex.EncodeToString(sum[:28])
+}
+
+func quote(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
+
+func createTables(state, history string) []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS ` + state + ` (
+	version BIGINT NOT NULL PRIMARY KEY,
+	name VARCHAR(255) NOT NULL,
+	checksum VARCHAR(64) NOT NULL,
+	status VARCHAR(16) NOT NULL,
+	applied_at DATETIME(6) NOT NULL,
+	failed_statement INT NULL,
+	error MEDIUMTEXT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+		`CREATE TABLE IF NOT EXISTS ` + history + ` (
+	id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	version BIGINT NOT NULL,
+	name VARCHAR(255) NOT NULL,
+	direction VARCHAR(16) NOT NULL,
+	checksum VARCHAR(64) NOT NULL,
+	started_at DATETIME(6) NOT NULL,
+	duration_ms DOUBLE NOT NULL,
+	success BOOLEAN NOT NULL,
+	error MEDIUMTEXT NULL,
+	db_user VARCHAR(300) NOT NULL,
+	os_user VARCHAR(255) NOT NULL,
+	host VARCHAR(255) NOT NULL,
+	tool_version VARCHAR(100) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+	}
+}
+
+// atLine finds MariaDB's "... at line N" in a syntax error (1064); N counts
+// from the first line of the statement sent.
+var atLine = regexp.MustCompile(`at line (\d+)\s*$`)
+
+func errorLine(err error, _ string) int {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1064 {
+		return 0
+	}
+	m := atLine.FindStringSubmatch(me.Message)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// TransactionalDDL reports false: MySQL and MariaDB commit before (and
+// after) every DDL statement, so a transaction would not protect a
+// migration; the engine records per-statement progress instead.
+func (d *Driver) TransactionalDDL() bool { return false }
+
+// Split cuts a script with MySQL's rules.
+func (d *Driver) Split(sql string) ([]sqlsplit.Statement, error) {
+	return sqlsplit.Split(sql, Dialect)
+}
+
+// Lock polls GET_LOCK(name, 0) on one pinned connection: the lock belongs
+// to the session, so it must be taken and released on the same one. It
+// never waits inside GET_LOCK, so the wait stays cancellable.
+func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.Context) error, error) {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	try := func(ctx context.Context) (bool, error) {
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, d.lockName).Scan(&got); err != nil {
+			return false, err
+		}
+		if !got.Valid {
+			return false, fmt.Errorf("GET_LOCK(%q) returned NULL", d.lockName)
+		}
+		return got.Int64 == 1, nil
+	}
+	if err := migrator.PollLock(ctx, timeout, try, func(ctx context.Context) string { return d.holder(ctx, conn) }); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		defer conn.Close()
+		var released sql.NullInt64
+		err := conn.QueryRowContext(ctx, `SELECT RELEASE_LOCK(?)`, d.lockName).Scan(&released)
+		if err == nil && released.Int64 != 1 {
+			err = fmt.Errorf("releasing the migration lock %q: this session no longer held it", d.lockName)
+		}
+		if err != nil {
+			// The session may be broken or confused; ending it frees any
+			// lock it still holds. Discard the connection rather than
+			// return it to the pool.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		return err
+	}, nil
+}
+
+// holder names the connection holding the lock, from the process list.
+func (d *Driver) holder(ctx context.Context, conn *sql.Conn) string {
+	var id, secs int64
+	var user, host string
+	err := conn.QueryRowContext(ctx, `
+SELECT p.ID, p.USER, p.HOST, p.TIME
+FROM information_schema.PROCESSLIST p
+WHERE p.ID = IS_USED_LOCK(?)`, d.lockName).Scan(&id, &user, &host, &secs)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("MySQL connection id %d (user %s, from %s, in its current state for %ds)", id, user, host, secs)
+}
+
+// Close closes the pool.
+func (d *Driver) Close() error { return d.db.Close() }
+
+// DB returns the underlying pool, for tests and schema snapshots.
+func (d *Driver) DB() *sql.DB { return d.db }
+
+// Database returns the database that holds migrate's tables.
+func (d *Driver) Database() string { return d.database }

@@ -1,0 +1,2 @@
+DROP INDEX customers_email_key ON customers;
+DROP TABLE customers;

@@ -1,0 +1,1 @@
+ALTER TABLE customers ADD COLUMN referral_code VARCHAR(16);

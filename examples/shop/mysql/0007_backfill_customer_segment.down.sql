@@ -1,0 +1,2 @@
+DROP FUNCTION customer_segment;
+ALTER TABLE customers DROP COLUMN segment;

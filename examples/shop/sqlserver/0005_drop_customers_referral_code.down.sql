@@ -1,0 +1,1 @@
+ALTER TABLE customers ADD referral_code NVARCHAR(16);

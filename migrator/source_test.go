@@ -1,0 +1,100 @@
+package migrator_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/migrate-dev/migrate/migrator"
+)
+
+func mapFS(files map[string]string) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for name, body := range files {
+		fsys["m/"+name] = &fstest.MapFile{Data: []byte(body)}
+	}
+	return fsys
+}
+
+func TestLoadValid(t *testing.T) {
+	src, err := migrator.Load(mapFS(map[string]string{
+		"0002_b.up.sql":              "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);",
+		"0002_b.down.sql":            "DROP INDEX CONCURRENTLY i;",
+		"0001_a.up.sql":              "\xef\xbb\xbfCREATE TABLE t (c int);\r\n",
+		"0001_a.down.sql":            "",
+		"20260101120000_c.up.sql":    "-- migrate:irreversible\nDELETE FROM t WHERE c = 1;",
+		"README.md":                  "not a migration",
+		".0003_hidden.up.sql":        "ignored",
+		"0004_comment_only.up.sql":   "-- nothing yet\n",
+		"0004_comment_only.down.sql": "/* nothing */",
+	}), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []int64
+	for _, m := range src.Migrations {
+		versions = append(versions, m.Version)
+	}
+	if len(versions) != 4 || versions[0] != 1 || versions[1] != 2 || versions[2] != 4 || versions[3] != 20260101120000 {
+		t.Fatalf("versions %v", versions)
+	}
+	a, b, c := src.Find(1), src.Find(2), src.Find(20260101120000)
+	if strings.HasPrefix(a.Up.SQL, "\xef\xbb\xbf") {
+		t.Error("byte-order mark was not removed")
+	}
+	if len(a.Up.Checksum) != 64 {
+		t.Errorf("checksum %q is not SHA-256 hex", a.Up.Checksum)
+	}
+	if !b.Up.NoTransaction || b.Down.NoTransaction {
+		t.Error("no-transaction directive applies to the file that has it")
+	}
+	if !c.Irreversible || c.Down != nil {
+		t.Error("irreversible migration parsed wrong")
+	}
+}
+
+func TestLoadProblems(t *testing.T) {
+	cases := []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"bad name", map[string]string{"add_users.up.sql": "x"}, []string{"add_users.up.sql: file name must look like VERSION_NAME.up.sql"}},
+		{"no direction", map[string]string{"0001_a.sql": "x"}, []string{"0001_a.sql: file name must look like"}},
+		{"zero version", map[string]string{"0_a.up.sql": "x", "0_a.down.sql": "x"}, []string{"version 0 must be a positive integer"}},
+		{"overflow", map[string]string{"99999999999999999999_a.up.sql": "x"}, []string{"must be a positive integer below 2^63"}},
+		{"duplicate", map[string]string{"1_a.up.sql": "x", "1_a.down.sql": "x", "01_a.up.sql": "x"}, []string{"duplicate version 1"}},
+		{"duplicate other name", map[string]string{"1_a.up.sql": "x", "1_b.down.sql": "x"}, []string{"duplicate version 1 with a different name"}},
+		{"up without down", map[string]string{"0003_orders.up.sql": "x"}, []string{"0003_orders.up.sql: no down script: add 0003_orders.down.sql, or mark"}},
+		{"down without up", map[string]string{"0003_orders.down.sql": "x"}, []string{"0003_orders.down.sql: down script without an up script"}},
+		{"irreversible with down", map[string]string{"1_a.up.sql": "-- migrate:irreversible\nx", "1_a.down.sql": "x"}, []string{"marked irreversible but has a down script"}},
+		{"unknown directive", map[string]string{"1_a.up.sql": "SELECT 1;\n-- migrate:no-transation\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: unknown directive \"migrate:no-transation\""}},
+		{"non-utf8", map[string]string{"1_a.up.sql": "SELECT 1;\nSELECT '\xff';\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: not valid UTF-8"}},
+		{"several at once", map[string]string{"x.up.sql": "", "2_b.up.sql": ""}, []string{"x.up.sql", "2_b.up.sql: no down script"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := migrator.Load(mapFS(c.files), "m")
+			var se *migrator.SourceError
+			if !errors.As(err, &se) {
+				t.Fatalf("want SourceError, got %v", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if !strings.Contains(err.Error(), "nothing was run") {
+				t.Errorf("error does not say nothing ran: %v", err)
+			}
+		})
+	}
+}
+
+func TestLoadDirMissing(t *testing.T) {
+	_, err := migrator.LoadDir("/no/such/dir")
+	if err == nil || !strings.Contains(err.Error(), "/no/such/dir does not exist") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,59 @@
+package migrator
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+var leadingDigits = regexp.MustCompile(`^([0-9]+)_`)
+
+// TimestampLayout is the layout of timestamp versions (20260101120000).
+const TimestampLayout = "20060102150405"
+
+// NextSequential returns the next version after the highest in dir and the
+// zero-padded width to print it with (4 by default, as 0001).
+func NextSequential(dir string) (int64, int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	var top int64
+	width := 4
+	for _, e := range entries {
+		m := leadingDigits.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		v, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		if v >= top {
+			top = v
+			width = len(m[1])
+		}
+	}
+	return top + 1, width, nil
+}
+
+// NextVersion returns the version a new migration in dir gets, in the
+// folder's own style: when its newest version is a timestamp (14 digits)
+// the UTC time now, otherwise the next number with the folder's padding.
+// It is always above every version in the folder.
+func NextVersion(dir string, now time.Time) (string, error) {
+	next, width, err := NextSequential(dir)
+	if err != nil {
+		return "", err
+	}
+	if width != len(TimestampLayout) {
+		return fmt.Sprintf("%0*d", width, next), nil
+	}
+	stamp := now.UTC().Format(TimestampLayout)
+	if v, _ := strconv.ParseInt(stamp, 10, 64); v >= next {
+		return stamp, nil
+	}
+	return strconv.FormatInt(next, 10), nil
+}
