@@ -250,7 +250,6 @@ func badInputCases() []badCase {
 		usage("goto without a version", []string{"goto"}, "missing argument V"),
 		usage("repair without an action", []string{"repair", "1"}, "exactly one of --applied, --rolled-back, --accept-checksum, --forget"),
 		usage("repair with two actions", []string{"repair", "--applied", "--forget", "1"}, "exactly one of"),
-		usage("repair with the flag after the version", []string{"repair", "1", "--applied"}, "flag --applied must come before V"),
 		usage("unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`),
 		usage("unknown flag", []string{"--frobnicate", "up"}, "frobnicate"),
 		usage("bad lock timeout", []string{"--lock-timeout", "soon", "up"}, "lock-timeout", "soon"),

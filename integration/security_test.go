@@ -114,7 +114,7 @@ func TestTableNamesValidatedAndQuoted(t *testing.T) {
 			t.Fatalf("a refused name changed the database: %v", objs)
 		}
 		// Keywords and mixed case are fine once quoted.
-		for _, args := range [][]string{{"up"}, {"status"}, {"down"}, {"up"}} {
+		for _, args := range [][]string{{"up"}, {"status"}, {"down", "--allow-data-loss"}, {"up"}} {
 			out, code := e.cli(append([]string{"--state-table", "order", "--history-table", "Select"}, args...)...)
 			if code != 0 {
 				t.Fatalf("%v with keyword table names: exit %d\n%s", args, code, out)

@@ -100,11 +100,6 @@ func argInt(c *cli.Context, what string, def int64) (int64, error) {
 		}
 		return v, nil
 	default:
-		for _, a := range c.Args().Slice()[1:] {
-			if strings.HasPrefix(a, "-") {
-				return 0, usagef("%s: flag %s must come before %s: migrate %s %s %s", c.Command.Name, a, what, c.Command.Name, a, c.Args().First())
-			}
-		}
 		return 0, usagef("%s: takes at most one argument (%s), got %d", c.Command.Name, what, c.NArg())
 	}
 }
