@@ -245,6 +245,9 @@ func (ty *tally) add(applied int) {
 func TestKillMidMigration(t *testing.T) {
 	trials := faultTrials(t)
 	forEachTarget(t, func(t *testing.T, tg target) {
+		// Targets in parallel: a trial mostly waits on its server, and the
+		// servers are independent.
+		t.Parallel()
 		first := faultEnv(t, tg, writeFaultSet(t))
 		window := fullRun(t, first)
 		var ty tally
@@ -303,15 +306,15 @@ var connectionCutters = map[string]func(ctx context.Context, db *sql.DB) error{
 func TestConnectionCutMidMigration(t *testing.T) {
 	trials := faultTrials(t)
 	forEachTarget(t, func(t *testing.T, tg target) {
-		probe := tg.url(t)
-		cut, ok := connectionCutters[scheme(probe)]
+		t.Parallel() // as in TestKillMidMigration
+		first := faultEnv(t, tg, writeFaultSet(t))
+		cut, ok := connectionCutters[scheme(first.url)]
 		if !ok {
-			if scheme(probe) == "sqlite" {
+			if scheme(first.url) == "sqlite" {
 				t.Skip("SQLite runs inside the migrate process: there is no server connection to cut (TestKillMidMigration covers a process that dies)")
 			}
-			t.Fatalf("no connection cutter for %s: add one to connectionCutters", scheme(probe))
+			t.Fatalf("no connection cutter for %s: add one to connectionCutters", scheme(first.url))
 		}
-		first := faultEnv(t, tg, writeFaultSet(t))
 		window := fullRun(t, first)
 		var ty tally
 		runTrials(t, first, trials, window, func(t *testing.T, e *env, delay time.Duration) {
