@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -78,10 +79,35 @@ func faultRand(t *testing.T) *rand.Rand {
 // budget on two cores.
 const faultWorkers = 4
 
-// schemaResetters empty a database between fault trials, which is much
-// faster than creating one per trial on a server (CREATE DATABASE takes the
-// better part of a second). SQLite needs none: a new file is free.
+// schemaResetters empty a database when a chain of fault trials has
+// applied the whole folder, which is much faster than creating a database
+// (CREATE DATABASE takes the better part of a second on a server).
 var schemaResetters = map[string]func(ctx context.Context, db *sql.DB) error{
+	"sqlite": func(ctx context.Context, db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
+		if err != nil {
+			return err
+		}
+		var tables []string
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return err
+			}
+			tables = append(tables, name)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, name := range tables {
+			if _, err := db.ExecContext(ctx, `DROP TABLE "`+name+`"`); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 	"postgres": func(ctx context.Context, db *sql.DB) error {
 		var schema string
 		if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
@@ -146,18 +172,27 @@ func (e *env) awaitSessionsGone() {
 	}
 }
 
-// runTrials runs trial(t, e, delay) as subtests, faultWorkers at a time,
-// with delays drawn in order from the scenario's seed within window. Each
-// trial gets an empty database: a fresh one, or its worker's, emptied.
-func runTrials(t *testing.T, first *env, n int, window time.Duration, trial func(t *testing.T, e *env, delay time.Duration)) {
+// runTrials injects n faults per target in chains: each worker owns one
+// database and runs `up` again and again, each run cut short by trial at a
+// delay drawn from the scenario's seed, so every fault lands on a database
+// that earlier faults left behind. When a chain has applied the whole
+// folder its database is emptied and a new chain starts; at the end every
+// chain must finish with an undisturbed `up`. Chaining costs about one full
+// run per few faults instead of one per fault, so 50 faults fit in CI even
+// where DDL is slow.
+func runTrials(t *testing.T, first *env, n int, window time.Duration, trial func(t *testing.T, e *env, delay time.Duration) int) {
 	t.Helper()
-	reset, reuse := schemaResetters[scheme(first.url)]
+	reset, ok := schemaResetters[scheme(first.url)]
+	if !ok {
+		t.Fatalf("no schema resetter for %s: add one to schemaResetters", scheme(first.url))
+	}
 	rng := faultRand(t)
 	delays := make(chan time.Duration, n)
 	for range n {
-		// A fraction of the run, so that a replayed seed hits the same
-		// moments of the run however fast the machine is today.
-		delays <- time.Duration(rng.Float64() * float64(window))
+		// A fraction of a full run, so that a replayed seed hits the same
+		// moments however fast the machine is today; a third of the window
+		// lets a chain make progress between faults.
+		delays <- time.Duration(rng.Float64() * float64(window) / 3)
 	}
 	close(delays)
 	budget := faultBudget(t)
@@ -170,34 +205,33 @@ func runTrials(t *testing.T, first *env, n int, window time.Duration, trial func
 		}
 	}()
 	for w := range faultWorkers {
-		var reused *env
-		switch {
-		case reuse && w == 0:
-			reused = first
-		case reuse:
-			reused = faultEnv(t, first.tg, first.dir)
+		e := first // holds a complete run: emptied before its first trial
+		if w > 0 {
+			e = faultEnv(t, first.tg, first.dir)
 		}
 		wg.Go(func() {
+			complete := w == 0
 			for delay := range delays {
 				if budget > 0 && time.Since(began) > budget {
 					dropped.Add(1)
 					continue
 				}
 				t.Run(fmt.Sprintf("trial%03d", next.Add(1)), func(t *testing.T) {
-					e := reused
-					if e == nil {
-						e = faultEnv(t, first.tg, first.dir)
-					} else {
-						e.t = t
+					e.t = t
+					if complete {
 						ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 						defer cancel()
 						if err := reset(ctx, e.db()); err != nil {
-							t.Fatalf("emptying the database for the trial: %v", err)
+							t.Fatalf("emptying the database for a new chain: %v", err)
 						}
 					}
-					trial(t, e, delay)
+					complete = trial(t, e, delay) == faultMigrations
 				})
 			}
+			t.Run(fmt.Sprintf("finish%d", w), func(t *testing.T) {
+				e.t = t
+				e.finish()
+			})
 		})
 	}
 	wg.Wait()
@@ -279,7 +313,7 @@ func TestKillMidMigration(t *testing.T) {
 		first := faultEnv(t, tg, writeFaultSet(t))
 		window := fullRun(t, first)
 		var ty tally
-		runTrials(t, first, trials, window, func(t *testing.T, e *env, delay time.Duration) {
+		runTrials(t, first, trials, window, func(t *testing.T, e *env, delay time.Duration) int {
 			cmd := exec.Command(migrateBin, "--database", e.url, "--dir", e.dir, "up")
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -288,8 +322,10 @@ func TestKillMidMigration(t *testing.T) {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 			e.awaitSessionsGone()
-			ty.add(e.checkFaultInvariants())
-			e.recoverAndFinish()
+			applied := e.checkFaultInvariants()
+			ty.add(applied)
+			e.repairStuck()
+			return applied
 		})
 		t.Logf("%d kills within %s: %d before the first migration, %d mid-run, %d after the last", trials, window.Round(time.Millisecond), ty.before, ty.during, ty.after)
 	})
@@ -345,8 +381,10 @@ func TestConnectionCutMidMigration(t *testing.T) {
 		}
 		window := fullRun(t, first)
 		var ty tally
-		runTrials(t, first, trials, window, func(t *testing.T, e *env, delay time.Duration) {
+		runTrials(t, first, trials, window, func(t *testing.T, e *env, delay time.Duration) int {
 			cmd := exec.Command(migrateBin, "--database", e.url, "--dir", e.dir, "up")
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -369,15 +407,17 @@ func TestConnectionCutMidMigration(t *testing.T) {
 					t.Fatal(err)
 				}
 				if code != 0 && code != 1 && code != 4 {
-					t.Fatalf("after the cut, migrate exited %d; want 0, 1 (statement failed) or 4 (database error)", code)
+					t.Fatalf("after the cut, migrate exited %d; want 0, 1 (statement failed) or 4 (database error)\n%s", code, out.String())
 				}
 			case <-time.After(time.Minute):
 				_ = cmd.Process.Kill()
 				t.Fatal("migrate still running a minute after its connections were cut")
 			}
 			e.awaitSessionsGone()
-			ty.add(e.checkFaultInvariants())
-			e.recoverAndFinish()
+			applied := e.checkFaultInvariants()
+			ty.add(applied)
+			e.repairStuck()
+			return applied
 		})
 		t.Logf("%d cuts within %s: %d before the first migration, %d mid-run, %d after the last", trials, window.Round(time.Millisecond), ty.before, ty.during, ty.after)
 	})
@@ -422,7 +462,10 @@ func (e *env) checkFaultInvariants() int {
 	}
 	succeeded := map[string]int{}
 	for _, h := range e.history() {
-		if !h.Success {
+		// A chain may repair the same version more than once (stuck,
+		// repaired, re-run, stuck again); an apply or rollback may not
+		// succeed twice.
+		if !h.Success || h.Direction == migrator.Repair {
 			continue
 		}
 		key := fmt.Sprintf("%s %d", h.Direction, h.Version)
@@ -440,10 +483,9 @@ func (e *env) checkFaultInvariants() int {
 	return applied
 }
 
-// recoverAndFinish repairs versions a non-transactional target left
-// running or failed (judging by which of their objects exist, as a person
-// would), then runs up, which must apply everything.
-func (e *env) recoverAndFinish() {
+// repairStuck repairs versions a non-transactional target left running or
+// failed, judging by which of their objects exist, as a person would.
+func (e *env) repairStuck() {
 	t := e.t
 	t.Helper()
 	objs := e.schemaObjects()
@@ -462,6 +504,13 @@ func (e *env) recoverAndFinish() {
 			t.Fatalf("repair %s %d: exit %d\n%s", action, r.Version, code, out)
 		}
 	}
+}
+
+// finish runs up after the last fault of a chain: it must apply everything.
+func (e *env) finish() {
+	t := e.t
+	t.Helper()
+	e.repairStuck()
 	if out, code := e.cli("up"); code != 0 {
 		t.Fatalf("up after the fault: exit %d\n%s", code, out)
 	}
