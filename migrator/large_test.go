@@ -13,7 +13,9 @@ import (
 	"testing"
 	"testing/fstest"
 
+	_ "github.com/migrate-dev/migrate/drivers/postgres"
 	_ "github.com/migrate-dev/migrate/drivers/sqlite"
+	"github.com/migrate-dev/migrate/internal/testdb"
 	"github.com/migrate-dev/migrate/migrator"
 )
 
@@ -53,31 +55,52 @@ func writeMigration(t *testing.T, up string) string {
 // connection to the same file for checks.
 func openSQLite(t *testing.T, dir string) (*migrator.Migrator, *sql.DB) {
 	t.Helper()
+	file := filepath.Join(t.TempDir(), "test.db")
+	return openURL(t, dir, "sqlite:"+file, "sqlite", file)
+}
+
+// streamTargets are the databases the streamed-script failures run on:
+// SQLite, and PostgreSQL, whose driver sends small scripts as one string.
+var streamTargets = []struct {
+	name string
+	open func(t *testing.T, dir string) (*migrator.Migrator, *sql.DB)
+}{
+	{"sqlite", openSQLite},
+	{"postgres", func(t *testing.T, dir string) (*migrator.Migrator, *sql.DB) {
+		url := testdb.Postgres(t)
+		return openURL(t, dir, url, "pgx", url)
+	}},
+}
+
+func openURL(t *testing.T, dir, url, sqlDriver, dsn string) (*migrator.Migrator, *sql.DB) {
+	t.Helper()
 	src, err := migrator.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(t.TempDir(), "test.db")
-	drv, err := migrator.Open(context.Background(), "sqlite:"+file, migrator.Config{})
+	drv, err := migrator.Open(context.Background(), url, migrator.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { drv.Close() })
-	db, err := sql.Open("sqlite", file)
+	db, err := sql.Open(sqlDriver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	// tableExists takes any error for "no table": make sure it is not the
+	// connection's.
+	if err := db.Ping(); err != nil {
+		t.Fatal(err)
+	}
 	return migrator.New(drv, src, migrator.Options{}), db
 }
 
+// tableExists reports whether a table can be read, on any database.
 func tableExists(t *testing.T, db *sql.DB, name string) bool {
 	t.Helper()
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n > 0
+	return db.QueryRow(`SELECT count(*) FROM `+name).Scan(&n) == nil
 }
 
 // TestLargeScriptApplies runs a 40 MB script, above the default size at
@@ -121,18 +144,22 @@ func TestLargeScriptFailingStatement(t *testing.T) {
 	migrator.SetLargeScript(t, 1024)
 	script := dataScript(50, 10) + "INSERT INTO missing VALUES (1);\nINSERT INTO items VALUES (0, 'after');\n"
 	dir := writeMigration(t, script)
-	m, db := openSQLite(t, dir)
-	_, err := m.Up(context.Background(), 0)
-	var se *migrator.StatementError
-	if !errors.As(err, &se) {
-		t.Fatalf("want a StatementError, got %v", err)
-	}
-	wantLine := strings.Count(script[:strings.Index(script, "INSERT INTO missing")], "\n") + 1
-	if se.File != filepath.Join(dir, "0001_data.up.sql") || se.Line != wantLine || se.Index != 52 || !strings.Contains(se.Statement, "missing") {
-		t.Fatalf("got %s:%d statement %d %q, want line %d statement 52", se.File, se.Line, se.Index, se.Statement, wantLine)
-	}
-	if tableExists(t, db, "items") {
-		t.Fatal("the failed migration's table stayed")
+	for _, tg := range streamTargets {
+		t.Run(tg.name, func(t *testing.T) {
+			m, db := tg.open(t, dir)
+			_, err := m.Up(context.Background(), 0)
+			var se *migrator.StatementError
+			if !errors.As(err, &se) {
+				t.Fatalf("want a StatementError, got %v", err)
+			}
+			wantLine := strings.Count(script[:strings.Index(script, "INSERT INTO missing")], "\n") + 1
+			if se.File != filepath.Join(dir, "0001_data.up.sql") || se.Line != wantLine || se.Index != 52 || !strings.Contains(se.Statement, "missing") {
+				t.Fatalf("got %s:%d statement %d %q, want line %d statement 52", se.File, se.Line, se.Index, se.Statement, wantLine)
+			}
+			if tableExists(t, db, "items") {
+				t.Fatal("the failed migration's table stayed")
+			}
+		})
 	}
 }
 
