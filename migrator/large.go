@@ -41,7 +41,7 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, map[s
 		if first {
 			chunk, first = bytes.TrimPrefix(chunk, []byte(bom)), false
 		}
-		if atLineStart && len(problems) == 0 {
+		if atLineStart {
 			// A directive line is short and starts with "--": only those
 			// lines go through the regular expression.
 			if t := bytes.TrimLeft(chunk, " \t\f\r"); bytes.HasPrefix(t, []byte("--")) {
@@ -54,14 +54,18 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, map[s
 				}
 			}
 		}
-		if len(problems) == 0 {
-			text := append(pending, chunk...)
-			valid, cut := utf8Prefix(text, errors.Is(err, io.EOF))
-			if !valid {
-				problems = append(problems, Problem{File: name, Line: line + bytes.Count(text[:cut], []byte("\n")), Msg: "not valid UTF-8; save the file as UTF-8"})
-			}
-			pending = append(pending[:0], text[cut:]...)
+		text := chunk
+		if len(pending) > 0 {
+			text = append(pending, chunk...)
 		}
+		valid, cut := utf8Prefix(text, errors.Is(err, io.EOF))
+		if !valid {
+			// As for a small script, this is the only problem reported:
+			// the rest of the file cannot be read as text.
+			bad := Problem{File: name, Line: line + bytes.Count(text[:cut], []byte("\n")), Msg: "not valid UTF-8; save the file as UTF-8"}
+			return Script{Path: name}, nil, []Problem{bad}, nil
+		}
+		pending = append(pending[:0], text[cut:]...)
 		atLineStart = len(chunk) > 0 && chunk[len(chunk)-1] == '\n'
 		if atLineStart {
 			line++

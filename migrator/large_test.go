@@ -213,11 +213,12 @@ func TestLargeScriptChangedOnDisk(t *testing.T) {
 func TestLargeScriptLoadsLikeSmall(t *testing.T) {
 	long := strings.Repeat("é", 40000) // runes cut by every read buffer
 	cases := map[string]string{
-		"directives after a BOM": "\xef\xbb\xbf-- migrate:no-transaction\r\n  -- migrate:irreversible\nSELECT '" + long + "';\n",
-		"unknown directive":      "SELECT 1;\n\n\t--  migrate:sometimes\n",
-		"invalid UTF-8":          "SELECT '" + long + "';\n" + long + "\nSELECT '\xff';\n",
-		"invalid UTF-8 at end":   "SELECT 1;\n" + long + "\xe2\x82",
-		"no final newline":       "-- migrate:irreversible",
+		"directives after a BOM":  "\xef\xbb\xbf-- migrate:no-transaction\r\n  -- migrate:irreversible\nSELECT '" + long + "';\n",
+		"unknown directives":      "SELECT 1;\n\n\t--  migrate:sometimes\n-- migrate:never\r\n",
+		"directive then bad byte": "-- migrate:sometimes\nSELECT '\xc3';\n",
+		"invalid UTF-8":           "SELECT '" + long + "';\n" + long + "\nSELECT '\xff';\n",
+		"invalid UTF-8 at end":    "SELECT 1;\n" + long + "\xe2\x82",
+		"no final newline":        "-- migrate:irreversible",
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
