@@ -76,11 +76,12 @@ measure() { # label, command...
 for rev in "${REVS[@]}" HEAD; do
 	bin=$(build "$rev")
 	dir="$WORK/migrations"
-	measure "$rev validate (sqlite, empty db)" "$bin" --dir "$dir" --database "sqlite:$WORK/v.db" validate || true
+	measure "$rev validate sqlite (empty db)" "$bin" --dir "$dir" --database "sqlite:$WORK/v.db" validate
 	rm -f "$WORK/v.db"*
 	measure "$rev up sqlite" "$bin" --dir "$dir" --database "sqlite:$WORK/up.db" up
 	rm -f "$WORK/up.db"*
 	PGOPTIONS="-c client_min_messages=warning" psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
 	pg_db=$(echo "$PG_URL" | sed -E "s#/[^/?]+(\?|$)#/$DB\1#")
 	measure "$rev up postgres" "$bin" --dir "$dir" --database "$pg_db" up
+	measure "$rev validate postgres (applied)" "$bin" --dir "$dir" --database "$pg_db" validate
 done
