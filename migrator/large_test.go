@@ -243,3 +243,54 @@ func TestLargeScriptLoadsLikeSmall(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeScriptDryRun streams a large script's statements in a dry run,
+// the same ones a small script holds in Statements, and runs nothing.
+func TestLargeScriptDryRun(t *testing.T) {
+	script := dataScript(20, 10)
+	dir := writeMigration(t, script)
+	dryRun := func() migrator.Result {
+		src, err := migrator.LoadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "dry.db")
+		drv, err := migrator.Open(context.Background(), "sqlite:"+file, migrator.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer drv.Close()
+		rep, err := migrator.New(drv, src, migrator.Options{DryRun: true}).Up(context.Background(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := sql.Open("sqlite", file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.Ping(); err != nil {
+			t.Fatal(err)
+		}
+		if tableExists(t, db, "items") {
+			t.Fatal("a dry run created a table")
+		}
+		return rep.Results[0]
+	}
+	small := dryRun()
+	migrator.SetLargeScript(t, 1024)
+	large := dryRun()
+	if len(small.Statements) != 21 || small.EachStatement != nil {
+		t.Fatalf("small script: %d statements held, streamed %v", len(small.Statements), small.EachStatement != nil)
+	}
+	if large.Statements != nil || large.EachStatement == nil {
+		t.Fatalf("large script: %d statements held, streamed %v", len(large.Statements), large.EachStatement != nil)
+	}
+	var streamed []string
+	if err := large.EachStatement(func(s string) error { streamed = append(streamed, s); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(streamed, "\x00") != strings.Join(small.Statements, "\x00") {
+		t.Fatalf("streamed %d statements, want the %d of the small path", len(streamed), len(small.Statements))
+	}
+}

@@ -118,6 +118,10 @@ type Result struct {
 	Duration  time.Duration `json:"duration_ns"`
 	// Statements holds the SQL that would run, in a dry run.
 	Statements []string `json:"statements,omitempty"`
+	// EachStatement, in a dry run of a large script, replaces Statements:
+	// it reads the statements from the file again and passes each to fn,
+	// so they are never all in memory.
+	EachStatement func(fn func(stmt string) error) error `json:"-"`
 }
 
 // Report is what up, down, goto and redo did.
@@ -364,12 +368,13 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 	if m.opts.DryRun {
 		for _, s := range steps {
 			r := s.result(0)
-			err := s.Each(func(_ int, st sqlsplit.Statement) error {
+			if s.Streamed() {
+				r.EachStatement = func(fn func(string) error) error {
+					return s.Each(func(_ int, st sqlsplit.Statement) error { return fn(st.Text) })
+				}
+			}
+			for _, st := range s.Statements {
 				r.Statements = append(r.Statements, st.Text)
-				return nil
-			})
-			if err != nil {
-				return nil, err
 			}
 			rep.Results = append(rep.Results, r)
 		}
