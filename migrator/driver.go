@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"regexp"
 	"sort"
@@ -106,9 +107,11 @@ type StateChange struct {
 
 // Step is one migration script to run with its bookkeeping.
 type Step struct {
-	Migration  *Migration
-	Direction  Direction
-	Script     *Script
+	Migration *Migration
+	Direction Direction
+	Script    *Script
+	// Statements are the script's statements, unless it is large: then
+	// they are read from its file again as they run (see Each).
 	Statements []sqlsplit.Statement
 	State      StateChange
 	// History is written after the statements; the driver fills StartedAt
@@ -117,6 +120,46 @@ type Step struct {
 	// Done is called by the driver after the step's statements ran, with
 	// their duration, so progress can be shown as it happens.
 	Done func(d time.Duration)
+
+	// stream, for a large script, reads its statements again.
+	stream func() (*statements, error)
+}
+
+// Streamed reports whether the step's statements are read from the file as
+// they run rather than held in Statements.
+func (s *Step) Streamed() bool { return s.stream != nil }
+
+// Each calls fn with every statement of the step in order and its 0-based
+// index, stopping at the first error. A large script is read as fn goes, so
+// its statements are never all in memory; if its file no longer matches the
+// checksum taken at load, Each fails after the last statement, before the
+// caller commits or records it.
+func (s *Step) Each(fn func(i int, st sqlsplit.Statement) error) error {
+	if s.stream == nil {
+		for i, st := range s.Statements {
+			if err := fn(i, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	stmts, err := s.stream()
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Script.Path, err)
+	}
+	defer stmts.close()
+	for i := 0; ; i++ {
+		st, err := stmts.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.Script.Path, err)
+		}
+		if err := fn(i, st); err != nil {
+			return err
+		}
+	}
 }
 
 // StatementError is a statement that the database refused.
@@ -313,11 +356,10 @@ func (e *redactedError) Error() string { return e.msg }
 // by this package.
 func (e *redactedError) Unwrap() error { return e.err }
 
-// Failure builds the error for statement i (0-based) of the step.
+// Failure builds the error for st, statement i (0-based) of the step.
 // lineInStatement is the 1-based line inside the statement where the
 // database located the error, or 0 when it did not say.
-func (s *Step) Failure(i int, err error, lineInStatement int) *StatementError {
-	st := s.Statements[i]
+func (s *Step) Failure(i int, st sqlsplit.Statement, err error, lineInStatement int) *StatementError {
 	line := st.Line
 	if lineInStatement > 1 {
 		line += lineInStatement - 1

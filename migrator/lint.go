@@ -118,6 +118,17 @@ func directiveLine(sql, name string) int {
 
 // lintScript returns the script's findings and how many statements it has.
 func lintScript(mig *Migration, script *Script, dir Direction, d Dialect, honourIgnores bool) ([]Finding, int) {
+	if script.Large() {
+		// Lint reads token by token with offsets into the text, so a large
+		// script is read whole here; only running it streams.
+		text, err := script.Text()
+		if err != nil {
+			return []Finding{{File: script.Path, Line: 1, Version: mig.Version, Direction: dir, Rule: RuleSyntax, Severity: SeverityError, Message: err.Error()}}, 0
+		}
+		whole := *script
+		whole.SQL, whole.large = text, nil
+		script = &whole
+	}
 	stmts, err := d.Split(script.SQL)
 	if err != nil {
 		line := 1

@@ -119,6 +119,10 @@ type Result struct {
 	Duration  time.Duration `json:"duration_ns"`
 	// Statements holds the SQL that would run, in a dry run.
 	Statements []string `json:"statements,omitempty"`
+	// EachStatement, in a dry run of a large script, replaces Statements:
+	// it reads the statements from the file again and passes each to fn,
+	// so they are never all in memory.
+	EachStatement func(fn func(stmt string) error) error `json:"-"`
 }
 
 // Report is what up, down, goto and redo did.
@@ -395,6 +399,11 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 	if m.opts.DryRun {
 		for _, s := range steps {
 			r := s.result(0)
+			if s.Streamed() {
+				r.EachStatement = func(fn func(string) error) error {
+					return s.Each(func(_ int, st sqlsplit.Statement) error { return fn(st.Text) })
+				}
+			}
 			for _, st := range s.Statements {
 				r.Statements = append(r.Statements, st.Text)
 			}
@@ -461,12 +470,12 @@ func (m *Migrator) newStep(mig *Migration, dir Direction) (*Step, error) {
 	if dir == Down {
 		script = mig.Down
 	}
-	stmts, err := m.driver.Split(script.SQL)
+	stmts, stream, err := m.split(script)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (nothing was run)", script.Path, err)
 	}
 	s := &Step{
-		Migration: mig, Direction: dir, Script: script, Statements: stmts,
+		Migration: mig, Direction: dir, Script: script, Statements: stmts, stream: stream,
 		History: HistoryRow{
 			Version: mig.Version, Name: mig.Name, Direction: dir, Checksum: script.Checksum,
 			Success: true, OSUser: m.osUser, Host: m.host, ToolVersion: ToolVersionString(),
@@ -481,6 +490,27 @@ func (m *Migrator) newStep(mig *Migration, dir Direction) (*Step, error) {
 		s.Done = func(d time.Duration) { m.opts.Progress(s.result(d)) }
 	}
 	return s, nil
+}
+
+// split cuts a script into statements before anything runs. A large
+// script is read through once to find any syntax error, and its step reads
+// it again as it runs; that needs the driver's lexical rules, so a driver
+// that does not report them gets the whole text split in memory.
+func (m *Migrator) split(script *Script) ([]sqlsplit.Statement, func() (*statements, error), error) {
+	ld, ok := m.driver.(LintDialecter)
+	if !script.Large() || !ok {
+		text, err := script.Text()
+		if err != nil {
+			return nil, nil, err
+		}
+		stmts, err := m.driver.Split(text)
+		return stmts, nil, err
+	}
+	lex := ld.LintDialect().Lex
+	if err := script.large.scanAll(lex); err != nil {
+		return nil, nil, err
+	}
+	return nil, func() (*statements, error) { return script.large.open(lex) }, nil
 }
 
 func (s *Step) result(d time.Duration) Result {

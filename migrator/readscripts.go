@@ -1,6 +1,7 @@
 package migrator
 
 import (
+	"bytes"
 	"io/fs"
 	"path"
 	"runtime"
@@ -32,12 +33,7 @@ func readScripts(fsys fs.FS, dir string, names []string) map[string]*parsedScrip
 			defer wg.Done()
 			for name := range work {
 				p := out[name] // the map is only read while workers run
-				raw, err := fs.ReadFile(fsys, path.Join(dir, name))
-				if err != nil {
-					p.readErr = err
-					continue
-				}
-				p.script, p.directives, p.problems = parseScript(name, raw)
+				p.readErr = readScript(fsys, path.Join(dir, name), name, p)
 			}
 		}()
 	}
@@ -47,4 +43,28 @@ func readScripts(fsys fs.FS, dir string, names []string) map[string]*parsedScrip
 	close(work)
 	wg.Wait()
 	return out
+}
+
+// readScript reads one file into p; a large one is only streamed through.
+func readScript(fsys fs.FS, file, name string, p *parsedScript) error {
+	f, err := fsys.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if info.Size() > largeScript {
+		p.script, p.directives, p.problems, err = parseLargeScript(fsys, file, name, f)
+		return err
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(info.Size()) + bytes.MinRead)
+	if _, err := buf.ReadFrom(f); err != nil {
+		return err
+	}
+	p.script, p.directives, p.problems = parseScript(name, buf.Bytes())
+	return nil
 }

@@ -74,17 +74,25 @@ func (m *Migrator) Revert(ctx context.Context, v int64, dir string, now time.Tim
 	r := &Reversion{Reverts: v, Version: version, Name: "revert_" + mig.Name}
 	r.UpPath = filepath.Join(dir, fmt.Sprintf("%s_%s.up.sql", version, r.Name))
 	r.DownPath = filepath.Join(dir, fmt.Sprintf("%s_%s.down.sql", version, r.Name))
+	upText, err := mig.Up.Text()
+	if err != nil {
+		return nil, fmt.Errorf("revert %d: %w", v, err)
+	}
+	downText, err := mig.Down.Text()
+	if err != nil {
+		return nil, fmt.Errorf("revert %d: %w", v, err)
+	}
 	written := now.UTC().Format(time.RFC3339)
 	applied := entry.State.AppliedAt.UTC().Format(time.RFC3339)
 	up := fmt.Sprintf(`-- Reverts version %d (%s) by rolling forward: written by `+"`migrate revert %d`"+` at %s.
 -- Version %d was applied at %s with up script %s (sha256 %s).
 -- This up script is its down script, %s (sha256 %s).
 
-%s`, v, mig.Name, v, written, v, applied, filepath.Base(mig.Up.Path), mig.Up.Checksum, filepath.Base(mig.Down.Path), mig.Down.Checksum, mig.Down.SQL)
+%s`, v, mig.Name, v, written, v, applied, filepath.Base(mig.Up.Path), mig.Up.Checksum, filepath.Base(mig.Down.Path), mig.Down.Checksum, downText)
 	down := fmt.Sprintf(`-- Undoes the revert of version %d (%s), written by `+"`migrate revert %d`"+` at %s.
 -- This down script is version %d's up script, %s (sha256 %s).
 
-%s`, v, mig.Name, v, written, v, filepath.Base(mig.Up.Path), mig.Up.Checksum, mig.Up.SQL)
+%s`, v, mig.Name, v, written, v, filepath.Base(mig.Up.Path), mig.Up.Checksum, upText)
 	if err := createFile(r.UpPath, up); err != nil {
 		return nil, fmt.Errorf("revert %d: %w", v, err)
 	}

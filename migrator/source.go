@@ -34,11 +34,32 @@ type Script struct {
 	// Path is the file's path inside the source, for messages.
 	Path string
 	// SQL is the file's text with a leading UTF-8 byte-order mark removed.
+	// It is empty for a script too large to hold in memory (see Large).
 	SQL string
 	// Checksum is the hex SHA-256 of the file's bytes as stored.
 	Checksum string
 	// NoTransaction is set by the "-- migrate:no-transaction" directive.
 	NoTransaction bool
+
+	// large, for a script above largeScript bytes, reads it again.
+	large *largeSource
+}
+
+// Large reports whether the script is too large to hold in memory: its SQL
+// is empty and its statements are read from the file as they run.
+func (s *Script) Large() bool { return s.large != nil }
+
+// Text returns the script's text, reading a large script whole; for
+// commands (lint, revert) that need all of it at once.
+func (s *Script) Text() (string, error) {
+	if s.large == nil {
+		return s.SQL, nil
+	}
+	raw, err := fs.ReadFile(s.large.fsys, s.large.file)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", s.Path, err)
+	}
+	return string(bytes.TrimPrefix(raw, []byte(bom))), nil
 }
 
 // Migration is one version with its scripts.
@@ -228,7 +249,7 @@ var knownDirectives = map[string]bool{"no-transaction": true, "irreversible": tr
 func parseScript(name string, raw []byte) (Script, map[string]bool, []Problem) {
 	sum := sha256.Sum256(raw)
 	s := Script{Path: name, Checksum: hex.EncodeToString(sum[:])}
-	text := bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+	text := bytes.TrimPrefix(raw, []byte(bom))
 	if !utf8.Valid(text) {
 		line := 1 + bytes.Count(text[:firstInvalidUTF8(text)], []byte("\n"))
 		return s, nil, []Problem{{File: name, Line: line, Msg: "not valid UTF-8; save the file as UTF-8"}}
@@ -237,19 +258,31 @@ func parseScript(name string, raw []byte) (Script, map[string]bool, []Problem) {
 	directives := map[string]bool{}
 	var problems []Problem
 	for i, line := range strings.Split(s.SQL, "\n") {
-		m := directiveRE.FindStringSubmatch(line)
-		if m == nil {
+		d, ok := directiveIn(line)
+		if !ok {
 			continue
 		}
-		d := strings.TrimRight(m[1], "\r")
 		if !knownDirectives[d] {
-			problems = append(problems, Problem{File: name, Line: i + 1, Msg: fmt.Sprintf("unknown directive %q (known: migrate:no-transaction, migrate:irreversible)", "migrate:"+d)})
+			problems = append(problems, unknownDirective(name, i+1, d))
 			continue
 		}
 		directives[d] = true
 	}
 	s.NoTransaction = directives["no-transaction"]
 	return s, directives, problems
+}
+
+// directiveIn returns the directive a line holds, if it is a directive line.
+func directiveIn(line string) (string, bool) {
+	m := directiveRE.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return strings.TrimRight(m[1], "\r"), true
+}
+
+func unknownDirective(file string, line int, d string) Problem {
+	return Problem{File: file, Line: line, Msg: fmt.Sprintf("unknown directive %q (known: migrate:no-transaction, migrate:irreversible)", "migrate:"+d)}
 }
 
 func firstInvalidUTF8(b []byte) int {

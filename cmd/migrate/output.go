@@ -42,6 +42,19 @@ func (o *printer) report(verb string, rep *migrator.Report, err error) error {
 		return err
 	}
 	if o.json {
+		// JSON holds a dry run's statements in one array, so a large
+		// script's are gathered here; the text output streams them.
+		for i, r := range rep.Results {
+			if r.EachStatement == nil {
+				continue
+			}
+			if serr := r.EachStatement(func(s string) error {
+				rep.Results[i].Statements = append(rep.Results[i].Statements, s)
+				return nil
+			}); serr != nil && err == nil {
+				err = serr
+			}
+		}
 		out := struct {
 			Command string `json:"command"`
 			*migrator.Report
@@ -58,6 +71,14 @@ func (o *printer) report(verb string, rep *migrator.Report, err error) error {
 			fmt.Fprintf(o.w, "-- %s %d_%s (%s)\n", r.Direction, r.Version, r.Name, r.File)
 			for _, s := range r.Statements {
 				fmt.Fprintf(o.w, "%s;\n", s)
+			}
+			if r.EachStatement != nil {
+				if serr := r.EachStatement(func(s string) error {
+					_, werr := fmt.Fprintf(o.w, "%s;\n", s)
+					return werr
+				}); serr != nil {
+					return serr
+				}
 			}
 			fmt.Fprintln(o.w)
 		}

@@ -23,7 +23,7 @@ import (
 // Steps that cannot run in a transaction keep the statement-by-statement
 // path, because a multi-statement string is itself a transaction block.
 func (d *Driver) Run(ctx context.Context, steps []*migrator.Step, inTx bool) error {
-	if !inTx || sqlBytes(steps) > oneStringLimit {
+	if !inTx || streamed(steps) || sqlBytes(steps) > oneStringLimit {
 		return d.Store.Run(ctx, steps, inTx)
 	}
 	b := d.batch(steps)
@@ -62,6 +62,17 @@ func (d *Driver) Run(ctx context.Context, steps []*migrator.Step, inTx bool) err
 // not the round trips, is the cost, and one string would be another copy of
 // a data migration in memory: it runs statement by statement instead.
 const oneStringLimit = 8 << 20
+
+// streamed reports whether a step reads a large script as it runs; one
+// string would hold all of it.
+func streamed(steps []*migrator.Step) bool {
+	for _, st := range steps {
+		if st.Streamed() {
+			return true
+		}
+	}
+	return false
+}
 
 func sqlBytes(steps []*migrator.Step) int {
 	n := 0
@@ -211,7 +222,7 @@ func (b *batch) failure(results []*pgconn.Result, err error) error {
 		if pos > 0 {
 			line = 1 + strings.Count(runePrefix(p.text, pos-p.runeStart), "\n")
 		}
-		return p.step.Failure(p.stmt, err, line)
+		return p.step.Failure(p.stmt, p.step.Statements[p.stmt], err, line)
 	case p.step != nil:
 		return fmt.Errorf("version %d ran but its bookkeeping failed: %w", p.step.Migration.Version, err)
 	case idx == len(b.pieces)-1:

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/migrate-dev/migrate/migrator"
+	"github.com/migrate-dev/migrate/migrator/sqlsplit"
 )
 
 // Dialect is what differs between databases in the bookkeeping.
@@ -278,20 +279,23 @@ func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
 
 func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error {
 	start := time.Now()
-	for i, stmt := range st.Statements {
+	err := st.Each(func(i int, stmt sqlsplit.Statement) error {
 		for r := 0; r < max(stmt.Repeat, 1); r++ {
 			if _, err := ex.ExecContext(ctx, stmt.Text); err != nil {
 				line := 0
 				if s.Dialect.ErrorLine != nil {
 					line = s.Dialect.ErrorLine(err, stmt.Text)
 				}
-				return st.Failure(i, err, line)
+				return st.Failure(i, stmt, err, line)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	st.History.StartedAt = start
 	st.History.Duration = time.Since(start)
-	var err error
 	if conn, ok := ex.(*sql.Conn); ok {
 		// Outside a migration transaction the state and history rows still
 		// commit together, so a crash cannot leave one without the other.

@@ -98,21 +98,58 @@ type lexer struct {
 	lineAtPos  int // line number of pos, kept incrementally
 	lineCursor int
 	startLine  int
+
+	// Where src sits in the whole script, for a Scanner that lexes one
+	// window of it at a time; Split leaves them at the script's start.
+	base      int  // offset of src[0] in the script
+	lineBase  int  // line of src[0]
+	col0      int  // bytes of src[0]'s line that lie before src[0]
+	lineBlank bool // whether those bytes are all blank
+
+	// partial says more of the script follows src. Then every look at the
+	// end of src touches it, since the bytes after could change the
+	// decision; only the statements cut before the first touch are final.
+	partial  bool
+	touched  bool
+	cutPos   int    // where lexing may restart after the last final cut
+	cutDelim string // the delimiter in force there
+	cutOut   int    // statements final at that cut
 }
 
 // Split cuts script into statements under dialect d.
 func Split(script string, d Dialect) ([]Statement, error) {
-	lx := &lexer{d: d, src: script, delim: ";", start: -1, lineAtPos: 1}
+	lx := newLexer(script, d)
 	if err := lx.run(); err != nil {
 		return nil, err
 	}
 	return lx.out, nil
 }
 
+func newLexer(src string, d Dialect) *lexer {
+	return &lexer{d: d, src: src, delim: ";", start: -1, lineAtPos: 1, lineBase: 1, lineBlank: true}
+}
+
+// touch notes that a decision looked at the end of a partial window.
+func (lx *lexer) touch() {
+	if lx.partial {
+		lx.touched = true
+	}
+}
+
+// hasPrefix reports whether s starts at pos, touching the end of the window
+// when the bytes there are only a beginning of s.
+func (lx *lexer) hasPrefix(s string) bool {
+	rest := lx.src[lx.pos:]
+	if len(rest) < len(s) && strings.HasPrefix(s, rest) {
+		lx.touch()
+	}
+	return strings.HasPrefix(rest, s)
+}
+
 func (lx *lexer) lineAt(off int) int {
 	// Offsets only move forward, so count incrementally.
 	if off < lx.lineCursor {
-		return LineOf(lx.src, off)
+		return lx.lineBase + strings.Count(lx.src[:off], "\n")
 	}
 	lx.lineAtPos += strings.Count(lx.src[lx.lineCursor:off], "\n")
 	lx.lineCursor = off
@@ -120,8 +157,11 @@ func (lx *lexer) lineAt(off int) int {
 }
 
 func (lx *lexer) errAt(off int, format string, args ...any) error {
-	line := LineOf(lx.src, off)
+	line := lx.lineBase + strings.Count(lx.src[:off], "\n")
 	col := off - (strings.LastIndexByte(lx.src[:off], '\n') + 1) + 1
+	if !strings.Contains(lx.src[:off], "\n") {
+		col += lx.col0
+	}
 	return &SyntaxError{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -137,9 +177,12 @@ func (lx *lexer) mark(from, to int) {
 func (lx *lexer) flush(repeat int) {
 	if lx.start >= 0 {
 		lx.out = append(lx.out, Statement{
-			Text: lx.src[lx.start:lx.end], Start: lx.start, End: lx.end,
+			Text: lx.src[lx.start:lx.end], Start: lx.base + lx.start, End: lx.base + lx.end,
 			Line: lx.startLine, Repeat: repeat,
 		})
+	}
+	if !lx.touched {
+		lx.cutPos, lx.cutDelim, lx.cutOut = lx.pos, lx.delim, len(lx.out)
 	}
 	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth, lx.compound = -1, 0, "", "", 0, false
 }
@@ -159,12 +202,12 @@ func (lx *lexer) atLineStart(off int) bool {
 			return false
 		}
 	}
-	return true
+	return lx.lineBlank
 }
 
 func (lx *lexer) run() error {
 	src := lx.src
-	for lx.pos < len(src) {
+	for lx.pos < len(src) && !lx.touched {
 		c := src[lx.pos]
 		switch {
 		// The first-byte test spares a look back to the line start at
@@ -173,14 +216,14 @@ func (lx *lexer) run() error {
 			continue
 		case lx.d.Delimiter && lx.start < 0 && lx.atLineStart(lx.pos) && lx.delimiterCommand():
 			continue
-		case lx.d.BatchSeparator == "" && strings.HasPrefix(src[lx.pos:], lx.delim) && lx.depth == 0:
+		case lx.d.BatchSeparator == "" && lx.hasPrefix(lx.delim) && lx.depth == 0:
 			lx.pos += len(lx.delim)
 			lx.flush(1)
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			lx.pos++
-		case c == '-' && strings.HasPrefix(src[lx.pos:], "--"), c == '#' && lx.d.HashComments:
+		case c == '-' && lx.hasPrefix("--"), c == '#' && lx.d.HashComments:
 			lx.skipLine()
-		case c == '/' && strings.HasPrefix(src[lx.pos:], "/*"):
+		case c == '/' && lx.hasPrefix("/*"):
 			from := lx.pos
 			if err := lx.blockComment(); err != nil {
 				return err
@@ -216,6 +259,11 @@ func (lx *lexer) run() error {
 			lx.pos++
 		}
 	}
+	if lx.partial {
+		// The last statement may go on in the bytes that follow.
+		lx.touched = true
+		return nil
+	}
 	lx.flush(1)
 	return nil
 }
@@ -224,6 +272,7 @@ func (lx *lexer) skipLine() {
 	if i := strings.IndexByte(lx.src[lx.pos:], '\n'); i >= 0 {
 		lx.pos += i + 1
 	} else {
+		lx.touch()
 		lx.pos = len(lx.src)
 	}
 }
@@ -233,12 +282,12 @@ func (lx *lexer) blockComment() error {
 	depth := 0
 	for lx.pos < len(lx.src) {
 		switch {
-		case strings.HasPrefix(lx.src[lx.pos:], "/*"):
+		case lx.hasPrefix("/*"):
 			if depth == 0 || lx.d.NestedComments {
 				depth++
 			}
 			lx.pos += 2
-		case strings.HasPrefix(lx.src[lx.pos:], "*/"):
+		case lx.hasPrefix("*/"):
 			depth--
 			lx.pos += 2
 			if depth == 0 {
@@ -260,6 +309,9 @@ func (lx *lexer) quoted(open, close byte, escapes bool, what string) error {
 		case escapes && c == '\\':
 			lx.pos += 2
 		case c == close:
+			if lx.pos+1 == len(lx.src) {
+				lx.touch()
+			}
 			if lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] == close {
 				// A doubled closer escapes itself: '' in strings, "" and
 				// `` in identifiers, and ]] inside [brackets].
@@ -288,6 +340,7 @@ func (lx *lexer) dollarTag() string {
 			return ""
 		}
 	}
+	lx.touch()
 	return ""
 }
 
@@ -307,8 +360,11 @@ func (lx *lexer) word() {
 	from := lx.pos
 	// A custom delimiter may start with a word byte ("END$$"), and it ends
 	// the word there.
-	for lx.pos < len(lx.src) && isWordByte(lx.src[lx.pos]) && (lx.delim == ";" || !strings.HasPrefix(lx.src[lx.pos:], lx.delim)) {
+	for lx.pos < len(lx.src) && isWordByte(lx.src[lx.pos]) && (lx.delim == ";" || !lx.hasPrefix(lx.delim)) {
 		lx.pos++
+	}
+	if lx.pos == len(lx.src) {
+		lx.touch()
 	}
 	lx.mark(from, lx.pos)
 	if !lx.d.BeginEnd || lx.delim != ";" {
@@ -354,12 +410,18 @@ func (lx *lexer) word() {
 func (lx *lexer) delimiterCommand() bool {
 	rest := lx.src[lx.pos:]
 	const kw = "DELIMITER"
-	if len(rest) <= len(kw) || !strings.EqualFold(rest[:len(kw)], kw) || (rest[len(kw)] != ' ' && rest[len(kw)] != '\t') {
+	if len(rest) <= len(kw) {
+		lx.touch()
+		return false
+	}
+	if !strings.EqualFold(rest[:len(kw)], kw) || (rest[len(kw)] != ' ' && rest[len(kw)] != '\t') {
 		return false
 	}
 	line := rest
 	if i := strings.IndexByte(rest, '\n'); i >= 0 {
 		line = rest[:i]
+	} else {
+		lx.touch()
 	}
 	d := strings.TrimSpace(line[len(kw):])
 	if d == "" {
@@ -379,6 +441,8 @@ func (lx *lexer) batchSeparator() bool {
 	line := rest
 	if i := strings.IndexByte(rest, '\n'); i >= 0 {
 		line = rest[:i]
+	} else {
+		lx.touch()
 	}
 	if c := strings.Index(line, "--"); c >= 0 {
 		line = line[:c]
