@@ -432,9 +432,18 @@ func TestLockTimeoutNamesHolder(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer unlock(ctx)
+		before := e.snapshot()
 		out, code := e.cli("--lock-timeout", "300ms", "up")
-		if code != 5 || !strings.Contains(out, "held by") {
+		if code != 5 || !strings.Contains(out, "could not take the migration lock within 300ms; it is held by ") {
 			t.Fatalf("up while locked: exit %d\n%s", code, out)
 		}
+		if describe, ok := holderDescriptions[scheme(e.url)]; ok {
+			for _, w := range describe() {
+				if !strings.Contains(out, w) {
+					t.Errorf("the holder is not named precisely: output lacks %q:\n%s", w, out)
+				}
+			}
+		}
+		e.assertUnchanged(before)
 	})
 }

@@ -134,10 +134,22 @@ func (m *Migrator) checkRollback(ctx context.Context, migs []*Migration) ([]Loss
 			l.Rows = n
 		}
 	}
-	if m.opts.DryRun {
+	if m.opts.DryRun || nothingToLose(losses) {
 		return losses, nil
 	}
 	return losses, &DataLossError{Losses: losses}
+}
+
+// nothingToLose is true when every table the down scripts destroy is known
+// to be empty: dropping an empty table or a column of one loses no data, so
+// a rollback of a release nobody used yet needs no --allow-data-loss.
+func nothingToLose(losses []Loss) bool {
+	for _, l := range losses {
+		if l.Rows != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func firstLineOf(s string) string {

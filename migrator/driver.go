@@ -206,6 +206,21 @@ func Schemes() []string {
 // ErrNoDatabaseURL is returned when no database URL was given.
 var ErrNoDatabaseURL = errors.New("no database URL: pass --database or set DATABASE_URL")
 
+// ErrBadURL is wrapped by errors about a database URL that cannot name any
+// database (it does not parse, or no driver has its scheme); no connection
+// was tried.
+var ErrBadURL = errors.New("bad database URL")
+
+// CheckIdentifier refuses a table or schema name that is not a plain SQL
+// identifier. Names are also quoted where they are used; this check keeps
+// them portable across databases and keeps SQL out of flag values.
+func CheckIdentifier(name string) error {
+	if !identRE.MatchString(name) {
+		return fmt.Errorf("name %q is not allowed: use letters, digits and _ (at most 63, not starting with a digit)", name)
+	}
+	return nil
+}
+
 // Open opens the driver that the URL's scheme names.
 func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 	if rawURL == "" {
@@ -214,13 +229,13 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url.Parse echoes the whole input, password included.
-		return nil, fmt.Errorf("database URL %q does not parse: %v", Redact(rawURL), redactErr(err, rawURL))
+		return nil, fmt.Errorf("%w: %q does not parse: %v", ErrBadURL, Redact(rawURL), redactErr(err, rawURL))
 	}
 	registryMu.RLock()
 	opener := registry[u.Scheme]
 	registryMu.RUnlock()
 	if opener == nil {
-		return nil, fmt.Errorf("database URL %q: unknown scheme %q (known: %s; a driver registers its scheme when its package under drivers/ is imported)", Redact(rawURL), u.Scheme, strings.Join(Schemes(), ", "))
+		return nil, fmt.Errorf("%w: %q: unknown scheme %q (known: %s; a driver registers its scheme when its package under drivers/ is imported)", ErrBadURL, Redact(rawURL), u.Scheme, strings.Join(Schemes(), ", "))
 	}
 	if cfg.StateTable == "" {
 		cfg.StateTable = DefaultStateTable
@@ -229,8 +244,10 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 		cfg.HistoryTable = DefaultHistoryTable
 	}
 	for _, name := range []string{cfg.StateTable, cfg.HistoryTable, cfg.Schema} {
-		if name != "" && !identRE.MatchString(name) {
-			return nil, fmt.Errorf("table or schema name %q is not allowed: use letters, digits and _ (at most 63, not starting with a digit)", name)
+		if name != "" {
+			if err := CheckIdentifier(name); err != nil {
+				return nil, fmt.Errorf("table or schema %w", err)
+			}
 		}
 	}
 	cfg.URL = u

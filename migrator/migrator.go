@@ -17,9 +17,12 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/migrate-dev/migrate/migrator/sqlsplit"
 )
 
 // ToolVersion is recorded in every history row. Release builds set it with
@@ -199,6 +202,9 @@ func (m *Migrator) History(ctx context.Context) ([]HistoryRow, error) {
 // locked runs fn holding the migration lock, with the tables prepared and
 // the plan read under the lock. A dry run takes no lock and creates nothing.
 func (m *Migrator) locked(ctx context.Context, fn func(p *Plan) (*Report, error)) (*Report, error) {
+	if err := m.checkScripts(); err != nil {
+		return nil, err
+	}
 	if !m.opts.DryRun {
 		unlock, err := m.driver.Lock(ctx, m.opts.LockTimeout)
 		if err != nil {
@@ -341,6 +347,33 @@ func (m *Migrator) rollback(ctx context.Context, p *Plan, entries []Entry) (*Rep
 		rep.DataLoss = losses
 	}
 	return rep, err
+}
+
+// checkScripts splits every script of the folder with the driver's rules
+// before the lock is taken, so that an unterminated quote anywhere is
+// reported, with its file and line, before anything touches the database
+// (not even migrate's own tables are created).
+func (m *Migrator) checkScripts() error {
+	var problems []Problem
+	for _, mig := range m.source.Migrations {
+		for _, s := range []*Script{&mig.Up, mig.Down} {
+			if s == nil {
+				continue
+			}
+			if _, err := m.driver.Split(s.SQL); err != nil {
+				p := Problem{File: s.Path, Msg: err.Error()}
+				var se *sqlsplit.SyntaxError
+				if errors.As(err, &se) {
+					p.Line, p.Msg = se.Line, fmt.Sprintf("column %d: %s", se.Column, se.Msg)
+				}
+				problems = append(problems, p)
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &SourceError{Dir: filepath.Dir(problems[0].File), Problems: problems}
 }
 
 // apply runs migs in the given direction. Every script is split before the

@@ -18,8 +18,12 @@ import (
 	"github.com/migrate-dev/migrate/migrator/sqlsplit"
 )
 
+// usageErrorHandler turns a flag the parser rejects into a usage error
+// (exit 2) reported in one line, instead of a page of help.
+func usageErrorHandler(_ *cli.Context, err error, _ bool) error { return &usageError{err.Error()} }
+
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:      "migrate",
 		Usage:     "versioned SQL migrations with safe rollbacks and a full history",
 		Writer:    stdout,
@@ -27,7 +31,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		// Errors are printed once, by run, with passwords removed.
 		ExitErrHandler:  func(*cli.Context, error) {},
 		HideHelpCommand: true,
-		Before:          applyEnvironment,
+		OnUsageError:    usageErrorHandler,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("unknown command %q (run migrate --help for the list)", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
+		Before: applyEnvironment,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "database", Aliases: []string{"d"}, EnvVars: []string{"DATABASE_URL"}, Usage: "database URL (sqlite:file.db, postgres://..., mysql://..., sqlserver://...)"},
 			&cli.StringFlag{Name: "dir", EnvVars: []string{"MIGRATE_DIR"}, Value: "./migrations", Usage: "folder holding the migration files"},
@@ -70,6 +81,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			}},
 		},
 	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = usageErrorHandler
+	}
+	return app
 }
 
 func argInt(c *cli.Context, what string, def int64) (int64, error) {
@@ -243,6 +258,13 @@ func cmdHistory(c *cli.Context) error {
 // withMigrator loads the folder (before touching the database, so a bad
 // folder is reported without a connection), opens the driver and runs fn.
 func withMigrator(c *cli.Context, fn func(*migrator.Migrator, *printer) error) error {
+	for _, flag := range []string{"state-table", "history-table", "schema"} {
+		if v := c.String(flag); v != "" || flag != "schema" {
+			if err := migrator.CheckIdentifier(v); err != nil {
+				return usagef("--%s: %v", flag, err)
+			}
+		}
+	}
 	src, err := migrator.LoadDir(c.String("dir"))
 	if err != nil {
 		return &codedError{err: err, code: exitBadSource}
@@ -251,8 +273,11 @@ func withMigrator(c *cli.Context, fn func(*migrator.Migrator, *printer) error) e
 		StateTable: c.String("state-table"), HistoryTable: c.String("history-table"), Schema: c.String("schema"),
 	})
 	if err != nil {
-		if errors.Is(err, migrator.ErrNoDatabaseURL) {
+		switch {
+		case errors.Is(err, migrator.ErrNoDatabaseURL):
 			return usagef("%v", err)
+		case errors.Is(err, migrator.ErrBadURL):
+			return usagef("--database: %v", err)
 		}
 		return &codedError{err: err, code: exitDatabase}
 	}

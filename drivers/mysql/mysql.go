@@ -61,6 +61,7 @@ const DefaultConnectTimeout = 10 * time.Second
 type Driver struct {
 	*sqlstore.Store
 	db       *sql.DB
+	cfg      migrator.Config
 	database string
 	lockName string
 }
@@ -112,7 +113,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	if database == "" {
 		database = c.DBName
 	}
-	d := &Driver{db: db, database: database, lockName: lockName(database, cfg.StateTable)}
+	d := &Driver{db: db, cfg: cfg, database: database, lockName: lockName(database, cfg.StateTable)}
 	qualified := func(t string) string { return quote(database) + "." + quote(t) }
 	d.Store = &sqlstore.Store{
 		DB: db,

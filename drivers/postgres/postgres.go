@@ -97,7 +97,10 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 			Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) },
 			CreateTables: func(state, history string) []string {
 				return []string{
-					`CREATE SCHEMA IF NOT EXISTS ` + quote(schema),
+					// CREATE SCHEMA IF NOT EXISTS needs CREATE on the database
+					// even when the schema is there, which a user who owns
+					// only the schema lacks: create it only when missing.
+					`DO $migrate$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ` + quoteLiteral(schema) + `) THEN CREATE SCHEMA ` + quote(schema) + `; END IF; END $migrate$`,
 					`CREATE TABLE IF NOT EXISTS ` + state + ` (
 	version BIGINT PRIMARY KEY,
 	name TEXT NOT NULL,
@@ -139,6 +142,8 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 }
 
 func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
 
 // errorLine maps PgError.Position, a 1-based count of characters (not
 // bytes) into the statement sent, to a line inside the statement.

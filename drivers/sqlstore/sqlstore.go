@@ -68,14 +68,38 @@ func (s *Store) boolValue(v bool) any {
 }
 
 // Prepare creates the tables when missing and learns the database user.
+// A table of the same name left by another tool or application is refused
+// by name, before migrate writes a row into it; where DDL is transactional
+// the tables created on the way are rolled back with the refusal.
 func (s *Store) Prepare(ctx context.Context) error {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning a transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
 	for _, q := range s.Dialect.CreateTables(s.StateTable, s.HistoryTable) {
-		if _, err := s.DB.ExecContext(ctx, q); err != nil {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", firstLine(q), err)
 		}
 	}
+	for table, columns := range map[string]string{s.StateTable: stateColumns, s.HistoryTable: historyColumns} {
+		rows, err := tx.QueryContext(ctx, `SELECT `+columns+` FROM `+table+` WHERE 1 = 0`)
+		if err != nil {
+			return fmt.Errorf("table %s exists but is not one of migrate's tables (it lacks the columns %s: %v); if another tool owns it, give migrate other names with --state-table and --history-table", table, columns, err)
+		}
+		rows.Close()
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("creating the migrate tables: %w", err)
+	}
 	return s.loadUser(ctx)
 }
+
+// The columns migrate reads and writes, in the order State and History scan them.
+const (
+	stateColumns   = `version, name, checksum, status, applied_at, failed_statement, error`
+	historyColumns = `id, version, name, direction, checksum, started_at, duration_ms, success, error, db_user, os_user, host, tool_version`
+)
 
 func (s *Store) loadUser(ctx context.Context) error {
 	if s.user != "" || s.Dialect.CurrentUser == "" {
@@ -101,7 +125,7 @@ func (s *Store) State(ctx context.Context) ([]migrator.StateRow, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT version, name, checksum, status, applied_at, failed_statement, error FROM `+s.StateTable+` ORDER BY version`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+stateColumns+` FROM `+s.StateTable+` ORDER BY version`)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +153,7 @@ func (s *Store) History(ctx context.Context) ([]migrator.HistoryRow, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, version, name, direction, checksum, started_at, duration_ms, success, error, db_user, os_user, host, tool_version FROM `+s.HistoryTable+` ORDER BY id`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+historyColumns+` FROM `+s.HistoryTable+` ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}

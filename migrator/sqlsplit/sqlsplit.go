@@ -389,8 +389,10 @@ func (lx *lexer) batchSeparator() bool {
 	}
 	repeat := 1
 	if len(f) == 2 {
+		// Digits only, as sqlcmd takes it: Atoi alone would read "GO +1"
+		// as a separator that sqlcmd refuses.
 		n, err := strconv.Atoi(f[1])
-		if err != nil || n < 1 {
+		if err != nil || n < 1 || strings.TrimLeft(f[1], "0123456789") != "" {
 			return false
 		}
 		repeat = n

@@ -1,0 +1,353 @@
+package integration
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/migrate-dev/migrate/internal/testdb"
+	"github.com/migrate-dev/migrate/migrator"
+)
+
+// oneTable is a valid folder: the base most bad-input cases add to.
+var oneTable = map[string]string{
+	"0001_a.up.sql":   "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+	"0001_a.down.sql": "DROP TABLE a;\n",
+}
+
+// with returns oneTable plus the given name, content pairs.
+func with(files ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range oneTable {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(files); i += 2 {
+		out[files[i]] = files[i+1]
+	}
+	return out
+}
+
+// badCase is one input the tool must refuse (or, with applied set, accept).
+type badCase struct {
+	name  string
+	files map[string]string
+	// skip returns why the case does not apply to a target, or "".
+	skip func(t *testing.T, e *env) string
+	// setup prepares the database or folder before the command runs.
+	setup func(t *testing.T, e *env)
+	// url returns the database URL to pass instead of the env's.
+	url  func(t *testing.T, e *env) string
+	args []string
+	code int
+	// want are substrings the output must hold (file, line or flag).
+	want []string
+	// applied, for inputs that are valid, are the versions that must be
+	// applied and recorded afterwards; otherwise the database must be
+	// exactly as before the command.
+	applied []int64
+	// acceptedMeans, when the command succeeds anyway, is why that is the
+	// server's doing; the case is then skipped with it.
+	acceptedMeans string
+	// check replaces the unchanged-database check where a target may
+	// legitimately keep something (MySQL DDL is not transactional).
+	check func(t *testing.T, e *env)
+}
+
+func networked(t *testing.T, e *env) string {
+	if scheme(e.url) == "sqlite" {
+		return "SQLite is a file: there is no server, user or password"
+	}
+	return ""
+}
+
+func only(name, why string) func(*testing.T, *env) string {
+	return func(t *testing.T, e *env) string {
+		if e.tg.name != name {
+			return why
+		}
+		return ""
+	}
+}
+
+// editURL returns the env's URL changed by fn.
+func editURL(t *testing.T, e *env, fn func(u *url.URL)) string {
+	t.Helper()
+	u, err := url.Parse(e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(u)
+	return u.String()
+}
+
+// restrictedUser creates a login that may connect and read but not create
+// tables, and returns a URL that connects as it.
+func restrictedUser(t *testing.T, e *env) string {
+	t.Helper()
+	name := strings.Replace(testdb.Name(), "migrate_t_", "migrate_ro_", 1)
+	switch scheme(e.url) {
+	case "postgres":
+		// PostgreSQL 15 grants CREATE on schema public to its owner only.
+		e.exec(`CREATE ROLE ` + name + ` LOGIN`)
+		t.Cleanup(func() { _, _ = e.db().Exec(`DROP ROLE IF EXISTS ` + name) })
+	case "mysql":
+		u, err := url.Parse(e.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.exec("CREATE USER '" + name + "'@'%'")
+		t.Cleanup(func() { _, _ = e.db().Exec("DROP USER IF EXISTS '" + name + "'@'%'") })
+		e.exec("GRANT SELECT ON `" + strings.TrimPrefix(u.Path, "/") + "`.* TO '" + name + "'@'%'")
+	default:
+		t.Fatalf("no restricted-user setup for %s: add one to restrictedUser", scheme(e.url))
+	}
+	return editURL(t, e, func(u *url.URL) { u.User = url.User(name) })
+}
+
+func badInputCases() []badCase {
+	source := func(name string, files map[string]string, want ...string) badCase {
+		return badCase{name: name, files: files, args: []string{"up"}, code: 3, want: want}
+	}
+	valid := func(name string, files map[string]string, applied ...int64) badCase {
+		return badCase{name: name, files: files, args: []string{"up"}, applied: applied}
+	}
+	usage := func(name string, args []string, want ...string) badCase {
+		return badCase{name: name, files: oneTable, args: args, code: 2, want: want}
+	}
+	applyFirst := func(t *testing.T, e *env) {
+		if _, err := e.migrator(migrator.Options{}).Up(context.Background(), 1); err != nil {
+			t.Fatalf("applying version 1: %v", err)
+		}
+	}
+	return []badCase{
+		// File names and versions.
+		source("name without a name", with("0002.up.sql", "SELECT 1;"), "0002.up.sql", "file name must look like VERSION_NAME.up.sql"),
+		source("name with a space", with("0002_add orders.up.sql", "SELECT 1;"), "0002_add orders.up.sql", "file name must look like"),
+		source("misspelled direction", with("0002_b.upp.sql", "SELECT 1;"), "0002_b.upp.sql", "file name must look like"),
+		source("negative version", with("-1_neg.up.sql", "SELECT 1;", "-1_neg.down.sql", ""), "-1_neg.up.sql", "file name must look like"),
+		source("version zero", with("0_zero.up.sql", "SELECT 1;", "0_zero.down.sql", ""), "0_zero.up.sql", "must be a positive integer below 2^63"),
+		source("version above 2^63", with("9223372036854775808_big.up.sql", "SELECT 1;", "9223372036854775808_big.down.sql", ""), "9223372036854775808_big.up.sql", "must be a positive integer below 2^63"),
+		source("duplicate version", with("01_a.up.sql", "SELECT 1;"), "01_a.up.sql", "duplicate version 1", "0001_a.up.sql"),
+		source("duplicate version, other name", map[string]string{"0001_a.up.sql": "SELECT 1;", "0001_b.down.sql": ""}, "0001_b.down.sql", "duplicate version 1 with a different name"),
+		source("up without down", map[string]string{"0001_a.up.sql": oneTable["0001_a.up.sql"]}, "0001_a.up.sql", "no down script", "migrate:irreversible"),
+		source("down without up", with("0002_b.down.sql", "DROP TABLE b;"), "0002_b.down.sql", "down script without an up script"),
+		// Directives.
+		source("unknown directive", with("0002_b.up.sql", "SELECT 1;\n-- migrate:no-transactions\n", "0002_b.down.sql", ""), "0002_b.up.sql:2", `unknown directive "migrate:no-transactions"`),
+		source("irreversible directive in a down file", with("0001_a.down.sql", "-- migrate:irreversible\nDROP TABLE a;\n"), "0001_a.down.sql", "belongs in the up script"),
+		source("irreversible up with a down file", with("0001_a.up.sql", "-- migrate:irreversible\nCREATE TABLE a (id INTEGER);\n"), "0001_a.up.sql", "marked irreversible but has a down script"),
+		// Contents.
+		source("not UTF-8", with("0002_latin1.up.sql", "SELECT 1;\nINSERT INTO a (id) VALUES (1); -- caf\xe9\n", "0002_latin1.down.sql", ""), "0002_latin1.up.sql:2", "not valid UTF-8"),
+		source("unterminated string", with("0002_q.up.sql", "CREATE TABLE q (id INTEGER);\nINSERT INTO q VALUES ('oops);\n", "0002_q.down.sql", "DROP TABLE q;"), "0002_q.up.sql:2", "column 23", "unterminated string literal"),
+		source("unterminated quoted identifier", with("0002_q.up.sql", "\n\nCREATE TABLE \"q (id INTEGER);\n", "0002_q.down.sql", ""), "0002_q.up.sql:3", "unterminated quoted identifier"),
+		source("unterminated block comment", with("0002_c.up.sql", "SELECT 1;\n\n/* never closed\n", "0002_c.down.sql", ""), "0002_c.up.sql:3", "unterminated /* comment"),
+		source("syntax error in a pending down file", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE 'b;\n"), "0002_b.down.sql:1", "unterminated string literal"),
+		func() badCase {
+			c := source("unterminated dollar-quote", with("0002_f.up.sql", "CREATE FUNCTION f() RETURNS int AS $body$\nSELECT 1;\n", "0002_f.down.sql", "DROP FUNCTION f;"), "0002_f.up.sql:1", "unterminated dollar-quoted string (opened with $body$)")
+			c.skip = only("postgres", "dollar-quotes are PostgreSQL syntax")
+			return c
+		}(),
+		valid("empty files are no-ops", with("0002_empty.up.sql", "", "0002_empty.down.sql", ""), 1, 2),
+		valid("comment-only files are no-ops", with("0002_later.up.sql", "-- nothing yet\n/* later */\n", "0002_later.down.sql", "-- nothing to undo\n"), 1, 2),
+		valid("byte-order mark", with("0002_bom.up.sql", "\ufeffCREATE TABLE bom (id INTEGER);\n", "0002_bom.down.sql", "\ufeffDROP TABLE bom;\n"), 1, 2),
+		valid("CRLF line ends", with("0002_crlf.up.sql", "-- migrate:no-transaction\r\nCREATE TABLE crlf (\r\n  id INTEGER\r\n);\r\nCREATE INDEX crlf_id ON crlf (id);\r\n", "0002_crlf.down.sql", "DROP TABLE crlf;\r\n"), 1, 2),
+		// The folder itself.
+		{name: "unreadable file", files: oneTable, args: []string{"up"}, code: 3, want: []string{"0001_a.up.sql", "cannot read", "permission denied"},
+			skip: func(*testing.T, *env) string {
+				if os.Geteuid() == 0 {
+					return "running as root, which reads a chmod 000 file: there is no unreadable file to test"
+				}
+				return ""
+			},
+			setup: func(t *testing.T, e *env) {
+				if err := os.Chmod(filepath.Join(e.dir, "0001_a.up.sql"), 0); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "folder does not exist", files: oneTable, args: []string{"up"}, code: 3, want: []string{"no-such-folder", "does not exist", "--dir"},
+			setup: func(t *testing.T, e *env) { e.dir = filepath.Join(e.dir, "no-such-folder") }},
+		{name: "--dir names a file", files: oneTable, args: []string{"up"}, code: 3, want: []string{"0001_a.up.sql", "is not a directory"},
+			setup: func(t *testing.T, e *env) { e.dir = filepath.Join(e.dir, "0001_a.up.sql") }},
+		// The database URL and connection.
+		{name: "unknown URL scheme", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `unknown scheme "mysqlx"`},
+			url: func(*testing.T, *env) string { return "mysqlx://root@127.0.0.1/db" }},
+		{name: "unparseable URL", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "does not parse"},
+			url: func(*testing.T, *env) string { return "postgres://u@[::1/db" }},
+		{name: "unreachable server", files: oneTable, args: []string{"up"}, code: 4,
+			url: func(t *testing.T, e *env) string {
+				if scheme(e.url) == "sqlite" {
+					return "sqlite:" + filepath.Join(t.TempDir(), "no-such-dir", "x.db")
+				}
+				return editURL(t, e, func(u *url.URL) { u.Host = "127.0.0.1:1" })
+			}},
+		{name: "wrong password", files: oneTable, args: []string{"status"}, code: 4, skip: networked,
+			acceptedMeans: "the server accepted a wrong password (PostgreSQL's pg_hba.conf says trust for 127.0.0.1 here); the missing-role case covers a refused login",
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.User = url.UserPassword(u.User.Username(), "not-the-password") })
+			}},
+		{name: "missing role", files: oneTable, args: []string{"up"}, code: 4, want: []string{"migrate_no_such_role"}, skip: networked,
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.User = url.User("migrate_no_such_role") })
+			}},
+		{name: "missing database", files: oneTable, args: []string{"up"}, code: 4, want: []string{"migrate_no_such_db"},
+			skip: func(t *testing.T, e *env) string {
+				if scheme(e.url) == "sqlite" {
+					return "SQLite creates a missing database file; a missing directory is the unreachable-server case"
+				}
+				return ""
+			},
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) {
+					if scheme(e.url) == "sqlserver" {
+						q := u.Query()
+						q.Set("database", "migrate_no_such_db")
+						u.RawQuery = q.Encode()
+						return
+					}
+					u.Path = "/migrate_no_such_db"
+				})
+			}},
+		{name: "user without DDL rights", files: oneTable, args: []string{"up"}, code: 4, want: []string{"migrate_state", "denied"}, skip: networked,
+			url: restrictedUser},
+		// Tables that are not migrate's.
+		{name: "history table of another tool", files: oneTable, args: []string{"up"}, code: 4,
+			want: []string{"migrate_history", "is not one of migrate's tables", "--history-table"},
+			setup: func(t *testing.T, e *env) {
+				e.exec(`CREATE TABLE migrate_history (id INTEGER, note VARCHAR(50))`)
+				e.exec(`INSERT INTO migrate_history (id, note) VALUES (7, 'theirs')`)
+			},
+			check: func(t *testing.T, e *env) { assertForeignTableKept(t, e, "migrate_history") }},
+		{name: "state table of another tool", files: oneTable, args: []string{"up"}, code: 4,
+			want: []string{"migrate_state", "is not one of migrate's tables"},
+			setup: func(t *testing.T, e *env) {
+				e.exec(`CREATE TABLE migrate_state (id INTEGER, note VARCHAR(50))`)
+				e.exec(`INSERT INTO migrate_state (id, note) VALUES (7, 'theirs')`)
+			},
+			check: func(t *testing.T, e *env) { assertForeignTableKept(t, e, "migrate_state") }},
+		// Edits after the fact.
+		{name: "tampered state checksum", files: with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;"),
+			args: []string{"up"}, code: 6, want: []string{"version 1", "0001_a.up.sql changed after it was applied", "repair 1 --accept-checksum"},
+			setup: func(t *testing.T, e *env) {
+				applyFirst(t, e)
+				e.exec(`UPDATE migrate_state SET checksum = 'edited' WHERE version = 1`)
+			}},
+		{name: "changed applied file", files: with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;"),
+			args: []string{"up"}, code: 6, want: []string{"0001_a.up.sql changed after it was applied"},
+			setup: func(t *testing.T, e *env) {
+				applyFirst(t, e)
+				if err := os.WriteFile(filepath.Join(e.dir, "0001_a.up.sql"), []byte("CREATE TABLE a (id INTEGER PRIMARY KEY, x INTEGER);\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		// Arguments and flags.
+		usage("up with a word", []string{"up", "abc"}, `N must be a non-negative integer, got "abc"`),
+		usage("up with two numbers", []string{"up", "1", "2"}, "takes at most one argument"),
+		usage("down -1", []string{"down", "-1"}, "-1"),
+		usage("goto an unknown version", []string{"goto", "99"}, "goto 99", "no migration with that version"),
+		usage("baseline an unknown version", []string{"baseline", "99"}, "baseline 99", "no migration with that version"),
+		usage("goto without a version", []string{"goto"}, "missing argument V"),
+		usage("repair without an action", []string{"repair", "1"}, "exactly one of --applied, --rolled-back, --accept-checksum, --forget"),
+		usage("repair with two actions", []string{"repair", "--applied", "--forget", "1"}, "exactly one of"),
+		usage("unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`),
+		usage("unknown flag", []string{"--frobnicate", "up"}, "frobnicate"),
+		usage("bad lock timeout", []string{"--lock-timeout", "soon", "up"}, "lock-timeout", "soon"),
+		usage("SQL in a table name", []string{"--state-table", "x; drop table y", "up"}, "--state-table", "is not allowed"),
+		usage("SQL in a schema name", []string{"--schema", `s"; drop table y; --`, "up"}, "--schema", "is not allowed"),
+	}
+}
+
+// assertForeignTableKept checks that another tool's table still has its
+// own columns and row, and that migrate left no state of its own beside it
+// where DDL is transactional.
+func assertForeignTableKept(t *testing.T, e *env, table string) {
+	t.Helper()
+	var id int
+	var note string
+	if err := e.db().QueryRow(`SELECT id, note FROM `+table).Scan(&id, &note); err != nil || id != 7 || note != "theirs" {
+		t.Fatalf("%s was changed: %v (id %d, note %q)", table, err, id, note)
+	}
+	objs := e.schemaObjects()
+	other := map[string]string{"migrate_history": "migrate_state", "migrate_state": "migrate_history"}[table]
+	if e.tg.transactionalDDL && objs[other] {
+		t.Fatalf("%s was created although the run was refused: %v", other, objs)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	cases := badInputCases()
+	if len(cases) < 30 {
+		t.Fatalf("the catalogue has %d cases; keep at least 30", len(cases))
+	}
+	forEachTarget(t, func(t *testing.T, tg target) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				e := newEnv(t, tg, writeFiles(t, c.files))
+				if c.skip != nil {
+					if why := c.skip(t, e); why != "" {
+						t.Skip(why)
+					}
+				}
+				if c.setup != nil {
+					c.setup(t, e)
+				}
+				dbURL := e.url
+				if c.url != nil {
+					dbURL = c.url(t, e)
+				}
+				var before snapshot
+				if c.applied == nil && c.check == nil {
+					before = e.snapshot()
+				}
+				out, code := runCLI(t, append([]string{"--database", dbURL, "--dir", e.dir}, c.args...)...)
+				if c.acceptedMeans != "" && code == 0 {
+					t.Skipf("%s:\n%s", c.acceptedMeans, out)
+				}
+				if code != c.code {
+					t.Fatalf("exit %d, want %d; output:\n%s", code, c.code, out)
+				}
+				for _, w := range c.want {
+					if !strings.Contains(out, w) {
+						t.Errorf("output lacks %q:\n%s", w, out)
+					}
+				}
+				if strings.Contains(out, "Incorrect Usage") || strings.Contains(out, "GLOBAL OPTIONS") {
+					t.Errorf("a bad input should get one clear line, not a page of help:\n%s", out)
+				}
+				switch {
+				case c.applied != nil:
+					assertApplied(t, e, c.applied)
+				case c.check != nil:
+					c.check(t, e)
+				default:
+					e.assertUnchanged(before)
+				}
+			})
+		}
+	})
+}
+
+// assertApplied checks that exactly the versions given are applied, each
+// with one successful history row.
+func assertApplied(t *testing.T, e *env, versions []int64) {
+	t.Helper()
+	st := e.state()
+	if len(st) != len(versions) {
+		t.Fatalf("state has %d rows, want %d: %+v", len(st), len(versions), st)
+	}
+	ups := map[int64]int{}
+	for _, h := range e.history() {
+		if h.Direction == migrator.Up && h.Success {
+			ups[h.Version]++
+		}
+	}
+	for i, v := range versions {
+		if st[i].Version != v || st[i].Status != migrator.StatusApplied {
+			t.Fatalf("state row %d is %+v, want version %d applied", i, st[i], v)
+		}
+		if ups[v] != 1 {
+			t.Fatalf("version %d has %d successful up rows in history, want 1", v, ups[v])
+		}
+	}
+}

@@ -1,0 +1,2 @@
+-- wrong: note was NOT NULL
+ALTER TABLE t ADD COLUMN note VARCHAR(100) DEFAULT '';

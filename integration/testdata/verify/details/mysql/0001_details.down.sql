@@ -1,0 +1,4 @@
+DROP PROCEDURE c_count;
+DROP VIEW c_names;
+DROP TABLE c;
+DROP TABLE p;

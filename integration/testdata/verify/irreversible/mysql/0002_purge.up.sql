@@ -1,0 +1,2 @@
+-- migrate:irreversible
+DELETE FROM t;

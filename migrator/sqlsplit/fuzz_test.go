@@ -1,0 +1,195 @@
+package sqlsplit
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The dialect presets of drivers/postgres and drivers/sqlite, written here
+// rather than imported because the drivers import this package (MySQL's
+// and SQL Server's are in mysql_test.go and sqlserver_test.go).
+var (
+	postgresDialect = Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true}
+	sqliteDialect   = Dialect{Brackets: true, Backticks: true, BeginEnd: true}
+)
+
+// seeds are scripts that reach every rule of the lexer; each fuzz target
+// starts from all of them, plus its corpus under testdata/fuzz.
+var seeds = []string{
+	"",
+	"SELECT 1",
+	"CREATE TABLE a (id INT);\nCREATE INDEX a_id ON a (id);\n",
+	"-- only a comment\n",
+	"/* block */ SELECT 1; /* trailing */",
+	"/* outer /* nested */ still */ SELECT 2;",
+	"INSERT INTO t VALUES ('it''s; fine');",
+	"SELECT E'a\\'b;c';",
+	"SELECT \"weird;name\" FROM t;",
+	"CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nSELECT 2;",
+	"DO $body$ BEGIN RAISE NOTICE 'x;'; END $body$;",
+	"CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT 3;",
+	"CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET n = n + 1; END;\nSELECT 1;",
+	"SELECT `a;b`, [c;d] FROM t;",
+	"SELECT 1; # hash comment ;\nSELECT 'a\\'b';",
+	"DELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\nDELIMITER ;\nCALL p();",
+	"CREATE PROCEDURE q() BEGIN IF 1 THEN SELECT 1; END IF; END;\nSELECT 2;",
+	"SELECT CASE WHEN 1 THEN 'a;' ELSE 'b' END;",
+	"CREATE TABLE a (id INT);\nGO\nSELECT 1; SELECT 2;\nGO 3\nPRINT 'x'\ngo -- done\n",
+	"SELECT 1;\r\nSELECT 2;\r\n",
+	"\ufeffSELECT 1;",
+	"SELECT 'unterminated",
+	"SELECT $$ unterminated",
+	"/* unterminated",
+	"SELECT [unterminated",
+}
+
+func fuzzDialect(f *testing.F, d Dialect) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, script string) {
+		checkSplit(t, script, d)
+	})
+}
+
+func FuzzSplitPostgres(f *testing.F)  { fuzzDialect(f, postgresDialect) }
+func FuzzSplitSQLite(f *testing.F)    { fuzzDialect(f, sqliteDialect) }
+func FuzzSplitMySQL(f *testing.F)     { fuzzDialect(f, mysqlDialect) }
+func FuzzSplitSQLServer(f *testing.F) { fuzzDialect(f, sqlServer) }
+
+// checkSplit asserts the splitter's contract on one script: statements in
+// order and not overlapping, each Text the exact bytes at [Start, End),
+// Line right, and every byte between statements something a database would
+// ignore (space, a comment, the delimiter, a DELIMITER or GO line).
+func checkSplit(t *testing.T, script string, d Dialect) {
+	t.Helper()
+	stmts, err := Split(script, d)
+	if err != nil {
+		var se *SyntaxError
+		if !errors.As(err, &se) {
+			t.Fatalf("error is %T, not a *SyntaxError: %v", err, err)
+		}
+		if lines := strings.Count(script, "\n") + 1; se.Line < 1 || se.Line > lines || se.Column < 1 {
+			t.Fatalf("syntax error points outside the script (%d lines): %v", lines, err)
+		}
+		return
+	}
+	prevEnd := 0
+	delim := ";"
+	for i, st := range stmts {
+		if st.Start < prevEnd || st.End <= st.Start || st.End > len(script) {
+			t.Fatalf("statement %d spans [%d,%d) after previous end %d in a script of %d bytes", i+1, st.Start, st.End, prevEnd, len(script))
+		}
+		if st.Text != script[st.Start:st.End] {
+			t.Fatalf("statement %d: Text %q is not script[%d:%d] = %q", i+1, st.Text, st.Start, st.End, script[st.Start:st.End])
+		}
+		if want := 1 + strings.Count(script[:st.Start], "\n"); st.Line != want {
+			t.Fatalf("statement %d (%q): Line %d, want %d", i+1, st.Text, st.Line, want)
+		}
+		if st.Repeat < 1 {
+			t.Fatalf("statement %d: Repeat %d", i+1, st.Repeat)
+		}
+		checkGap(t, script, prevEnd, st.Start, d, &delim)
+		prevEnd = st.End
+	}
+	checkGap(t, script, prevEnd, len(script), d, &delim)
+
+	again, err := Split(script, d)
+	if err != nil || len(again) != len(stmts) {
+		t.Fatalf("second split differs: %d statements, %v", len(again), err)
+	}
+}
+
+var (
+	goLine = regexp.MustCompile(`^[0-9]+$`)
+)
+
+// checkGap fails unless script[from:to] holds only what the lexer may skip.
+// delim follows DELIMITER commands from gap to gap.
+func checkGap(t *testing.T, script string, from, to int, d Dialect, delim *string) {
+	t.Helper()
+	lineStart := func(i int) bool {
+		j := strings.LastIndexByte(script[:i], '\n') + 1
+		return strings.Trim(script[j:i], " \t\r") == ""
+	}
+	restOfLine := func(i int) (string, int) {
+		if n := strings.IndexByte(script[i:to], '\n'); n >= 0 {
+			return script[i : i+n], i + n + 1
+		}
+		return script[i:to], to
+	}
+	for i := from; i < to; {
+		rest := script[i:to]
+		if d.BatchSeparator != "" && lineStart(i) {
+			line, next := restOfLine(i)
+			if c := strings.Index(line, "--"); c >= 0 {
+				line = line[:c]
+			}
+			f := strings.Fields(line)
+			if len(f) >= 1 && len(f) <= 2 && strings.EqualFold(f[0], d.BatchSeparator) && (len(f) == 1 || goLine.MatchString(f[1])) {
+				i = next
+				continue
+			}
+		}
+		if d.Delimiter && lineStart(i) {
+			line, next := restOfLine(i)
+			if d := delimiterArg(line); d != "" {
+				*delim = d
+				i = next
+				continue
+			}
+		}
+		switch c := script[i]; {
+		case d.BatchSeparator == "" && strings.HasPrefix(rest, *delim):
+			i += len(*delim)
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
+			i++
+		case strings.HasPrefix(rest, "--"), c == '#' && d.HashComments:
+			_, i = restOfLine(i)
+		case strings.HasPrefix(rest, "/*"):
+			i = commentEnd(t, script, i, to, d)
+		default:
+			t.Fatalf("byte %d (%q) between statements is neither space, comment nor delimiter: lost from %q", i, c, script[from:to])
+		}
+	}
+}
+
+// delimiterArg returns the new delimiter of a "DELIMITER x" line as the
+// mysql client reads it (the keyword, a blank, then the first word after
+// any white space, a stray \r included), or "".
+func delimiterArg(line string) string {
+	const kw = "DELIMITER"
+	if len(line) <= len(kw) || !strings.EqualFold(line[:len(kw)], kw) || line[len(kw)] != ' ' && line[len(kw)] != '\t' {
+		return ""
+	}
+	if f := strings.Fields(line[len(kw):]); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+func commentEnd(t *testing.T, script string, i, to int, d Dialect) int {
+	t.Helper()
+	depth := 0
+	for i < to {
+		switch {
+		case strings.HasPrefix(script[i:to], "/*"):
+			if depth == 0 || d.NestedComments {
+				depth++
+			}
+			i += 2
+		case strings.HasPrefix(script[i:to], "*/"):
+			depth--
+			i += 2
+			if depth == 0 {
+				return i
+			}
+		default:
+			i++
+		}
+	}
+	t.Fatalf("comment at byte %d runs past the gap it sits in", i)
+	return to
+}
