@@ -43,7 +43,10 @@ const userRelation = userSchema + ` AND NOT EXISTS (SELECT 1 FROM pg_depend e WH
 // batch, rather than one simple-protocol string or one query folding every
 // kind into JSON, keeps the queries prepared on the connection: the simple
 // protocol would plan these catalogue joins again on every snapshot, and
-// planning them costs more than running them.
+// planning them costs more than running them: measured on an empty schema,
+// 0.9 ms a snapshot as a prepared batch, 6.9 ms as a simple-protocol
+// string (the same at 300 tables, where deparsing dominates). JSON would
+// add encoding on the server and reflection on the client to that.
 func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	r := &reading{
 		s:      &schema.Snapshot{DefaultSchema: d.schema},
