@@ -31,9 +31,10 @@ func readScripts(fsys fs.FS, dir string, names []string) map[string]*parsedScrip
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			buf := make([]byte, smallScript)
 			for name := range work {
 				p := out[name] // the map is only read while workers run
-				p.readErr = readScript(fsys, path.Join(dir, name), name, p)
+				p.readErr = readScript(fsys, path.Join(dir, name), name, p, buf)
 			}
 		}()
 	}
@@ -45,8 +46,26 @@ func readScripts(fsys fs.FS, dir string, names []string) map[string]*parsedScrip
 	return out
 }
 
+// smallScript is the size below which a file on disk is read in one go.
+const smallScript = 64 << 10
+
+// diskFS is a folder on disk: LoadDir's fs.FS, which also allows reading
+// small files with fewer system calls.
+type diskFS struct {
+	fs.FS
+	root string
+}
+
 // readScript reads one file into p; a large one is only streamed through.
-func readScript(fsys fs.FS, file, name string, p *parsedScript) error {
+// buf is the worker's scratch space for small files on disk.
+func readScript(fsys fs.FS, file, name string, p *parsedScript, buf []byte) error {
+	if d, ok := fsys.(diskFS); ok {
+		if n, fits := readSmall(d, file, buf); fits {
+			// parseScript copies what it keeps, so buf can be reused.
+			p.script, p.directives, p.problems = parseScript(name, buf[:n])
+			return nil
+		}
+	}
 	f, err := fsys.Open(file)
 	if err != nil {
 		return err
@@ -60,11 +79,11 @@ func readScript(fsys fs.FS, file, name string, p *parsedScript) error {
 		p.script, p.directives, p.problems, err = parseLargeScript(fsys, file, name, f)
 		return err
 	}
-	var buf bytes.Buffer
-	buf.Grow(int(info.Size()) + bytes.MinRead)
-	if _, err := buf.ReadFrom(f); err != nil {
+	var all bytes.Buffer
+	all.Grow(int(info.Size()) + bytes.MinRead)
+	if _, err := all.ReadFrom(f); err != nil {
 		return err
 	}
-	p.script, p.directives, p.problems = parseScript(name, buf.Bytes())
+	p.script, p.directives, p.problems = parseScript(name, all.Bytes())
 	return nil
 }

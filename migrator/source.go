@@ -134,7 +134,7 @@ func LoadDir(dir string) (*Source, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("migration directory %s is not a directory", dir)
 	}
-	src, err := Load(os.DirFS(dir), ".")
+	src, err := Load(diskFS{FS: os.DirFS(dir), root: dir}, ".")
 	var se *SourceError
 	if errors.As(err, &se) {
 		se.Dir = dir
