@@ -60,7 +60,7 @@ type diskFS struct {
 // buf is the worker's scratch space for small files on disk.
 func readScript(fsys fs.FS, file, name string, p *parsedScript, buf []byte) error {
 	if d, ok := fsys.(diskFS); ok {
-		if n, fits := readSmall(d, file, buf); fits {
+		if n, fits := readSmall(d, file, buf); fits && int64(n) <= largeScript {
 			// parseScript copies what it keeps, so buf can be reused.
 			p.script, p.directives, p.problems = parseScript(name, buf[:n])
 			return nil
