@@ -2,8 +2,12 @@ package migrator
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -216,4 +220,40 @@ func (m *Migrator) verifyPending(ctx context.Context, p *Plan, snap Snapshotter,
 		}
 	}
 	return nil
+}
+
+// ScratchOnServer is how a driver for a database server implements
+// CreateScratch: it runs create(name) on db for a new database named
+// migrate_verify_<random>, opens it through u with its path replaced by the
+// name and with cfg, and returns a drop that closes it and runs drop(name).
+// If opening fails, the new database is dropped at once.
+func ScratchOnServer(ctx context.Context, db *sql.DB, u url.URL, cfg Config, create, drop func(name string) string) (Driver, string, func(context.Context) error, error) {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "migrate_verify_" + hex.EncodeToString(b)
+	if _, err := db.ExecContext(ctx, create(name)); err != nil {
+		return nil, "", nil, fmt.Errorf("creating scratch database %s: %w", name, err)
+	}
+	dropDB := func(ctx context.Context) error {
+		if _, err := db.ExecContext(ctx, drop(name)); err != nil {
+			return fmt.Errorf("dropping scratch database %s: %w", name, err)
+		}
+		return nil
+	}
+	u.Path, u.RawPath = "/"+name, ""
+	scratch, err := Open(ctx, u.String(), cfg)
+	if err != nil {
+		if derr := dropDB(context.WithoutCancel(ctx)); derr != nil {
+			return nil, "", nil, fmt.Errorf("opening scratch database %s: %w (and %v)", name, err, derr)
+		}
+		return nil, "", nil, fmt.Errorf("opening scratch database %s: %w", name, err)
+	}
+	closeAndDrop := func(ctx context.Context) error {
+		cerr := scratch.Close()
+		if err := dropDB(ctx); err != nil {
+			return err
+		}
+		return cerr
+	}
+	return scratch, name, closeAndDrop, nil
 }

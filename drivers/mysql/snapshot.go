@@ -2,9 +2,7 @@ package mysql
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"regexp"
 	"slices"
@@ -459,37 +457,11 @@ FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?`, func(row *sql.Rows) 
 // driver's settings, migrate's tables included. drop closes it and drops
 // the database.
 func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, string, func(context.Context) error, error) {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "migrate_verify_" + hex.EncodeToString(b)
-	if _, err := d.db.ExecContext(ctx, `CREATE DATABASE `+quote(name)+` CHARACTER SET utf8mb4`); err != nil {
-		return nil, "", nil, fmt.Errorf("creating scratch database %s: %w", name, err)
-	}
-	dropDB := func(ctx context.Context) error {
-		if _, err := d.db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+quote(name)); err != nil {
-			return fmt.Errorf("dropping scratch database %s: %w", name, err)
-		}
-		return nil
-	}
-	u := *d.cfg.URL
-	u.Path, u.RawPath = "/"+name, ""
 	cfg := d.cfg
 	// A database set aside for migrate's tables belongs to the real
 	// project: the scratch run keeps its bookkeeping in the scratch.
 	cfg.Schema = ""
-	scratch, err := migrator.Open(ctx, u.String(), cfg)
-	if err != nil {
-		if derr := dropDB(context.WithoutCancel(ctx)); derr != nil {
-			return nil, "", nil, fmt.Errorf("opening scratch database %s: %w (and %v)", name, err, derr)
-		}
-		return nil, "", nil, fmt.Errorf("opening scratch database %s: %w", name, err)
-	}
-	drop := func(ctx context.Context) error {
-		cerr := scratch.Close()
-		if err := dropDB(ctx); err != nil {
-			return err
-		}
-		return cerr
-	}
-	return scratch, name, drop, nil
+	return migrator.ScratchOnServer(ctx, d.db, *d.cfg.URL, cfg,
+		func(name string) string { return `CREATE DATABASE ` + quote(name) + ` CHARACTER SET utf8mb4` },
+		func(name string) string { return `DROP DATABASE IF EXISTS ` + quote(name) })
 }

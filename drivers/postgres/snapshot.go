@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -415,33 +413,7 @@ WHERE NOT g.tgisinternal AND ` + userRelation, func(row pgx.Rows) error {
 // (migrate_verify_<random>) and opens it with this driver's settings. drop
 // closes it and drops the database, forcing out any session left in it.
 func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, string, func(context.Context) error, error) {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "migrate_verify_" + hex.EncodeToString(b)
-	if _, err := d.db.ExecContext(ctx, `CREATE DATABASE `+quote(name)); err != nil {
-		return nil, "", nil, fmt.Errorf("creating scratch database %s: %w", name, err)
-	}
-	dropDB := func(ctx context.Context) error {
-		if _, err := d.db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+quote(name)+` WITH (FORCE)`); err != nil {
-			return fmt.Errorf("dropping scratch database %s: %w", name, err)
-		}
-		return nil
-	}
-	u := *d.cfg.URL
-	u.Path, u.RawPath = "/"+name, ""
-	scratch, err := migrator.Open(ctx, u.String(), d.cfg)
-	if err != nil {
-		if derr := dropDB(context.WithoutCancel(ctx)); derr != nil {
-			return nil, "", nil, fmt.Errorf("opening scratch database %s: %w (and %v)", name, err, derr)
-		}
-		return nil, "", nil, fmt.Errorf("opening scratch database %s: %w", name, err)
-	}
-	drop := func(ctx context.Context) error {
-		cerr := scratch.Close()
-		if err := dropDB(ctx); err != nil {
-			return err
-		}
-		return cerr
-	}
-	return scratch, name, drop, nil
+	return migrator.ScratchOnServer(ctx, d.db, *d.cfg.URL, d.cfg,
+		func(name string) string { return `CREATE DATABASE ` + quote(name) },
+		func(name string) string { return `DROP DATABASE IF EXISTS ` + quote(name) + ` WITH (FORCE)` })
 }
