@@ -84,21 +84,8 @@ const faultWorkers = 4
 // (CREATE DATABASE takes the better part of a second on a server).
 var schemaResetters = map[string]func(ctx context.Context, db *sql.DB) error{
 	"sqlite": func(ctx context.Context, db *sql.DB) error {
-		rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
+		tables, err := queryColumn[string](ctx, db, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
 		if err != nil {
-			return err
-		}
-		var tables []string
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				rows.Close()
-				return err
-			}
-			tables = append(tables, name)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, name := range tables {
@@ -117,26 +104,31 @@ var schemaResetters = map[string]func(ctx context.Context, db *sql.DB) error{
 		return err
 	},
 	"mysql": func(ctx context.Context, db *sql.DB) error {
-		rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()`)
-		if err != nil {
+		tables, err := queryColumn[string](ctx, db, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()`)
+		if err != nil || len(tables) == 0 {
 			return err
 		}
-		var tables []string
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				rows.Close()
-				return err
-			}
-			tables = append(tables, "`"+name+"`")
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(tables) == 0 {
-			return err
-		}
-		_, err = db.ExecContext(ctx, "DROP TABLE "+strings.Join(tables, ", "))
+		_, err = db.ExecContext(ctx, "DROP TABLE `"+strings.Join(tables, "`, `")+"`")
 		return err
 	},
+}
+
+// queryColumn returns the single column of every row of q.
+func queryColumn[T any](ctx context.Context, db *sql.DB, q string) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // otherSessions counts the server sessions on the connection's database
@@ -341,25 +333,12 @@ var connectionCutters = map[string]func(ctx context.Context, db *sql.DB) error{
 		return err
 	},
 	"mysql": func(ctx context.Context, db *sql.DB) error {
-		rows, err := db.QueryContext(ctx, `SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()`)
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
+		ids, err := queryColumn[int64](ctx, db, `SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()`)
 		for _, id := range ids {
 			// The session may have ended on its own meanwhile.
 			_, _ = db.ExecContext(ctx, fmt.Sprintf("KILL %d", id))
 		}
-		return rows.Err()
+		return err
 	},
 }
 
