@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/migrate-dev/migrate/migrator"
@@ -17,18 +16,7 @@ func TestThirtyTwoConcurrentUps(t *testing.T) {
 	const procs = 32
 	forEachTarget(t, func(t *testing.T, tg target) {
 		e := newEnv(t, tg, writeFaultSet(t))
-		outs := make([]string, procs)
-		codes := make([]int, procs)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range procs {
-			wg.Go(func() {
-				<-start
-				outs[i], codes[i] = e.cli("--lock-timeout", "3m", "up")
-			})
-		}
-		close(start)
-		wg.Wait()
+		outs, codes := e.concurrentUps(procs, "3m")
 		appliers := 0
 		for i := range procs {
 			if codes[i] != 0 {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/migrate-dev/migrate/internal/testdb"
@@ -251,17 +250,7 @@ func TestMySQLSyntaxErrorLine(t *testing.T) {
 func TestMySQLSixteenConcurrentCLIs(t *testing.T) {
 	const procs = 16
 	e := newEnv(t, targetNamed(t, "mysql"), exampleDir(targetNamed(t, "mysql")))
-	var wg sync.WaitGroup
-	outs := make([]string, procs)
-	codes := make([]int, procs)
-	for i := range procs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs[i], codes[i] = e.cli("--lock-timeout", "2m", "up")
-		}()
-	}
-	wg.Wait()
+	outs, codes := e.concurrentUps(procs, "2m")
 	applied := 0
 	for i := range procs {
 		if codes[i] != 0 {

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -18,16 +17,7 @@ func TestPostgresConcurrentIndexRace(t *testing.T) {
 		"0002_idx.down.sql": "-- migrate:no-transaction\nDROP INDEX CONCURRENTLY t_v_idx;\n",
 	}))
 	const procs = 4
-	var wg sync.WaitGroup
-	outs, codes := make([]string, procs), make([]int, procs)
-	for i := range procs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs[i], codes[i] = e.cli("--lock-timeout", "1m", "up")
-		}()
-	}
-	wg.Wait()
+	outs, codes := e.concurrentUps(procs, "1m")
 	for i := range procs {
 		if codes[i] != 0 {
 			t.Fatalf("process %d: exit %d\n%s", i, codes[i], outs[i])

@@ -181,6 +181,23 @@ func (e *env) db() *sql.DB {
 	return d.DB()
 }
 
+// concurrentUps starts procs `migrate up` processes at the same moment and
+// returns each one's output and exit code.
+func (e *env) concurrentUps(procs int, lockTimeout string) (outs []string, codes []int) {
+	outs, codes = make([]string, procs), make([]int, procs)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range procs {
+		wg.Go(func() {
+			<-start
+			outs[i], codes[i] = e.cli("--lock-timeout", lockTimeout, "up")
+		})
+	}
+	close(start)
+	wg.Wait()
+	return outs, codes
+}
+
 // cli runs the migrate binary against the env's database and folder.
 func (e *env) cli(args ...string) (string, int) {
 	e.t.Helper()
@@ -395,17 +412,7 @@ func TestConcurrentUp(t *testing.T) {
 	const procs = 8
 	forEachTarget(t, func(t *testing.T, tg target) {
 		e := newEnv(t, tg, exampleDir(tg))
-		var wg sync.WaitGroup
-		outs := make([]string, procs)
-		codes := make([]int, procs)
-		for i := range procs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				outs[i], codes[i] = e.cli("--lock-timeout", "2m", "up")
-			}()
-		}
-		wg.Wait()
+		outs, codes := e.concurrentUps(procs, "2m")
 		for i := range procs {
 			if codes[i] != 0 {
 				t.Fatalf("process %d exited %d:\n%s", i, codes[i], outs[i])

@@ -37,14 +37,6 @@ var lintDialect = migrator.Dialect{Name: "mysql", Lex: Dialect}
 // LintDialect lets the engine read this driver's scripts for data loss.
 func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
 
-// CountRows counts the rows of a table named as written in a script, for
-// the data-loss refusal. The name comes from the migration about to run.
-func (d *Driver) CountRows(ctx context.Context, table string) (int64, error) {
-	var n int64
-	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
-	return n, err
-}
-
 // Dialect is MySQL's lexical rules: `identifiers`, # comments, backslash
 // escapes in '...' and "..." strings, the client's DELIMITER command, and
 // BEGIN ... END bodies of procedures and triggers written without it.

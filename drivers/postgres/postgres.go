@@ -32,14 +32,6 @@ var lintDialect = migrator.Dialect{Name: "postgres", Lex: Dialect}
 // LintDialect lets the engine read this driver's scripts for data loss.
 func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
 
-// CountRows counts the rows of a table named as written in a script. The
-// name comes from the migration being run, which executes it anyway.
-func (d *Driver) CountRows(ctx context.Context, table string) (int64, error) {
-	var n int64
-	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
-	return n, err
-}
-
 // Dialect is PostgreSQL's lexical rules: dollar-quoted bodies, nested
 // block comments, E” strings, and BEGIN ATOMIC ... END function bodies.
 var Dialect = sqlsplit.Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true}

@@ -31,14 +31,6 @@ var lintDialect = migrator.Dialect{Name: "sqlite", Lex: Dialect}
 // LintDialect lets the engine read this driver's scripts for data loss.
 func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
 
-// CountRows counts the rows of a table named as written in a script. The
-// name comes from the migration being run, which executes it anyway.
-func (d *Driver) CountRows(ctx context.Context, table string) (int64, error) {
-	var n int64
-	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
-	return n, err
-}
-
 // Dialect is SQLite's lexical rules: brackets and backticks quote
 // identifiers, and trigger bodies keep their semicolons.
 var Dialect = sqlsplit.Dialect{Brackets: true, Backticks: true, BeginEnd: true}

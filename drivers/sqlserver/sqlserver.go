@@ -41,8 +41,8 @@ var lintDialect = migrator.Dialect{Name: "sqlserver", Lex: Dialect}
 // LintDialect lets the engine read this driver's scripts for data loss.
 func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
 
-// CountRows counts the rows of a table named as written in a script, for
-// the data-loss refusal. The name comes from the migration about to run.
+// CountRows replaces sqlstore's: COUNT_BIG, because count(*) is an int on
+// SQL Server and overflows above 2^31 rows.
 func (d *Driver) CountRows(ctx context.Context, table string) (int64, error) {
 	var n int64
 	err := d.db.QueryRowContext(ctx, `SELECT COUNT_BIG(*) FROM `+table).Scan(&n)

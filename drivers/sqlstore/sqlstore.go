@@ -120,6 +120,16 @@ func firstLine(q string) string {
 	return q
 }
 
+// CountRows counts the rows of a table named as written in a migration
+// script, for the data-loss refusal (migrator.RowCounter); every driver
+// that embeds a Store has it. The name comes from the migration about to
+// run, which uses it anyway.
+func (s *Store) CountRows(ctx context.Context, table string) (int64, error) {
+	var n int64
+	err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
+	return n, err
+}
+
 // State reads the state table; no rows when it does not exist yet.
 func (s *Store) State(ctx context.Context) ([]migrator.StateRow, error) {
 	ok, err := s.Dialect.TablesExist(ctx, s.DB)
