@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -93,7 +94,12 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 		for name := range fsys {
-			if fileNameRE.MatchString(name) && !strings.HasPrefix(name, ".") {
+			m := fileNameRE.FindStringSubmatch(name)
+			version, label, direction, ok := parseFileName(name)
+			if ok != (m != nil) || ok && (version != m[1] || label != m[2] || direction != m[3]) {
+				t.Fatalf("parseFileName(%q) = %q, %q, %q, %v; the documented pattern gives %q", name, version, label, direction, ok, m)
+			}
+			if ok && !strings.HasPrefix(name, ".") {
 				if !loaded(src, name) {
 					t.Fatalf("%s was accepted but is in no migration", name)
 				}
@@ -101,6 +107,10 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// fileNameRE is the file name pattern the README documents, which
+// parseFileName implements by hand.
+var fileNameRE = regexp.MustCompile(`^([0-9]+)_([A-Za-z0-9][A-Za-z0-9_\-]*)\.(up|down)\.sql$`)
 
 // fsNameOK keeps names that MapFS can hold as a file in its root folder.
 func fsNameOK(name string) bool {

@@ -26,17 +26,17 @@ const bom = "\xef\xbb\xbf"
 
 // parseLargeScript reads a large script once, without holding it: it hashes
 // the bytes, checks they are UTF-8 and finds the directives, line by line.
-func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, map[string]bool, []Problem, error) {
+func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, directives, []Problem, error) {
 	sum := sha256.New()
 	br := bufio.NewReaderSize(io.TeeReader(r, sum), 64<<10)
-	directives := map[string]bool{}
+	var ds directives
 	var problems []Problem
 	var pending []byte // the start of a rune cut by the buffer's end
 	line, first, atLineStart := 1, true, true
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) && !errors.Is(err, io.EOF) {
-			return Script{}, nil, nil, err
+			return Script{}, directives{}, nil, err
 		}
 		if first {
 			chunk, first = bytes.TrimPrefix(chunk, []byte(bom)), false
@@ -46,10 +46,8 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, map[s
 			// lines go through the regular expression.
 			if t := bytes.TrimLeft(chunk, " \t\f\r"); bytes.HasPrefix(t, []byte("--")) {
 				if d, ok := directiveIn(string(chunk)); ok {
-					if !knownDirectives[d] {
+					if !ds.set(d) {
 						problems = append(problems, unknownDirective(name, line, d))
-					} else {
-						directives[d] = true
 					}
 				}
 			}
@@ -63,7 +61,7 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, map[s
 			// As for a small script, this is the only problem reported:
 			// the rest of the file cannot be read as text.
 			bad := Problem{File: name, Line: line + bytes.Count(text[:cut], []byte("\n")), Msg: "not valid UTF-8; save the file as UTF-8"}
-			return Script{Path: name}, nil, []Problem{bad}, nil
+			return Script{Path: name}, directives{}, []Problem{bad}, nil
 		}
 		pending = append(pending[:0], text[cut:]...)
 		atLineStart = len(chunk) > 0 && chunk[len(chunk)-1] == '\n'
@@ -74,9 +72,9 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, map[s
 			break
 		}
 	}
-	s := Script{Path: name, Checksum: hex.EncodeToString(sum.Sum(nil)), NoTransaction: directives["no-transaction"]}
+	s := Script{Path: name, Checksum: hex.EncodeToString(sum.Sum(nil)), NoTransaction: ds.noTransaction}
 	s.large = &largeSource{fsys: fsys, file: file, checksum: s.Checksum}
-	return s, directives, problems, nil
+	return s, ds, problems, nil
 }
 
 // utf8Prefix reports whether b is valid UTF-8 up to a rune its end may

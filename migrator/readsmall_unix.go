@@ -3,19 +3,45 @@
 package migrator
 
 import (
+	"io/fs"
 	"path/filepath"
 	"syscall"
 )
 
-// readSmall reads a file that fits in buf with four system calls (open,
-// read, the read that finds the end, close) where os.Open, Stat, ReadAll
-// and Close make seven: `status` on 10000 migrations reads 20000 files, and
-// on the machines this was measured on the system calls are nearly all of
-// its time. fits is false, and the caller takes the general path, when the
-// file does not fit or anything at all goes wrong, so errors keep the
-// general path's wording.
-func readSmall(d diskFS, file string, buf []byte) (n int, fits bool) {
-	fd, err := syscall.Open(filepath.Join(d.root, filepath.FromSlash(file)), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+// dirReader reads small files of one folder on disk with four system calls
+// each (openat, read, the read that finds the end, close) where os.Open,
+// Stat, ReadAll and Close make seven, and opens them relative to the
+// folder, so the kernel does not walk the folder's path 20000 times:
+// `status` on 10000 migrations reads 20000 files, and on the machines this
+// was measured on the system calls are nearly all of its time.
+type dirReader struct{ fd int }
+
+// openDirReader returns nil, and every file takes the general path, when
+// fsys is not a folder on disk or the folder cannot be opened (the general
+// path then reports why, in its own words).
+func openDirReader(fsys fs.FS, dir string) *dirReader {
+	d, ok := fsys.(diskFS)
+	if !ok {
+		return nil
+	}
+	fd, err := syscall.Open(filepath.Join(d.root, filepath.FromSlash(dir)), syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	return &dirReader{fd: fd}
+}
+
+func (r *dirReader) close() {
+	if r != nil {
+		syscall.Close(r.fd)
+	}
+}
+
+// readSmall reads the file name into buf. fits is false, and the caller
+// takes the general path, when the file does not fit or anything at all
+// goes wrong, so errors keep the general path's wording.
+func (r *dirReader) readSmall(name string, buf []byte) (n int, fits bool) {
+	fd, err := syscall.Openat(r.fd, name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, false
 	}

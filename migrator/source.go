@@ -117,7 +117,40 @@ func (e *SourceError) Error() string {
 	return b.String()
 }
 
-var fileNameRE = regexp.MustCompile(`^([0-9]+)_([A-Za-z0-9][A-Za-z0-9_\-]*)\.(up|down)\.sql$`)
+// parseFileName splits VERSION_NAME.up.sql or VERSION_NAME.down.sql, where
+// VERSION is digits and NAME starts with a letter or digit followed by
+// letters, digits, '_' or '-'. Written out rather than a regular expression:
+// a folder of 10000 migrations has 20000 names, and `status` should not
+// spend its time matching them.
+func parseFileName(name string) (version, label, direction string, ok bool) {
+	rest, found := strings.CutSuffix(name, ".sql")
+	if !found {
+		return "", "", "", false
+	}
+	if rest, found = strings.CutSuffix(rest, ".up"); found {
+		direction = "up"
+	} else if rest, found = strings.CutSuffix(rest, ".down"); found {
+		direction = "down"
+	} else {
+		return "", "", "", false
+	}
+	digits := 0
+	for digits < len(rest) && rest[digits] >= '0' && rest[digits] <= '9' {
+		digits++
+	}
+	if digits == 0 || digits+1 >= len(rest) || rest[digits] != '_' {
+		return "", "", "", false
+	}
+	label = rest[digits+1:]
+	for i := 0; i < len(label); i++ {
+		c := label[i]
+		alnum := c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !alnum && (i == 0 || c != '_' && c != '-') {
+			return "", "", "", false
+		}
+	}
+	return rest[:digits], label, direction, true
+}
 
 // directiveRE matches "-- migrate:word" comment lines.
 var directiveRE = regexp.MustCompile(`^\s*--\s*migrate:(\S*)`)
@@ -163,37 +196,48 @@ func Load(fsys fs.FS, dir string) (*Source, error) {
 		return nil, fmt.Errorf("reading migration directory %s: %w", dir, err)
 	}
 	var problems []Problem
-	byVersion := map[int64]*Migration{}
-	firstFile := map[string]string{} // "version/up" -> file, for duplicate messages
-	var names []string
-	for _, e := range entries {
-		if name := e.Name(); !e.IsDir() && !strings.HasPrefix(name, ".") && fileNameRE.MatchString(name) {
-			names = append(names, name)
-		}
+	type migrationFile struct {
+		name, label, direction string
+		version                int64
 	}
-	parsed := readScripts(fsys, dir, names)
+	type versionSide struct {
+		version   int64
+		direction string
+	}
+	// Sized up front: growing them was most of this loop's time on 10000
+	// migrations, as fresh memory costs a page fault per page.
+	files := make([]migrationFile, 0, len(entries))
+	names := make([]string, 0, len(entries))
+	firstFile := make(map[versionSide]string, len(entries)) // for duplicate messages
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(strings.ToLower(name), ".sql") {
 			continue
 		}
-		m := fileNameRE.FindStringSubmatch(name)
-		if m == nil {
+		digits, label, direction, ok := parseFileName(name)
+		if !ok {
 			problems = append(problems, Problem{File: name, Msg: "file name must look like VERSION_NAME.up.sql or VERSION_NAME.down.sql (VERSION digits, NAME letters, digits, _ or -)"})
 			continue
 		}
-		version, err := strconv.ParseInt(m[1], 10, 64)
+		version, err := strconv.ParseInt(digits, 10, 64)
 		if err != nil || version <= 0 {
-			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("version %s must be a positive integer below 2^63", m[1])})
+			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("version %s must be a positive integer below 2^63", digits)})
 			continue
 		}
-		key := fmt.Sprint(version) + "/" + m[3]
+		key := versionSide{version, direction}
 		if other, dup := firstFile[key]; dup {
 			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("duplicate version %d: %s has the same version and direction", version, other)})
 			continue
 		}
 		firstFile[key] = name
-		p := parsed[name]
+		files = append(files, migrationFile{name, label, direction, version})
+		names = append(names, name)
+	}
+	parsed := readScripts(fsys, dir, names)
+	byVersion := make(map[int64]*Migration, len(files)/2+1)
+	for i, f := range files {
+		name, version := f.name, f.version
+		p := &parsed[i]
 		if p.readErr != nil {
 			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("cannot read: %v", p.readErr)})
 			continue
@@ -202,19 +246,19 @@ func Load(fsys fs.FS, dir string) (*Source, error) {
 		problems = append(problems, p.problems...)
 		mig := byVersion[version]
 		if mig == nil {
-			mig = &Migration{Version: version, Name: m[2]}
+			mig = &Migration{Version: version, Name: f.label}
 			byVersion[version] = mig
-		} else if mig.Name != m[2] {
-			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("duplicate version %d with a different name (%q and %q)", version, mig.Name, m[2])})
+		} else if mig.Name != f.label {
+			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("duplicate version %d with a different name (%q and %q)", version, mig.Name, f.label)})
 			continue
 		}
-		if m[3] == "up" {
+		if f.direction == "up" {
 			mig.Up = script
-			mig.Irreversible = directives["irreversible"]
+			mig.Irreversible = directives.irreversible
 		} else {
 			s := script
 			mig.Down = &s
-			if directives["irreversible"] {
+			if directives.irreversible {
 				problems = append(problems, Problem{File: name, Msg: "the irreversible directive belongs in the up script"})
 			}
 		}
@@ -244,32 +288,50 @@ func Load(fsys fs.FS, dir string) (*Source, error) {
 	return src, nil
 }
 
-var knownDirectives = map[string]bool{"no-transaction": true, "irreversible": true}
+// directives are the "-- migrate:" lines a script holds.
+type directives struct {
+	noTransaction, irreversible bool
+}
 
-func parseScript(name string, raw []byte) (Script, map[string]bool, []Problem) {
+// set records directive d, reporting false when it is not one of ours.
+func (ds *directives) set(d string) bool {
+	switch d {
+	case "no-transaction":
+		ds.noTransaction = true
+	case "irreversible":
+		ds.irreversible = true
+	default:
+		return false
+	}
+	return true
+}
+
+func parseScript(name string, raw []byte) (Script, directives, []Problem) {
 	sum := sha256.Sum256(raw)
 	s := Script{Path: name, Checksum: hex.EncodeToString(sum[:])}
 	text := bytes.TrimPrefix(raw, []byte(bom))
 	if !utf8.Valid(text) {
 		line := 1 + bytes.Count(text[:firstInvalidUTF8(text)], []byte("\n"))
-		return s, nil, []Problem{{File: name, Line: line, Msg: "not valid UTF-8; save the file as UTF-8"}}
+		return s, directives{}, []Problem{{File: name, Line: line, Msg: "not valid UTF-8; save the file as UTF-8"}}
 	}
 	s.SQL = string(text)
-	directives := map[string]bool{}
+	var ds directives
 	var problems []Problem
-	for i, line := range strings.Split(s.SQL, "\n") {
-		d, ok := directiveIn(line)
-		if !ok {
-			continue
+	// Most scripts have no directive at all: only those that mention one
+	// are read line by line.
+	if strings.Contains(s.SQL, "migrate:") {
+		for i, line := range strings.Split(s.SQL, "\n") {
+			d, ok := directiveIn(line)
+			if !ok {
+				continue
+			}
+			if !ds.set(d) {
+				problems = append(problems, unknownDirective(name, i+1, d))
+			}
 		}
-		if !knownDirectives[d] {
-			problems = append(problems, unknownDirective(name, i+1, d))
-			continue
-		}
-		directives[d] = true
 	}
-	s.NoTransaction = directives["no-transaction"]
-	return s, directives, problems
+	s.NoTransaction = ds.noTransaction
+	return s, ds, problems
 }
 
 // directiveIn returns the directive a line holds, if it is a directive line.

