@@ -71,6 +71,11 @@ func (f Finding) String() string {
 // "-- lint:ignore RULE[,RULE]" just before a statement silences those rules
 // for it.
 func Lint(src *Source, d Dialect) []Finding {
+	if src.downUnread {
+		// A programming error, not bad input: findings without the down
+		// scripts would look complete and be wrong.
+		panic(ErrDownScriptsNotRead)
+	}
 	var out []Finding
 	for _, mig := range src.Migrations {
 		up, upStatements := lintScript(mig, &mig.Up, Up, d, true)

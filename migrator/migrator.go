@@ -206,6 +206,9 @@ func (m *Migrator) History(ctx context.Context) ([]HistoryRow, error) {
 // locked runs fn holding the migration lock, with the tables prepared and
 // the plan read under the lock. A dry run takes no lock and creates nothing.
 func (m *Migrator) locked(ctx context.Context, fn func(p *Plan) (*Report, error)) (*Report, error) {
+	if m.source.downUnread {
+		return nil, ErrDownScriptsNotRead
+	}
 	if err := m.checkScripts(); err != nil {
 		return nil, err
 	}

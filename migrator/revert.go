@@ -42,6 +42,9 @@ func (e *RevertRefusedError) Refused() {}
 // same up script as the folder's, and has a down script. Files are created
 // 0644 and never overwritten.
 func (m *Migrator) Revert(ctx context.Context, v int64, dir string, now time.Time) (*Reversion, error) {
+	if m.source.downUnread {
+		return nil, ErrDownScriptsNotRead
+	}
 	p, err := m.Status(ctx)
 	if err != nil {
 		return nil, err

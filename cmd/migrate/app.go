@@ -220,7 +220,7 @@ func cmdRepair(c *cli.Context) error {
 }
 
 func cmdStatus(c *cli.Context) error {
-	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+	return withMigratorFor(c, statusOnly, func(m *migrator.Migrator, o *printer) error {
 		p, err := m.Status(c.Context)
 		if err != nil {
 			return err
@@ -231,7 +231,7 @@ func cmdStatus(c *cli.Context) error {
 }
 
 func cmdValidate(c *cli.Context) error {
-	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+	return withMigratorFor(c, statusOnly, func(m *migrator.Migrator, o *printer) error {
 		problems, err := m.Validate(c.Context)
 		if err != nil {
 			return err
@@ -245,7 +245,7 @@ func cmdValidate(c *cli.Context) error {
 }
 
 func cmdHistory(c *cli.Context) error {
-	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
+	return withMigratorFor(c, statusOnly, func(m *migrator.Migrator, o *printer) error {
 		h, err := m.History(c.Context)
 		if err != nil {
 			return err
@@ -258,6 +258,14 @@ func cmdHistory(c *cli.Context) error {
 // withMigrator loads the folder (before touching the database, so a bad
 // folder is reported without a connection), opens the driver and runs fn.
 func withMigrator(c *cli.Context, fn func(*migrator.Migrator, *printer) error) error {
+	return withMigratorFor(c, migrator.LoadOptions{}, fn)
+}
+
+// statusOnly loads what commands that only compare the folder with the
+// database need: the up scripts' checksums.
+var statusOnly = migrator.LoadOptions{SkipDownScripts: true}
+
+func withMigratorFor(c *cli.Context, load migrator.LoadOptions, fn func(*migrator.Migrator, *printer) error) error {
 	for _, flag := range []string{"state-table", "history-table", "schema"} {
 		if v := c.String(flag); v != "" || flag != "schema" {
 			if err := migrator.CheckIdentifier(v); err != nil {
@@ -265,7 +273,7 @@ func withMigrator(c *cli.Context, fn func(*migrator.Migrator, *printer) error) e
 			}
 		}
 	}
-	src, err := migrator.LoadDir(c.String("dir"))
+	src, err := migrator.LoadDirWith(c.String("dir"), load)
 	if err != nil {
 		return &codedError{err: err, code: exitBadSource}
 	}
