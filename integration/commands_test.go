@@ -168,3 +168,42 @@ func isBlocked(err error, status migrator.VersionStatus) bool {
 	}
 	return false
 }
+
+// TestStatusReadsOnlyUpScripts: status and validate compare the up
+// scripts' checksums with the database and leave the down scripts unread,
+// so a broken down script does not stop them; every command that runs,
+// lints or verifies still reads it and refuses the folder, naming the file,
+// before it changes anything.
+func TestStatusReadsOnlyUpScripts(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		e := newEnv(t, tg, writeFiles(t, map[string]string{
+			"0001_a.up.sql": "CREATE TABLE a (id INTEGER PRIMARY KEY);\n", "0001_a.down.sql": "DROP TABLE a;\n",
+			"0002_b.up.sql": "CREATE TABLE b (id INTEGER PRIMARY KEY);\n", "0002_b.down.sql": "DROP TABLE b;\n",
+		}))
+		if err := os.WriteFile(filepath.Join(e.dir, "0002_b.down.sql"), []byte("DROP TABLE b; -- caf\xe9\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, code := e.cli("status"); code != 0 || !strings.Contains(out, "current version 0, 2 pending") {
+			t.Fatalf("status with a broken down script: exit %d\n%s", code, out)
+		}
+		if out, code := e.cli("validate"); code != 0 {
+			t.Fatalf("validate with a broken down script: exit %d\n%s", code, out)
+		}
+		for _, cmd := range [][]string{{"up"}, {"lint"}, {"up", "--dry-run"}} {
+			out, code := e.cli(cmd...)
+			if code != 3 || !strings.Contains(out, "0002_b.down.sql:1: not valid UTF-8") {
+				t.Fatalf("%v with a broken down script: exit %d, want 3 naming the file and line\n%s", cmd, code, out)
+			}
+		}
+		if rows := e.state(); len(rows) != 0 {
+			t.Fatalf("a refused up left state rows: %+v", rows)
+		}
+		// A missing down script is a folder problem status still reports.
+		if err := os.Remove(filepath.Join(e.dir, "0002_b.down.sql")); err != nil {
+			t.Fatal(err)
+		}
+		if out, code := e.cli("status"); code != 3 || !strings.Contains(out, "0002_b.up.sql: no down script") {
+			t.Fatalf("status without a down script: exit %d\n%s", code, out)
+		}
+	})
+}

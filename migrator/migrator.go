@@ -185,6 +185,32 @@ func (m *Migrator) Status(ctx context.Context) (*Plan, error) {
 	return NewPlan(m.source, state), nil
 }
 
+// Inspect is Status for a source not yet loaded: it reads the database's
+// state while load reads the folder. On 10000 migrations each takes about
+// a third of `status`, and listing the folder leaves a core idle. A load
+// error is returned as load gave it, and wins over a state error: a bad
+// folder is the problem to report first.
+func Inspect(ctx context.Context, d Driver, load func() (*Source, error)) (*Plan, error) {
+	type stateRead struct {
+		rows []StateRow
+		err  error
+	}
+	read := make(chan stateRead, 1)
+	go func() {
+		rows, err := d.State(ctx)
+		read <- stateRead{rows, err}
+	}()
+	src, err := load()
+	state := <-read
+	if err != nil {
+		return nil, err
+	}
+	if state.err != nil {
+		return nil, fmt.Errorf("reading state: %w", state.err)
+	}
+	return NewPlan(src, state.rows), nil
+}
+
 // Validate returns the versions that would block up.
 func (m *Migrator) Validate(ctx context.Context) ([]Entry, error) {
 	p, err := m.Status(ctx)

@@ -98,3 +98,36 @@ func TestLoadDirMissing(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestSkipDownScripts(t *testing.T) {
+	files := map[string]string{
+		"1_a.up.sql": "CREATE TABLE a (id INT);\n", "1_a.down.sql": "DROP TABLE a; -- caf\xe9\n",
+	}
+	if _, err := migrator.Load(mapFS(files), "m"); err == nil || !strings.Contains(err.Error(), "1_a.down.sql:1: not valid UTF-8") {
+		t.Fatalf("a full load accepted a broken down script: %v", err)
+	}
+	src, err := migrator.LoadWith(mapFS(files), "m", migrator.LoadOptions{SkipDownScripts: true})
+	if err != nil {
+		t.Fatalf("skipping down scripts still read one: %v", err)
+	}
+	m := src.Migrations[0]
+	if m.Up.SQL != files["1_a.up.sql"] || m.Down == nil || m.Down.Path != "1_a.down.sql" || m.Down.SQL != "" {
+		t.Fatalf("up %q, down %+v", m.Up.SQL, m.Down)
+	}
+	// What the file names alone tell is still checked.
+	for name, want := range map[string]string{"2_b.up.sql": "2_b.up.sql: no down script", "3_c.down.sql": "3_c.down.sql: down script without an up script"} {
+		bad := map[string]string{name: "SELECT 1;\n"}
+		for k, v := range files {
+			bad[k] = v
+		}
+		if _, err := migrator.LoadWith(mapFS(bad), "m", migrator.LoadOptions{SkipDownScripts: true}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("with %s: got %v, want %q", name, err, want)
+		}
+	}
+	defer func() {
+		if r := recover(); r != migrator.ErrDownScriptsNotRead {
+			t.Fatalf("Lint of a source without down scripts: recovered %v", r)
+		}
+	}()
+	migrator.Lint(src, migrator.Dialect{})
+}

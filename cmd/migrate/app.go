@@ -220,22 +220,15 @@ func cmdRepair(c *cli.Context) error {
 }
 
 func cmdStatus(c *cli.Context) error {
-	return withMigratorFor(c, statusOnly, func(m *migrator.Migrator, o *printer) error {
-		p, err := m.Status(c.Context)
-		if err != nil {
-			return err
-		}
+	return inspect(c, func(p *migrator.Plan, o *printer) error {
 		o.status(p)
 		return nil
 	})
 }
 
 func cmdValidate(c *cli.Context) error {
-	return withMigratorFor(c, statusOnly, func(m *migrator.Migrator, o *printer) error {
-		problems, err := m.Validate(c.Context)
-		if err != nil {
-			return err
-		}
+	return inspect(c, func(p *migrator.Plan, o *printer) error {
+		problems := p.Problems()
 		o.validate(problems)
 		if len(problems) > 0 {
 			return &codedError{err: fmt.Errorf("validate: %d version(s) need attention", len(problems)), code: exitBlocked}
@@ -266,28 +259,16 @@ func withMigrator(c *cli.Context, fn func(*migrator.Migrator, *printer) error) e
 var statusOnly = migrator.LoadOptions{SkipDownScripts: true}
 
 func withMigratorFor(c *cli.Context, load migrator.LoadOptions, fn func(*migrator.Migrator, *printer) error) error {
-	for _, flag := range []string{"state-table", "history-table", "schema"} {
-		if v := c.String(flag); v != "" || flag != "schema" {
-			if err := migrator.CheckIdentifier(v); err != nil {
-				return usagef("--%s: %v", flag, err)
-			}
-		}
+	if err := checkTableFlags(c); err != nil {
+		return err
 	}
-	src, err := migrator.LoadDirWith(c.String("dir"), load)
+	src, err := loadFolder(c, load)
 	if err != nil {
-		return &codedError{err: err, code: exitBadSource}
+		return err
 	}
-	drv, err := migrator.Open(c.Context, c.String("database"), migrator.Config{
-		StateTable: c.String("state-table"), HistoryTable: c.String("history-table"), Schema: c.String("schema"),
-	})
+	drv, err := openDriver(c)
 	if err != nil {
-		switch {
-		case errors.Is(err, migrator.ErrNoDatabaseURL):
-			return usagef("%v", err)
-		case errors.Is(err, migrator.ErrBadURL):
-			return usagef("--database: %v", err)
-		}
-		return &codedError{err: err, code: exitDatabase}
+		return err
 	}
 	defer drv.Close()
 	o := &printer{w: c.App.Writer, json: c.Bool("json"), dryRun: c.Bool("dry-run")}
@@ -301,6 +282,60 @@ func withMigratorFor(c *cli.Context, load migrator.LoadOptions, fn func(*migrato
 		Progress:          o.progress,
 	})
 	return fn(m, o)
+}
+
+// inspect opens the driver and compares the folder with the database
+// (migrator.Inspect), reading the two at once: status and validate run
+// nothing, so there is no reason to load the folder first.
+func inspect(c *cli.Context, fn func(*migrator.Plan, *printer) error) error {
+	if err := checkTableFlags(c); err != nil {
+		return err
+	}
+	drv, err := openDriver(c)
+	if err != nil {
+		return err
+	}
+	defer drv.Close()
+	p, err := migrator.Inspect(c.Context, drv, func() (*migrator.Source, error) { return loadFolder(c, statusOnly) })
+	if err != nil {
+		return err
+	}
+	return fn(p, &printer{w: c.App.Writer, json: c.Bool("json")})
+}
+
+func checkTableFlags(c *cli.Context) error {
+	for _, flag := range []string{"state-table", "history-table", "schema"} {
+		if v := c.String(flag); v != "" || flag != "schema" {
+			if err := migrator.CheckIdentifier(v); err != nil {
+				return usagef("--%s: %v", flag, err)
+			}
+		}
+	}
+	return nil
+}
+
+func loadFolder(c *cli.Context, load migrator.LoadOptions) (*migrator.Source, error) {
+	src, err := migrator.LoadDirWith(c.String("dir"), load)
+	if err != nil {
+		return nil, &codedError{err: err, code: exitBadSource}
+	}
+	return src, nil
+}
+
+func openDriver(c *cli.Context) (migrator.Driver, error) {
+	drv, err := migrator.Open(c.Context, c.String("database"), migrator.Config{
+		StateTable: c.String("state-table"), HistoryTable: c.String("history-table"), Schema: c.String("schema"),
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, migrator.ErrNoDatabaseURL):
+			return nil, usagef("%v", err)
+		case errors.Is(err, migrator.ErrBadURL):
+			return nil, usagef("--database: %v", err)
+		}
+		return nil, &codedError{err: err, code: exitDatabase}
+	}
+	return drv, nil
 }
 
 // classify maps an engine error to its documented exit code.
