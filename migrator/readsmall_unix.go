@@ -5,7 +5,8 @@ package migrator
 import (
 	"io/fs"
 	"path/filepath"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // dirReader reads small files of one folder on disk with four system calls
@@ -24,7 +25,7 @@ func openDirReader(fsys fs.FS, dir string) *dirReader {
 	if !ok {
 		return nil
 	}
-	fd, err := syscall.Open(filepath.Join(d.root, filepath.FromSlash(dir)), syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	fd, err := unix.Open(filepath.Join(d.root, filepath.FromSlash(dir)), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
 	}
@@ -33,7 +34,7 @@ func openDirReader(fsys fs.FS, dir string) *dirReader {
 
 func (r *dirReader) close() {
 	if r != nil {
-		syscall.Close(r.fd)
+		unix.Close(r.fd)
 	}
 }
 
@@ -41,15 +42,15 @@ func (r *dirReader) close() {
 // takes the general path, when the file does not fit or anything at all
 // goes wrong, so errors keep the general path's wording.
 func (r *dirReader) readSmall(name string, buf []byte) (n int, fits bool) {
-	fd, err := syscall.Openat(r.fd, name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	fd, err := unix.Openat(r.fd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, false
 	}
-	defer syscall.Close(fd)
+	defer unix.Close(fd)
 	for n < len(buf) {
-		k, err := syscall.Read(fd, buf[n:])
+		k, err := unix.Read(fd, buf[n:])
 		switch {
-		case err == syscall.EINTR:
+		case err == unix.EINTR:
 			continue
 		case err != nil:
 			return 0, false

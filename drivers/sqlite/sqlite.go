@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/migrate-dev/migrate/drivers/sqlstore"
@@ -150,7 +149,7 @@ func (d *Driver) Split(sql string) ([]sqlsplit.Statement, error) {
 	return sqlsplit.Split(sql, Dialect)
 }
 
-// Lock takes an exclusive flock on "<database>.migrate-lock" beside the
+// Lock takes an exclusive file lock (flock, or LockFileEx on Windows) on "<database>.migrate-lock" beside the
 // database file. A file lock holds across processes and is released by the
 // operating system if the holder dies, so a killed migrator never leaves a
 // stale lock. The holder writes who it is into the file for waiters to read.
@@ -163,13 +162,7 @@ func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.
 	if err != nil {
 		return nil, fmt.Errorf("opening lock file: %w", err)
 	}
-	try := func(context.Context) (bool, error) {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return false, nil
-		}
-		return err == nil, err
-	}
+	try := func(context.Context) (bool, error) { return tryLockFile(f) }
 	holder := func(context.Context) string {
 		who, _ := os.ReadFile(lockPath)
 		return strings.TrimSpace(string(who)) + " (lock file " + lockPath + ")"
@@ -183,7 +176,7 @@ func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.
 	_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d on %s since %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))), 0)
 	return func(context.Context) error {
 		defer f.Close()
-		return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return unlockFile(f)
 	}, nil
 }
 
