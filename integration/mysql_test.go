@@ -306,3 +306,20 @@ func TestMySQLNonASCII(t *testing.T) {
 		t.Fatalf("the failure's text did not round-trip through history: %+v", h)
 	}
 }
+
+// TestMySQLDoubleDashIsMinusMinus: MySQL reads "--" as a comment only
+// before a space, so "5--2" is arithmetic and the ';' after it ends the
+// statement. A splitter that took it for a comment would send the next
+// statement glued to this one.
+func TestMySQLDoubleDashIsMinusMinus(t *testing.T) {
+	e := newEnv(t, targetNamed(t, "mysql"), writeFiles(t, map[string]string{
+		"0001_m.up.sql":   "CREATE TABLE m (v INT);\nINSERT INTO m VALUES (5--2); INSERT INTO m VALUES (1);\nINSERT INTO m VALUES (10); -- INSERT INTO m VALUES (100);\n",
+		"0001_m.down.sql": "DROP TABLE m;\n",
+	}))
+	if _, err := e.migrator(migrator.Options{}).Up(context.Background(), 0); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	if sum := e.count(`SELECT SUM(v) FROM m`); sum != 18 {
+		t.Fatalf("SUM(v) = %d, want 18 (7 + 1 + 10; the commented insert not run)", sum)
+	}
+}

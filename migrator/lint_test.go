@@ -118,7 +118,7 @@ var lintCases = []lintCase{
 // are tested here with the lexical settings those drivers use.
 var inlineDialects = map[string]migrator.Dialect{
 	"tsql":  {Name: "sqlserver", Lex: sqlsplit.Dialect{Brackets: true, BatchSeparator: "GO"}},
-	"mysql": {Name: "mysql", Lex: sqlsplit.Dialect{Backticks: true, HashComments: true, BackslashEscapes: true, DoubleQuoteStrings: true, Delimiter: true, BeginEnd: true}},
+	"mysql": {Name: "mysql", Lex: sqlsplit.Dialect{Backticks: true, HashComments: true, DashCommentNeedsSpace: true, BackslashEscapes: true, DoubleQuoteStrings: true, Delimiter: true, BeginEnd: true}},
 }
 
 var moreLintCases = []lintCase{

@@ -47,7 +47,7 @@ func scanTokens(script string, start, end int, d sqlsplit.Dialect) []token {
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			i++
-		case c == '-' && i+1 < end && script[i+1] == '-', c == '#' && d.HashComments:
+		case c == '-' && d.StartsDashComment(script[i:end]), c == '#' && d.HashComments:
 			for i < end && script[i] != '\n' {
 				i++
 			}

@@ -37,11 +37,12 @@ var lintDialect = migrator.Dialect{Name: "mysql", Lex: Dialect}
 // LintDialect lets the engine read this driver's scripts for data loss.
 func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
 
-// Dialect is MySQL's lexical rules: `identifiers`, # comments, backslash
+// Dialect is MySQL's lexical rules: `identifiers`, # comments, "-- "
+// comments only with a space after the dashes, backslash
 // escapes in '...' and "..." strings, the client's DELIMITER command, and
 // BEGIN ... END bodies of procedures and triggers written without it.
 var Dialect = sqlsplit.Dialect{
-	Backticks: true, HashComments: true, BackslashEscapes: true,
+	Backticks: true, HashComments: true, DashCommentNeedsSpace: true, BackslashEscapes: true,
 	DoubleQuoteStrings: true, ExecutableComments: true, Delimiter: true, BeginEnd: true,
 }
 

@@ -10,7 +10,7 @@ import (
 var (
 	benchPostgres  = Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true}
 	benchSQLite    = Dialect{Brackets: true, Backticks: true, BeginEnd: true}
-	benchMySQL     = Dialect{Backticks: true, HashComments: true, BackslashEscapes: true, DoubleQuoteStrings: true, Delimiter: true, BeginEnd: true}
+	benchMySQL     = Dialect{Backticks: true, HashComments: true, DashCommentNeedsSpace: true, BackslashEscapes: true, DoubleQuoteStrings: true, Delimiter: true, BeginEnd: true}
 	benchSQLServer = Dialect{Brackets: true, NestedComments: true, BatchSeparator: "GO", BeginEnd: true}
 )
 

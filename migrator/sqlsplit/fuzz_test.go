@@ -146,7 +146,7 @@ func checkGap(t *testing.T, script string, from, to int, d Dialect, delim *strin
 			i += len(*delim)
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			i++
-		case strings.HasPrefix(rest, "--"), c == '#' && d.HashComments:
+		case d.StartsDashComment(rest), c == '#' && d.HashComments:
 			_, i = restOfLine(i)
 		case strings.HasPrefix(rest, "/*"):
 			i = commentEnd(t, script, i, to, d)

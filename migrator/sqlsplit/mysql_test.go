@@ -9,7 +9,7 @@ import (
 // mysqlDialect is the MySQL/MariaDB configuration of drivers/mysql; it is
 // repeated here because the driver imports this package.
 var mysqlDialect = Dialect{
-	Backticks: true, HashComments: true, BackslashEscapes: true,
+	Backticks: true, HashComments: true, DashCommentNeedsSpace: true, BackslashEscapes: true,
 	DoubleQuoteStrings: true, ExecutableComments: true, Delimiter: true, BeginEnd: true,
 }
 
@@ -19,6 +19,13 @@ func TestSplitMySQL(t *testing.T) {
 		script string
 		want   []string
 	}{
+		{
+			// MySQL reads "--" as a comment only before a space or a
+			// control character: "5--2;" is 5 minus -2, and the ';' ends it.
+			name:   "double dash without a space is minus minus",
+			script: "SELECT 5--2; SELECT 3;\nSELECT 4; --\tcomment; x\n-- comment;\nSELECT 6 --",
+			want:   []string{"SELECT 5--2", "SELECT 3", "SELECT 4", "SELECT 6"},
+		},
 		{
 			name:   "plain statements",
 			script: "CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\n",

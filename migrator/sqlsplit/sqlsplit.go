@@ -24,6 +24,10 @@ type Dialect struct {
 	Brackets bool
 	// HashComments enables MySQL # comments.
 	HashComments bool
+	// DashCommentNeedsSpace makes "--" a comment only when a space or a
+	// control character (or the end of the script) follows, as in MySQL,
+	// where "SELECT 1--1" is 1 minus -1.
+	DashCommentNeedsSpace bool
 	// NestedComments makes /* */ comments nest (PostgreSQL).
 	NestedComments bool
 	// BackslashEscapes lets a backslash escape the next byte in every
@@ -71,6 +75,11 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
+}
+
+// StartsDashComment reports whether s starts with a "--" comment.
+func (d Dialect) StartsDashComment(s string) bool {
+	return strings.HasPrefix(s, "--") && (!d.DashCommentNeedsSpace || len(s) == 2 || s[2] <= ' ')
 }
 
 // LineOf returns the 1-based line of byte offset off in script.
@@ -144,6 +153,18 @@ func (lx *lexer) hasPrefix(s string) bool {
 		lx.touch()
 	}
 	return strings.HasPrefix(rest, s)
+}
+
+// dashComment reports whether a "--" comment starts at pos; the byte after
+// the dashes decides in MySQL, so a window ending there is touched.
+func (lx *lexer) dashComment() bool {
+	if !lx.hasPrefix("--") {
+		return false
+	}
+	if lx.pos+2 == len(lx.src) {
+		lx.touch()
+	}
+	return lx.d.StartsDashComment(lx.src[lx.pos:])
 }
 
 func (lx *lexer) lineAt(off int) int {
@@ -221,7 +242,7 @@ func (lx *lexer) run() error {
 			lx.flush(1)
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			lx.pos++
-		case c == '-' && lx.hasPrefix("--"), c == '#' && lx.d.HashComments:
+		case c == '-' && lx.dashComment(), c == '#' && lx.d.HashComments:
 			lx.skipLine()
 		case c == '/' && lx.hasPrefix("/*"):
 			from := lx.pos
