@@ -226,6 +226,21 @@ func badInputCases() []badCase {
 				e.exec(`INSERT INTO migrate_state (id, note) VALUES (7, 'theirs')`)
 			},
 			check: func(t *testing.T, e *env) { assertForeignTableKept(t, e, "migrate_state") }},
+		{name: "status on a state table of another tool", files: oneTable, args: []string{"status"}, code: 4,
+			want: []string{"migrate_state", "is not one of migrate's tables", "--state-table"},
+			setup: func(t *testing.T, e *env) {
+				e.exec(`CREATE TABLE migrate_state (id INTEGER, note VARCHAR(50))`)
+				e.exec(`INSERT INTO migrate_state (id, note) VALUES (7, 'theirs')`)
+			},
+			check: func(t *testing.T, e *env) { assertForeignTableKept(t, e, "migrate_state") }},
+		{name: "history on a history table of another tool", files: oneTable, args: []string{"history"}, code: 4,
+			want: []string{"migrate_history", "is not one of migrate's tables", "--history-table"},
+			setup: func(t *testing.T, e *env) {
+				e.exec(`CREATE TABLE migrate_state (version INTEGER)`)
+				e.exec(`CREATE TABLE migrate_history (id INTEGER, note VARCHAR(50))`)
+				e.exec(`INSERT INTO migrate_history (id, note) VALUES (7, 'theirs')`)
+			},
+			check: func(t *testing.T, e *env) { assertForeignRowKept(t, e, "migrate_history") }},
 		// Edits after the fact.
 		{name: "tampered state checksum", files: with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;"),
 			args: []string{"up"}, code: 6, want: []string{"version 1", "0001_a.up.sql changed after it was applied", "repair 1 --accept-checksum"},
@@ -258,16 +273,23 @@ func badInputCases() []badCase {
 	}
 }
 
-// assertForeignTableKept checks that another tool's table still has its
-// own columns and row, and that migrate left no state of its own beside it
-// where DDL is transactional.
-func assertForeignTableKept(t *testing.T, e *env, table string) {
+// assertForeignRowKept checks that another tool's table still has its own
+// columns and row.
+func assertForeignRowKept(t *testing.T, e *env, table string) {
 	t.Helper()
 	var id int
 	var note string
 	if err := e.db().QueryRow(`SELECT id, note FROM `+table).Scan(&id, &note); err != nil || id != 7 || note != "theirs" {
 		t.Fatalf("%s was changed: %v (id %d, note %q)", table, err, id, note)
 	}
+}
+
+// assertForeignTableKept checks that another tool's table still has its
+// own columns and row, and that migrate left no state of its own beside it
+// where DDL is transactional.
+func assertForeignTableKept(t *testing.T, e *env, table string) {
+	t.Helper()
+	assertForeignRowKept(t, e, table)
 	objs := e.schemaObjects()
 	other := map[string]string{"migrate_history": "migrate_state", "migrate_state": "migrate_history"}[table]
 	if e.tg.transactionalDDL && objs[other] {

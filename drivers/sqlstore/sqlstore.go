@@ -84,16 +84,37 @@ func (s *Store) Prepare(ctx context.Context) error {
 		}
 	}
 	for table, columns := range map[string]string{s.StateTable: stateColumns, s.HistoryTable: historyColumns} {
-		rows, err := tx.QueryContext(ctx, `SELECT `+columns+` FROM `+table+` WHERE 1 = 0`)
-		if err != nil {
-			return fmt.Errorf("table %s exists but is not one of migrate's tables (it lacks the columns %s: %v); if another tool owns it, give migrate other names with --state-table and --history-table", table, columns, err)
+		if err := checkOwned(ctx, tx, table, columns); err != nil {
+			return err
 		}
-		rows.Close()
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("creating the migrate tables: %w", err)
 	}
 	return s.loadUser(ctx)
+}
+
+// checkOwned refuses, by name, a table that lacks migrate's columns: one
+// left by another tool, which a raw "no such column" would not explain.
+func checkOwned(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, table, columns string) error {
+	rows, err := q.QueryContext(ctx, `SELECT `+columns+` FROM `+table+` WHERE 1 = 0`)
+	if err != nil {
+		return fmt.Errorf("table %s exists but is not one of migrate's tables (it lacks the columns %s: %v); if another tool owns it, give migrate other names with --state-table and --history-table", table, columns, err)
+	}
+	return rows.Close()
+}
+
+// explainRead returns err, a failed read of table, or the reason it failed
+// when the table is not migrate's.
+func (s *Store) explainRead(ctx context.Context, table, columns string, err error) error {
+	if ctx.Err() == nil {
+		if owned := checkOwned(ctx, s.DB, table, columns); owned != nil {
+			return owned
+		}
+	}
+	return err
 }
 
 // The columns migrate reads and writes, in the order State and History scan them.
@@ -138,7 +159,7 @@ func (s *Store) State(ctx context.Context) ([]migrator.StateRow, error) {
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+stateColumns+` FROM `+s.StateTable+` ORDER BY version`)
 	if err != nil {
-		return nil, err
+		return nil, s.explainRead(ctx, s.StateTable, stateColumns, err)
 	}
 	defer rows.Close()
 	var out []migrator.StateRow
@@ -166,7 +187,7 @@ func (s *Store) History(ctx context.Context) ([]migrator.HistoryRow, error) {
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+historyColumns+` FROM `+s.HistoryTable+` ORDER BY id`)
 	if err != nil {
-		return nil, err
+		return nil, s.explainRead(ctx, s.HistoryTable, historyColumns, err)
 	}
 	defer rows.Close()
 	var out []migrator.HistoryRow
