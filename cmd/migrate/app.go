@@ -105,6 +105,16 @@ func argInt(c *cli.Context, what string, def int64) (int64, error) {
 	}
 }
 
+// argCount reads the optional N of up and down: 0 when omitted. A written
+// 0 is refused rather than read as "all" or "one", which is not what it says.
+func argCount(c *cli.Context, hint string) (int64, error) {
+	n, err := argInt(c, "N", 0)
+	if err == nil && n == 0 && c.NArg() == 1 {
+		return 0, usagef("%s: N must be at least 1 (%s)", c.Command.Name, hint)
+	}
+	return n, err
+}
+
 var createNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_\-]*$`)
 
 func cmdCreate(c *cli.Context) error {
@@ -149,7 +159,7 @@ func cmdCreate(c *cli.Context) error {
 }
 
 func cmdUp(c *cli.Context) error {
-	n, err := argInt(c, "N", 0)
+	n, err := argCount(c, "omit it to apply every pending migration")
 	if err != nil {
 		return err
 	}
@@ -160,9 +170,12 @@ func cmdUp(c *cli.Context) error {
 }
 
 func cmdDown(c *cli.Context) error {
-	n, err := argInt(c, "N", 1)
+	n, err := argCount(c, "use goto 0 to roll back everything")
 	if err != nil {
 		return err
+	}
+	if n == 0 {
+		n = 1
 	}
 	return withMigrator(c, func(m *migrator.Migrator, o *printer) error {
 		rep, err := m.Down(c.Context, int(n))

@@ -30,6 +30,9 @@ var commandsWithoutDatabase = map[string]bool{"": true, "create": true, "lint": 
 // names from the config file, unless a flag gives them explicitly, and
 // records the environment's rollback policy.
 func applyEnvironment(c *cli.Context) error {
+	if c.Duration("lock-timeout") < 0 {
+		return usagef("--lock-timeout must not be negative, got %v", c.Duration("lock-timeout"))
+	}
 	name := c.String("env")
 	path, err := migrator.FindProjectConfig(c.String("config"))
 	if err != nil {
