@@ -175,6 +175,33 @@ func badInputCases() []badCase {
 			url: func(*testing.T, *env) string { return "mysqlx://root@127.0.0.1/db" }},
 		{name: "unparseable URL", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "does not parse"},
 			url: func(*testing.T, *env) string { return "postgres://u@[::1/db" }},
+		{name: "URL naming no database", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "names no"},
+			url: func(t *testing.T, e *env) string {
+				switch scheme(e.url) {
+				case "sqlite":
+					return "sqlite:"
+				}
+				u, err := url.Parse(e.url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				u.Path = "/"
+				return u.String()
+			},
+			skip: func(t *testing.T, e *env) string {
+				if s := scheme(e.url); s != "sqlite" && s != "mysql" {
+					return "a " + s + " URL without a database name falls back to the user's default database"
+				}
+				return ""
+			}},
+		{name: "invalid URL option", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "sslmode is invalid"},
+			url: func(t *testing.T, e *env) string { return strings.Replace(e.url, "sslmode=disable", "sslmode=bogus", 1) },
+			skip: func(t *testing.T, e *env) string {
+				if !strings.Contains(e.url, "sslmode=disable") {
+					return "only a PostgreSQL URL has sslmode"
+				}
+				return ""
+			}},
 		{name: "unreachable server", files: oneTable, args: []string{"up"}, code: 4,
 			url: func(t *testing.T, e *env) string {
 				if scheme(e.url) == "sqlite" {

@@ -75,7 +75,7 @@ func DSNConfig(u *url.URL) (*mysql.Config, error) {
 	}
 	c.DBName = strings.TrimPrefix(u.Path, "/")
 	if c.DBName == "" || strings.Contains(c.DBName, "/") {
-		return nil, errors.New("the URL names no database: use mysql://user:pass@host:3306/dbname")
+		return nil, fmt.Errorf("%w: it names no database: use mysql://user:pass@host:3306/dbname", migrator.ErrBadURL)
 	}
 	c.ParseTime = true
 	c.MultiStatements = false

@@ -65,7 +65,7 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 	u.RawQuery = q.Encode()
 	connConfig, err := pgx.ParseConfig(u.String())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", migrator.ErrBadURL, err)
 	}
 	if tweak != nil {
 		tweak(connConfig)

@@ -6,7 +6,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -57,7 +56,7 @@ func Path(u *url.URL) string {
 func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	path := Path(cfg.URL)
 	if path == "" {
-		return nil, errors.New("sqlite URL names no file: use sqlite:path/to.db or sqlite::memory:")
+		return nil, fmt.Errorf("%w: it names no file: use sqlite:path/to.db or sqlite::memory:", migrator.ErrBadURL)
 	}
 	memory := path == ":memory:"
 	if !memory {
