@@ -195,7 +195,9 @@ func badInputCases() []badCase {
 				return ""
 			}},
 		{name: "invalid URL option", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "sslmode is invalid"},
-			url: func(t *testing.T, e *env) string { return strings.Replace(e.url, "sslmode=disable", "sslmode=bogus", 1) },
+			url: func(t *testing.T, e *env) string {
+				return strings.Replace(e.url, "sslmode=disable", "sslmode=bogus", 1)
+			},
 			skip: func(t *testing.T, e *env) string {
 				if !strings.Contains(e.url, "sslmode=disable") {
 					return "only a PostgreSQL URL has sslmode"
