@@ -117,9 +117,6 @@ type Step struct {
 	// History is written after the statements; the driver fills StartedAt
 	// and Duration from its own clock and DBUser from its session.
 	History HistoryRow
-	// Done is called by the driver after the step's statements ran, with
-	// their duration, so progress can be shown as it happens.
-	Done func(d time.Duration)
 
 	// stream, for a large script, reads its statements again.
 	stream func() (*statements, error)

@@ -112,11 +112,14 @@ func New(d Driver, src *Source, opts Options) *Migrator {
 
 // Result is the outcome of one migration script run (or planned).
 type Result struct {
-	Version   int64         `json:"version"`
-	Name      string        `json:"name"`
-	Direction Direction     `json:"direction"`
-	File      string        `json:"file"`
-	Duration  time.Duration `json:"duration_ns"`
+	Version   int64     `json:"version"`
+	Name      string    `json:"name"`
+	Direction Direction `json:"direction"`
+	File      string    `json:"file"`
+	// Duration runs from the migration's start to its commit, bookkeeping
+	// included: what the run cost, not only its statements. Under
+	// --single-transaction the one commit is in Report.Elapsed only.
+	Duration time.Duration `json:"duration_ns"`
 	// Statements holds the SQL that would run, in a dry run.
 	Statements []string `json:"statements,omitempty"`
 	// EachStatement, in a dry run of a large script, replaces Statements:
@@ -131,6 +134,8 @@ type Report struct {
 	From    int64    `json:"from_version"`
 	To      int64    `json:"to_version"`
 	Results []Result `json:"results"`
+	// Elapsed is the wall-clock time of the whole run.
+	Elapsed time.Duration `json:"elapsed_ns"`
 	// DataLoss lists what the down scripts destroy (shown by a dry run).
 	DataLoss []Loss `json:"data_loss,omitempty"`
 }
@@ -417,6 +422,8 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 		return nil, ErrNoTransactionalDDL
 	}
 	rep := &Report{DryRun: m.opts.DryRun, From: p.Current, To: p.Current}
+	start := time.Now()
+	defer func() { rep.Elapsed = time.Since(start) }()
 	steps := make([]*Step, 0, len(migs))
 	for _, mig := range migs {
 		step, err := m.newStep(mig, dir)
@@ -451,7 +458,7 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 			return rep, err
 		}
 		for _, s := range steps {
-			rep.Results = append(rep.Results, s.result(s.History.Duration))
+			m.done(rep, s.result(s.History.Duration))
 		}
 		rep.To = m.versionAfter(p, migs, dir)
 		return rep, nil
@@ -459,12 +466,13 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 	done := map[int64]bool{}
 	for _, s := range steps {
 		inTx := !s.Script.NoTransaction && transactionalDDL(m.driver)
+		began := time.Now()
 		if err := m.runSteps(ctx, []*Step{s}, inTx); err != nil {
 			rep.To = m.versionAfterDone(p, done)
 			return rep, err
 		}
 		done[s.Migration.Version] = dir == Up
-		rep.Results = append(rep.Results, s.result(s.History.Duration))
+		m.done(rep, s.result(time.Since(began)))
 	}
 	rep.To = m.versionAfterDone(p, done)
 	return rep, nil
@@ -476,6 +484,14 @@ func (m *Migrator) versionAfter(p *Plan, migs []*Migration, dir Direction) int64
 		done[mig.Version] = dir == Up
 	}
 	return m.versionAfterDone(p, done)
+}
+
+// done records a migration that committed and shows it as progress.
+func (m *Migrator) done(rep *Report, r Result) {
+	rep.Results = append(rep.Results, r)
+	if m.opts.Progress != nil {
+		m.opts.Progress(r)
+	}
 }
 
 // versionAfterDone is the newest applied version once the versions in done
@@ -514,9 +530,6 @@ func (m *Migrator) newStep(mig *Migration, dir Direction) (*Step, error) {
 		s.State = StateChange{Kind: SetState, Row: StateRow{Version: mig.Version, Name: mig.Name, Checksum: mig.Up.Checksum, Status: StatusApplied}}
 	} else {
 		s.State = StateChange{Kind: RemoveState, Row: StateRow{Version: mig.Version}}
-	}
-	if m.opts.Progress != nil {
-		s.Done = func(d time.Duration) { m.opts.Progress(s.result(d)) }
 	}
 	return s, nil
 }
@@ -611,6 +624,8 @@ func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
 			}
 		}
 		rep := &Report{From: 0, To: v}
+		start := time.Now()
+		defer func() { rep.Elapsed = time.Since(start) }()
 		for _, mig := range m.source.Migrations {
 			if mig.Version > v {
 				break

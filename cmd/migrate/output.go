@@ -92,10 +92,7 @@ func (o *printer) report(verb string, rep *migrator.Report, err error) error {
 			fmt.Fprintf(o.w, "%-8s %d_%s\n", r.Direction, r.Version, r.Name)
 		}
 	}
-	var total time.Duration
-	for _, r := range rep.Results {
-		total += r.Duration
-	}
+	total := rep.Elapsed
 	switch {
 	case err != nil:
 		fmt.Fprintf(o.w, "%s stopped after %d migration(s) in %s: now at version %d\n", verb, len(rep.Results), ms(total), rep.To)

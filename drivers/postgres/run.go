@@ -51,9 +51,6 @@ func (d *Driver) Run(ctx context.Context, steps []*migrator.Step, inTx bool) err
 	}
 	for i, st := range steps {
 		st.History.Duration = b.duration(results, i)
-		if st.Done != nil {
-			st.Done(st.History.Duration)
-		}
 	}
 	return nil
 }

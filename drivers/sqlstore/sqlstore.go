@@ -281,11 +281,6 @@ func (s *Store) Run(ctx context.Context, steps []*migrator.Step, inTx bool) erro
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("committing version %d: %w", steps[len(steps)-1].Migration.Version, err)
 	}
-	for _, st := range steps {
-		if st.Done != nil {
-			st.Done(st.History.Duration)
-		}
-	}
 	return nil
 }
 
@@ -300,9 +295,6 @@ func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
 	for _, st := range steps {
 		if err := s.runStep(ctx, conn, st); err != nil {
 			return err
-		}
-		if st.Done != nil {
-			st.Done(st.History.Duration)
 		}
 	}
 	return nil
