@@ -22,6 +22,9 @@ type Driver interface {
 	Split(sql string) ([]sqlsplit.Statement, error)
 	// Lock takes the database-wide migration lock, polling a try-lock until
 	// timeout. The returned function releases it. A timeout is a *LockError.
+	// Where the lock belongs to a database session, Prepare, Run and Record
+	// run on that session while it is held, and an error caused by the
+	// session ending wraps ErrLockLost.
 	Lock(ctx context.Context, timeout time.Duration) (unlock func(context.Context) error, err error)
 	// Prepare creates the state and history tables when they are missing.
 	Prepare(ctx context.Context) error

@@ -131,7 +131,8 @@ func (s *Store) writer() beginner {
 }
 
 // Lost marks err with migrator.ErrLockLost when the lock's session has
-// ended, which is the only way the lock goes while it is held. It asks the
+// ended, which is how the server takes the lock away (short of a migration
+// releasing it itself, with DISCARD ALL or RELEASE_ALL_LOCKS). It asks the
 // session itself (a ping), on the failure path only, rather than guessing
 // from each driver's error types. A cancelled run is not a lost lock,
 // though pgx closes the connection on cancellation.
