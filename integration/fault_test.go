@@ -361,36 +361,15 @@ func TestConnectionCutMidMigration(t *testing.T) {
 		window := fullRun(t, first)
 		var ty tally
 		runTrials(t, first, trials, window, func(t *testing.T, e *env, delay time.Duration) int {
-			cmd := exec.Command(migrateBin, "--database", e.url, "--dir", e.dir, "up")
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
+			up := e.startUp()
 			time.Sleep(delay)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := cut(ctx, e.db()); err != nil {
 				t.Fatalf("cutting the connections: %v", err)
 			}
-			select {
-			case err := <-exited:
-				code := 0
-				var ee *exec.ExitError
-				switch {
-				case errors.As(err, &ee):
-					code = ee.ExitCode()
-				case err != nil:
-					t.Fatal(err)
-				}
-				if code != 0 && code != 1 && code != 4 {
-					t.Fatalf("after the cut, migrate exited %d; want 0, 1 (statement failed) or 4 (database error)\n%s", code, out.String())
-				}
-			case <-time.After(time.Minute):
-				_ = cmd.Process.Kill()
-				t.Fatal("migrate still running a minute after its connections were cut")
+			if code := up.wait(t, time.Minute); code != 0 && code != 1 && code != 4 {
+				t.Fatalf("after the cut, migrate exited %d; want 0, 1 (statement failed) or 4 (database error)\n%s", code, up.out.String())
 			}
 			e.awaitSessionsGone()
 			applied := e.checkFaultInvariants()
@@ -400,6 +379,49 @@ func TestConnectionCutMidMigration(t *testing.T) {
 		})
 		t.Logf("%d cuts within %s: %d before the first migration, %d mid-run, %d after the last", trials, window.Round(time.Millisecond), ty.before, ty.during, ty.after)
 	})
+}
+
+// upProcess is `migrate up` running on its own, for a fault to hit.
+type upProcess struct {
+	cmd    *exec.Cmd
+	out    bytes.Buffer // read once exited is closed
+	exited chan struct{}
+	err    error
+}
+
+func (e *env) startUp() *upProcess {
+	e.t.Helper()
+	p := &upProcess{cmd: exec.Command(migrateBin, "--database", e.url, "--dir", e.dir, "up"), exited: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if err := p.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	return p
+}
+
+// wait returns the process's exit code once it ends; a process still
+// running after limit is killed and fails the test.
+func (p *upProcess) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(limit):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		t.Fatalf("migrate still running %s after the fault\n%s", limit, p.out.String())
+	}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(p.err, &ee):
+		return ee.ExitCode()
+	case p.err != nil:
+		t.Fatal(p.err)
+	}
+	return 0
 }
 
 // checkFaultInvariants checks what must hold however a run of the fault set

@@ -22,6 +22,9 @@ type Driver interface {
 	Split(sql string) ([]sqlsplit.Statement, error)
 	// Lock takes the database-wide migration lock, polling a try-lock until
 	// timeout. The returned function releases it. A timeout is a *LockError.
+	// Where the lock belongs to a database session, Prepare, Run and Record
+	// run on that session while it is held, and an error caused by the
+	// session ending wraps ErrLockLost.
 	Lock(ctx context.Context, timeout time.Duration) (unlock func(context.Context) error, err error)
 	// Prepare creates the state and history tables when they are missing.
 	Prepare(ctx context.Context) error
@@ -197,6 +200,68 @@ func (e *LockError) Error() string {
 	}
 	return msg + " (raise --lock-timeout, or wait for the other migration to finish)"
 }
+
+// ErrLockLost is wrapped by a driver's error when the session holding the
+// migration lock ended while the lock was held (connection cut, session
+// killed on the server, idle timeout): the server has freed the lock, so
+// another migrator may be running and nothing more may be written.
+var ErrLockLost = errors.New("the migration lock was lost: the database session holding it ended")
+
+// LockLostError means a run stopped because the migration lock was lost.
+// Nothing was run or written after the loss; Outcome says, from the state
+// table read afterwards, what became of the versions in flight.
+type LockLostError struct {
+	// Versions were in flight: one, or all of a --single-transaction run.
+	Versions  []int64
+	Direction Direction
+	Outcome   LockLostOutcome
+	Err       error
+}
+
+// LockLostOutcome is what became of the versions in flight.
+type LockLostOutcome string
+
+// Outcomes of the versions in flight when the lock was lost.
+const (
+	// NotRun: their changes did not commit (rolled back with the session,
+	// or never started).
+	NotRun LockLostOutcome = "not run"
+	// LeftRunning: a migration outside a transaction was cut part-way;
+	// some of its statements may have taken effect, and the state table
+	// marks it running, as after any interruption.
+	LeftRunning LockLostOutcome = "left running"
+	// Committed: the commit reached the server just before the session
+	// ended; nothing after it ran.
+	Committed LockLostOutcome = "committed"
+	// Unknown: the state table could not be read after the loss.
+	Unknown LockLostOutcome = "unknown"
+)
+
+func (e *LockLostError) Error() string {
+	which := fmt.Sprintf("version %d", e.Versions[0])
+	if n := len(e.Versions); n > 1 {
+		which = fmt.Sprintf("versions %d to %d (one transaction)", e.Versions[0], e.Versions[n-1])
+	}
+	done := "applied"
+	if e.Direction == Down {
+		done = "rolled back"
+	}
+	var what string
+	switch e.Outcome {
+	case NotRun:
+		what = which + " was not " + done + " and no later migration was started; run the command again"
+	case LeftRunning:
+		what = which + " was cut part-way outside a transaction and is recorded as running, and no later migration was started: check which of its statements took effect and record it with `migrate repair`"
+	case Committed:
+		what = which + " was " + done + " just before the loss, and no later migration was started"
+	default:
+		what = "no later migration was started; whether " + which + " was " + done + " could not be read (`migrate status` shows it)"
+	}
+	cause := strings.TrimPrefix(e.Err.Error(), ErrLockLost.Error()+": ")
+	return fmt.Sprintf("the migration lock was lost during the %s of %s: the database session holding it ended, so the server released it and another migrator may take it; %s (cause: %s)", e.Direction, which, what, cause)
+}
+
+func (e *LockLostError) Unwrap() error { return e.Err }
 
 // Config is what a driver needs to open a database.
 type Config struct {

@@ -468,6 +468,11 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 		inTx := !s.Script.NoTransaction && transactionalDDL(m.driver)
 		began := time.Now()
 		if err := m.runSteps(ctx, []*Step{s}, inTx); err != nil {
+			var lost *LockLostError
+			if errors.As(err, &lost) && lost.Outcome == Committed {
+				done[s.Migration.Version] = dir == Up
+				rep.Results = append(rep.Results, s.result(0))
+			}
 			rep.To = m.versionAfterDone(p, done)
 			return rep, err
 		}
@@ -570,6 +575,9 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 		s := steps[0]
 		running := StateChange{Kind: SetState, Row: StateRow{Version: s.Migration.Version, Name: s.Migration.Name, Checksum: s.Migration.Up.Checksum, Status: StatusRunning}}
 		if err := m.driver.Record(ctx, running, HistoryRow{}); err != nil {
+			if errors.Is(err, ErrLockLost) {
+				return m.lockLost(ctx, steps, err)
+			}
 			return fmt.Errorf("recording the start of version %d: %w", s.Migration.Version, err)
 		}
 	}
@@ -577,6 +585,16 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 	err := m.driver.Run(ctx, steps, inTx)
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, ErrLockLost) {
+		// The failure is not recorded: without the lock, a write could land
+		// in the middle of another migrator's run. A version cut part-way
+		// outside a transaction keeps the running mark written before it.
+		var se *StatementError
+		if errors.As(err, &se) {
+			se.Committed = !inTx && se.Index > 1
+		}
+		return m.lockLost(ctx, steps, err)
 	}
 	failed := steps[0]
 	var se *StatementError
@@ -608,6 +626,38 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 		return fmt.Errorf("%w (and recording the failure in history failed too: %v)", err, rerr)
 	}
 	return err
+}
+
+// lockLost builds the error for a run that lost its lock with steps in
+// flight. What became of them is read from the state table on another
+// connection: reading needs no lock, and a commit sent just before the
+// session ended may have landed.
+func (m *Migrator) lockLost(ctx context.Context, steps []*Step, err error) error {
+	e := &LockLostError{Direction: steps[0].Direction, Outcome: Unknown, Err: err}
+	for _, s := range steps {
+		e.Versions = append(e.Versions, s.Migration.Version)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	state, rerr := m.driver.State(rctx)
+	if rerr != nil {
+		return e
+	}
+	var row *StateRow
+	for i := range state {
+		if state[i].Version == e.Versions[0] {
+			row = &state[i]
+		}
+	}
+	switch {
+	case row != nil && row.Status == StatusRunning:
+		e.Outcome = LeftRunning
+	case (row != nil) == (e.Direction == Up):
+		e.Outcome = Committed
+	default:
+		e.Outcome = NotRun
+	}
+	return e
 }
 
 // Baseline marks every migration up to v as applied without running it, for

@@ -365,6 +365,9 @@ func classify(err error) int {
 		return exitRefused
 	case errors.As(err, &le):
 		return exitLock
+	case errors.Is(err, migrator.ErrLockLost):
+		// A lost connection, even when a statement reported it.
+		return exitDatabase
 	case errors.Is(err, migrator.ErrNoTransactionalDDL):
 		return exitUsage
 	case errors.As(err, &be):

@@ -27,7 +27,7 @@ const (
 	exitFailed    = 1 // a migration statement failed
 	exitUsage     = 2 // bad flags or arguments
 	exitBadSource = 3 // the migration folder is invalid
-	exitDatabase  = 4 // cannot connect, or a bookkeeping query failed
+	exitDatabase  = 4 // cannot connect, a bookkeeping query failed, or the lock's session was lost
 	exitLock      = 5 // lock not taken within --lock-timeout
 	exitBlocked   = 6 // state and folder disagree (failed, changed, missing, out of order)
 	exitRefused   = 7 // refused for safety (data loss, environment policy, revert of a version that cannot be reverted)

@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -197,42 +196,31 @@ func (d *Driver) Split(sql string) ([]sqlsplit.Statement, error) {
 }
 
 // Lock polls GET_LOCK(name, 0) on one pinned connection: the lock belongs
-// to the session, so it must be taken and released on the same one. It
-// never waits inside GET_LOCK, so the wait stays cancellable.
+// to the session, so it is taken and released there, and every migration
+// runs on that session too (sqlstore.LockSession says why). It never waits
+// inside GET_LOCK, so the wait stays cancellable.
 func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.Context) error, error) {
-	conn, err := d.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	try := func(ctx context.Context) (bool, error) {
-		var got sql.NullInt64
-		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, d.lockName).Scan(&got); err != nil {
-			return false, err
-		}
-		if !got.Valid {
-			return false, fmt.Errorf("GET_LOCK(%q) returned NULL", d.lockName)
-		}
-		return got.Int64 == 1, nil
-	}
-	if err := migrator.PollLock(ctx, timeout, try, func(ctx context.Context) string { return d.holder(ctx, conn) }); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return func(ctx context.Context) error {
-		defer conn.Close()
-		var released sql.NullInt64
-		err := conn.QueryRowContext(ctx, `SELECT RELEASE_LOCK(?)`, d.lockName).Scan(&released)
-		if err == nil && released.Int64 != 1 {
-			err = fmt.Errorf("releasing the migration lock %q: this session no longer held it", d.lockName)
-		}
-		if err != nil {
-			// The session may be broken or confused; ending it frees any
-			// lock it still holds. Discard the connection rather than
-			// return it to the pool.
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-		return err
-	}, nil
+	return d.LockSession(ctx, timeout, sqlstore.SessionLock{
+		Try: func(ctx context.Context, conn *sql.Conn) (bool, error) {
+			var got sql.NullInt64
+			if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, d.lockName).Scan(&got); err != nil {
+				return false, err
+			}
+			if !got.Valid {
+				return false, fmt.Errorf("GET_LOCK(%q) returned NULL", d.lockName)
+			}
+			return got.Int64 == 1, nil
+		},
+		Holder: d.holder,
+		Release: func(ctx context.Context, conn *sql.Conn) error {
+			var released sql.NullInt64
+			err := conn.QueryRowContext(ctx, `SELECT RELEASE_LOCK(?)`, d.lockName).Scan(&released)
+			if err == nil && released.Int64 != 1 {
+				err = fmt.Errorf("releasing the migration lock %q: this session no longer held it", d.lockName)
+			}
+			return err
+		},
+	})
 }
 
 // holder names the connection holding the lock, from the process list.

@@ -6,7 +6,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -162,32 +161,22 @@ func (d *Driver) Split(sql string) ([]sqlsplit.Statement, error) {
 	return sqlsplit.Split(sql, Dialect)
 }
 
-// Lock polls pg_try_advisory_lock on one pinned connection. It never waits
-// inside pg_advisory_lock, because a session blocked there while the holder
-// runs CREATE INDEX CONCURRENTLY deadlocks with it.
+// Lock polls pg_try_advisory_lock on one pinned connection, the session
+// every migration then runs on (sqlstore.LockSession says why). It never
+// waits inside pg_advisory_lock, because a session blocked there while the
+// holder runs CREATE INDEX CONCURRENTLY deadlocks with it.
 func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.Context) error, error) {
-	conn, err := d.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	try := func(ctx context.Context) (got bool, err error) {
-		err = conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, d.lockKey).Scan(&got)
-		return got, err
-	}
-	if err := migrator.PollLock(ctx, timeout, try, func(ctx context.Context) string { return d.holder(ctx, conn) }); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return func(ctx context.Context) error {
-		defer conn.Close()
-		_, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, d.lockKey)
-		if err != nil {
-			// The session may be broken; closing it frees the lock. Discard
-			// the connection rather than return it to the pool holding it.
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-		return err
-	}, nil
+	return d.LockSession(ctx, timeout, sqlstore.SessionLock{
+		Try: func(ctx context.Context, conn *sql.Conn) (got bool, err error) {
+			err = conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, d.lockKey).Scan(&got)
+			return got, err
+		},
+		Holder: d.holder,
+		Release: func(ctx context.Context, conn *sql.Conn) error {
+			_, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, d.lockKey)
+			return err
+		},
+	})
 }
 
 // holder names the session holding the lock, from pg_locks.

@@ -27,11 +27,11 @@ func (d *Driver) Run(ctx context.Context, steps []*migrator.Step, inTx bool) err
 		return d.Store.Run(ctx, steps, inTx)
 	}
 	b := d.batch(steps)
-	conn, err := d.db.Conn(ctx)
+	conn, done, err := d.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer done()
 	var results []*pgconn.Result
 	var execErr error
 	err = conn.Raw(func(dc any) error {
@@ -44,10 +44,10 @@ func (d *Driver) Run(ctx context.Context, steps []*migrator.Step, inTx bool) err
 		return nil
 	})
 	if execErr != nil {
-		return b.failure(results, execErr)
+		return d.Lost(ctx, b.failure(results, execErr))
 	}
 	if err != nil {
-		return err
+		return d.Lost(ctx, err)
 	}
 	for i, st := range steps {
 		st.History.Duration = b.duration(results, i)

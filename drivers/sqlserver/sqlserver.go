@@ -16,7 +16,6 @@ package sqlserver
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -263,48 +262,40 @@ func interpretGetAppLock(code int) (lockResult, error) {
 
 // Lock polls sp_getapplock with @LockTimeout = 0 on one pinned connection.
 // The lock is owned by the session, not a transaction, so it outlives the
-// per-migration transactions that run on other connections of the pool,
-// and the server frees it if this process dies.
+// per-migration transactions, which run on that same session
+// (sqlstore.LockSession says why), and the server frees it if this process
+// dies.
 func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.Context) error, error) {
-	conn, err := d.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	try := func(ctx context.Context) (bool, error) {
-		var code int
-		err := conn.QueryRowContext(ctx, `DECLARE @result int;
+	return d.LockSession(ctx, timeout, sqlstore.SessionLock{
+		Try: func(ctx context.Context, conn *sql.Conn) (bool, error) {
+			var code int
+			err := conn.QueryRowContext(ctx, `DECLARE @result int;
 EXEC @result = sp_getapplock @Resource = @p1, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
 SELECT @result`, d.resource).Scan(&code)
-		if err != nil {
-			return false, err
-		}
-		res, err := interpretGetAppLock(code)
-		if err != nil {
-			return false, fmt.Errorf("lock %q: %w", d.resource, err)
-		}
-		return res == lockGranted, nil
-	}
-	if err := migrator.PollLock(ctx, timeout, try, func(ctx context.Context) string { return d.holder(ctx, conn) }); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return func(ctx context.Context) error {
-		defer conn.Close()
-		var code int
-		err := conn.QueryRowContext(ctx, `DECLARE @result int;
+			if err != nil {
+				return false, err
+			}
+			res, err := interpretGetAppLock(code)
+			if err != nil {
+				return false, fmt.Errorf("lock %q: %w", d.resource, err)
+			}
+			return res == lockGranted, nil
+		},
+		Holder: d.holder,
+		Release: func(ctx context.Context, conn *sql.Conn) error {
+			var code int
+			err := conn.QueryRowContext(ctx, `DECLARE @result int;
 EXEC @result = sp_releaseapplock @Resource = @p1, @LockOwner = 'Session';
 SELECT @result`, d.resource).Scan(&code)
-		if err == nil && code < 0 {
-			err = fmt.Errorf("sp_releaseapplock returned %d", code)
-		}
-		if err != nil {
-			// The session may still hold the lock; only its end frees it.
-			// Discard the connection rather than return it to the pool.
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			return fmt.Errorf("releasing the migration lock %q: %w", d.resource, err)
-		}
-		return nil
-	}, nil
+			if err == nil && code < 0 {
+				err = fmt.Errorf("sp_releaseapplock returned %d", code)
+			}
+			if err != nil {
+				return fmt.Errorf("releasing the migration lock %q: %w", d.resource, err)
+			}
+			return nil
+		},
+	})
 }
 
 // holder names the session holding the lock. sys.dm_tran_locks shows only

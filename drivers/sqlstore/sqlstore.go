@@ -8,8 +8,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/migrate-dev/migrate/migrator"
@@ -42,6 +45,108 @@ type Store struct {
 	StateTable, HistoryTable string
 
 	user string
+	// session is the connection holding the migration lock, while it is
+	// held (see LockSession): every write goes through it.
+	session atomic.Pointer[sql.Conn]
+}
+
+// SessionLock is a database lock that belongs to one session (a
+// PostgreSQL advisory lock, MySQL's GET_LOCK, SQL Server's session-owned
+// sp_getapplock): the server frees it when that session ends.
+type SessionLock struct {
+	// Try takes the lock without waiting and reports whether it did.
+	Try func(ctx context.Context, conn *sql.Conn) (bool, error)
+	// Holder describes who holds the lock, for the timeout error.
+	Holder func(ctx context.Context, conn *sql.Conn) string
+	// Release gives the lock back; an error means the session may still
+	// hold it, and the connection is then discarded.
+	Release func(ctx context.Context, conn *sql.Conn) error
+}
+
+// LockSession takes l on one pinned connection, polling as
+// migrator.PollLock does, and runs every migration and bookkeeping write
+// on that same connection until unlock.
+//
+// Running the work on the lock's own session, rather than asserting from
+// other connections that the lock is still held, is what makes losing the
+// lock safe: when the session ends (network cut, the server killing it,
+// an idle timeout) the server frees the lock, and the migration in flight
+// dies with the session. Its transaction rolls back, or a statement run
+// outside one leaves the version marked running, and every later call on
+// the connection fails, so no migration can start unlocked. An assertion
+// would cost a query per migration where DDL cannot share a transaction
+// (MySQL), and could not be atomic with work done on another connection.
+func (s *Store) LockSession(ctx context.Context, timeout time.Duration, l SessionLock) (func(context.Context) error, error) {
+	conn, err := s.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	try := func(ctx context.Context) (bool, error) { return l.Try(ctx, conn) }
+	holder := func(ctx context.Context) string { return l.Holder(ctx, conn) }
+	if err := migrator.PollLock(ctx, timeout, try, holder); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	s.session.Store(conn)
+	return func(ctx context.Context) error {
+		s.session.CompareAndSwap(conn, nil)
+		defer conn.Close()
+		if err := l.Release(ctx, conn); err != nil {
+			// Closing the session frees whatever lock it still holds;
+			// returned to the pool, it would keep it.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			return err
+		}
+		return nil
+	}, nil
+}
+
+// Conn returns the connection to run migrations on: the lock's session
+// while the lock is held, else one from the pool (the Driver interface
+// lets a library run steps without the lock). done gives back a pool
+// connection and leaves the session alone.
+func (s *Store) Conn(ctx context.Context) (conn *sql.Conn, done func(), err error) {
+	if conn := s.session.Load(); conn != nil {
+		return conn, func() {}, nil
+	}
+	conn, err = s.DB.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, func() { conn.Close() }, nil
+}
+
+// beginner is what *sql.DB and *sql.Conn share for starting a transaction.
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// writer is where transactions that write start: the lock's session while
+// it is held.
+func (s *Store) writer() beginner {
+	if conn := s.session.Load(); conn != nil {
+		return conn
+	}
+	return s.DB
+}
+
+// Lost marks err with migrator.ErrLockLost when the lock's session has
+// ended, which is how the server takes the lock away (short of a migration
+// releasing it itself, with DISCARD ALL or RELEASE_ALL_LOCKS). It asks the
+// session itself (a ping), on the failure path only, rather than guessing
+// from each driver's error types. A cancelled run is not a lost lock,
+// though pgx closes the connection on cancellation.
+func (s *Store) Lost(ctx context.Context, err error) error {
+	conn := s.session.Load()
+	if err == nil || conn == nil || ctx.Err() != nil || errors.Is(err, migrator.ErrLockLost) {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if conn.PingContext(pctx) == nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", migrator.ErrLockLost, err)
 }
 
 func (s *Store) rebind(q string) string {
@@ -73,7 +178,11 @@ func (s *Store) boolValue(v bool) any {
 // by name, before migrate writes a row into it; where DDL is transactional
 // the tables created on the way are rolled back with the refusal.
 func (s *Store) Prepare(ctx context.Context) error {
-	tx, err := s.DB.BeginTx(ctx, nil)
+	return s.Lost(ctx, s.prepare(ctx))
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	tx, err := s.writer().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
@@ -257,7 +366,7 @@ func (s *Store) Record(ctx context.Context, change migrator.StateChange, h migra
 	if err := s.loadUser(ctx); err != nil {
 		return err
 	}
-	return s.writeTx(ctx, s.DB, change, h)
+	return s.Lost(ctx, s.writeTx(ctx, s.writer(), change, h))
 }
 
 // Run executes steps as migrator.Driver.Run describes.
@@ -265,10 +374,14 @@ func (s *Store) Run(ctx context.Context, steps []*migrator.Step, inTx bool) erro
 	if err := s.loadUser(ctx); err != nil {
 		return err
 	}
+	return s.Lost(ctx, s.run(ctx, steps, inTx))
+}
+
+func (s *Store) run(ctx context.Context, steps []*migrator.Step, inTx bool) error {
 	if !inTx {
 		return s.runEach(ctx, steps)
 	}
-	tx, err := s.DB.BeginTx(ctx, nil)
+	tx, err := s.writer().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
@@ -287,11 +400,11 @@ func (s *Store) Run(ctx context.Context, steps []*migrator.Step, inTx bool) erro
 // runEach runs non-transactional steps on one pinned connection, so that
 // session settings made by one statement hold for the next.
 func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
-	conn, err := s.DB.Conn(ctx)
+	conn, done, err := s.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer done()
 	for _, st := range steps {
 		if err := s.runStep(ctx, conn, st); err != nil {
 			return err
@@ -330,11 +443,6 @@ func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error
 		return fmt.Errorf("version %d ran but its bookkeeping failed: %w", st.Migration.Version, err)
 	}
 	return nil
-}
-
-// beginner is what *sql.DB and *sql.Conn share for starting a transaction.
-type beginner interface {
-	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 }
 
 func (s *Store) writeTx(ctx context.Context, b beginner, change migrator.StateChange, h migrator.HistoryRow) error {
