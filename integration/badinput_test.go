@@ -124,6 +124,17 @@ func badInputCases() []badCase {
 	}
 	return []badCase{
 		// File names and versions.
+		func() badCase {
+			c := source("MySQL comment without a space", with("0002_b.up.sql", "--migrate:no-transaction\nCREATE TABLE b (id INT);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+				"0002_b.up.sql:1", "needs a space", `write "-- migrate:no-transaction"`)
+			c.skip = func(t *testing.T, e *env) string {
+				if scheme(e.url) != "mysql" {
+					return "only MySQL needs a space after \"--\""
+				}
+				return ""
+			}
+			return c
+		}(),
 		source("name without a name", with("0002.up.sql", "SELECT 1;"), "0002.up.sql", "file name must look like VERSION_NAME.up.sql"),
 		source("name with a space", with("0002_add orders.up.sql", "SELECT 1;"), "0002_add orders.up.sql", "file name must look like"),
 		source("misspelled direction", with("0002_b.upp.sql", "SELECT 1;"), "0002_b.upp.sql", "file name must look like"),

@@ -3,6 +3,7 @@ package sqlsplit
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -189,5 +190,26 @@ func TestSplitMySQLUnterminated(t *testing.T) {
 		if !errors.As(err, &se) || se.Line != 1 || se.Column != 8 {
 			t.Fatalf("%q: want a syntax error at 1:8, got %v", script, err)
 		}
+	}
+}
+
+// TestSplitMySQLDashWithoutSpace: a line meant as a comment but written
+// "--x" is refused where a statement would start, naming the line, before
+// anything runs; the server would reject it, perhaps after earlier
+// statements of the migration committed.
+func TestSplitMySQLDashWithoutSpace(t *testing.T) {
+	for script, at := range map[string][2]int{
+		"--migrate:no-transaction\nCREATE TABLE t (x INT);": {1, 1},
+		"SELECT 1;\n  --TODO drop this\nSELECT 2;":              {2, 3},
+	} {
+		_, err := Split(script, mysqlDialect)
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Line != at[0] || se.Column != at[1] || !strings.Contains(se.Msg, "needs a space") {
+			t.Fatalf("%q: want a syntax error at %d:%d about the space, got %v", script, at[0], at[1], err)
+		}
+	}
+	// Inside a statement "--" is a double minus, as the server reads it.
+	if stmts, err := Split("SELECT 5\n--2;", mysqlDialect); err != nil || len(stmts) != 1 {
+		t.Fatalf("double minus inside a statement: %v %+v", err, stmts)
 	}
 }

@@ -186,6 +186,18 @@ func (lx *lexer) errAt(off int, format string, args ...any) error {
 	return &SyntaxError{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
 }
 
+// firstWords is the start of s up to its line's end, at most 30 bytes, for
+// messages.
+func firstWords(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 30 {
+		s = s[:30]
+	}
+	return s
+}
+
 // mark records that a significant token spans [from, to).
 func (lx *lexer) mark(from, to int) {
 	if lx.start < 0 {
@@ -244,6 +256,12 @@ func (lx *lexer) run() error {
 			lx.pos++
 		case c == '-' && lx.dashComment(), c == '#' && lx.d.HashComments:
 			lx.skipLine()
+		case c == '-' && lx.start < 0 && lx.hasPrefix("--"):
+			// Only MySQL gets here: a "--" not followed by a space. No
+			// statement starts with a double minus, so this was meant as
+			// a comment, and the server would reject it, perhaps after
+			// earlier statements of the migration committed.
+			return lx.errAt(lx.pos, "%q is not a comment in MySQL, which needs a space after \"--\"; write \"-- %s\"", firstWords(lx.src[lx.pos:]), strings.TrimLeft(firstWords(lx.src[lx.pos:]), "-"))
 		case c == '/' && lx.hasPrefix("/*"):
 			from := lx.pos
 			if err := lx.blockComment(); err != nil {
