@@ -200,7 +200,7 @@ func TestSplitMySQLUnterminated(t *testing.T) {
 func TestSplitMySQLDashWithoutSpace(t *testing.T) {
 	for script, at := range map[string][2]int{
 		"--migrate:no-transaction\nCREATE TABLE t (x INT);": {1, 1},
-		"SELECT 1;\n  --TODO drop this\nSELECT 2;":              {2, 3},
+		"SELECT 1;\n  --TODO drop this\nSELECT 2;":          {2, 3},
 	} {
 		_, err := Split(script, mysqlDialect)
 		var se *SyntaxError
