@@ -297,11 +297,11 @@ func badInputCases() []badCase {
 				}
 			}},
 		// Arguments and flags.
-		usage("up with a word", []string{"up", "abc"}, `N must be a non-negative integer, got "abc"`),
+		usage("up with a word", []string{"up", "abc"}, `N must be a positive integer, got "abc"`),
 		usage("up with two numbers", []string{"up", "1", "2"}, "takes at most one argument"),
 		usage("down -1", []string{"down", "-1"}, "-1"),
-		usage("down 0", []string{"down", "0"}, "down: N must be at least 1", "goto 0"),
-		usage("up 0", []string{"up", "0"}, "up: N must be at least 1"),
+		usage("down 0", []string{"down", "0"}, "down: N must be a positive integer, got \"0\"", "goto 0"),
+		usage("up 0", []string{"up", "0"}, `up: N must be a positive integer, got "0"`),
 		usage("negative lock timeout", []string{"--lock-timeout", "-5s", "up"}, "--lock-timeout must not be negative"),
 		usage("goto an unknown version", []string{"goto", "99"}, "goto 99", "no migration with that version"),
 		usage("baseline an unknown version", []string{"baseline", "99"}, "baseline 99", "no migration with that version"),

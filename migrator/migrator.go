@@ -190,28 +190,43 @@ func (m *Migrator) Status(ctx context.Context) (*Plan, error) {
 	return NewPlan(m.source, state), nil
 }
 
-// Inspect is Status for a source not yet loaded: it reads the database's
-// state while load reads the folder. On 10000 migrations each takes about
-// a third of `status`, and listing the folder leaves a core idle. A load
-// error is returned as load gave it, and wins over a state error: a bad
-// folder is the problem to report first.
-func Inspect(ctx context.Context, d Driver, load func() (*Source, error)) (*Plan, error) {
+// Inspect compares a folder with a database, for status and validate,
+// without changing either. It opens the database and reads its state while
+// load reads the folder: on 10000 migrations each takes about a third of
+// `status`, and listing the folder leaves a core idle. A folder error wins,
+// returned as load gave it, and does not wait for a slow connection: the
+// folder is the thing to fix first. The driver is closed before Inspect
+// returns.
+func Inspect(ctx context.Context, open func(context.Context) (Driver, error), load func() (*Source, error)) (*Plan, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	type stateRead struct {
 		rows []StateRow
 		err  error
 	}
 	read := make(chan stateRead, 1)
 	go func() {
+		d, err := open(ctx)
+		if err != nil {
+			read <- stateRead{err: err}
+			return
+		}
+		defer d.Close()
 		rows, err := d.State(ctx)
+		if err != nil {
+			err = fmt.Errorf("reading state: %w", err)
+		}
 		read <- stateRead{rows, err}
 	}()
 	src, err := load()
-	state := <-read
 	if err != nil {
+		cancel()
+		<-read
 		return nil, err
 	}
+	state := <-read
 	if state.err != nil {
-		return nil, fmt.Errorf("reading state: %w", state.err)
+		return nil, state.err
 	}
 	return NewPlan(src, state.rows), nil
 }
@@ -342,10 +357,17 @@ func (m *Migrator) Redo(ctx context.Context) (*Report, error) {
 		if err != nil {
 			return down, err
 		}
-		up, err := m.apply(ctx, p, []*Migration{applied[0].Migration}, Up)
+		// The up starts from the state the down left, so that a failed up
+		// reports the version the database is really at.
+		after, err := m.Status(ctx)
+		if err != nil {
+			return down, err
+		}
+		up, err := m.apply(ctx, after, []*Migration{applied[0].Migration}, Up)
 		if up != nil {
 			down.Results = append(down.Results, up.Results...)
 			down.To = up.To
+			down.Elapsed += up.Elapsed
 		}
 		return down, err
 	})
@@ -454,14 +476,16 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 				return nil, fmt.Errorf("--single-transaction: %s is marked migrate:no-transaction and cannot run inside a transaction; run it on its own", s.Script.Path)
 			}
 		}
-		if err := m.runSteps(ctx, steps, true); err != nil {
+		err := m.runSteps(ctx, steps, true)
+		var lost *LockLostError
+		if err != nil && !(errors.As(err, &lost) && lost.Outcome == Committed) {
 			return rep, err
 		}
 		for _, s := range steps {
 			m.done(rep, s.result(s.History.Duration))
 		}
 		rep.To = m.versionAfter(p, migs, dir)
-		return rep, nil
+		return rep, err
 	}
 	done := map[int64]bool{}
 	for _, s := range steps {
@@ -471,7 +495,7 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 			var lost *LockLostError
 			if errors.As(err, &lost) && lost.Outcome == Committed {
 				done[s.Migration.Version] = dir == Up
-				rep.Results = append(rep.Results, s.result(0))
+				m.done(rep, s.result(time.Since(began)))
 			}
 			rep.To = m.versionAfterDone(p, done)
 			return rep, err

@@ -108,6 +108,9 @@ func (e *VerifyError) Error() string {
 // steps so far. Irreversible migrations are applied and reported without a
 // rollback check.
 func (m *Migrator) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error) {
+	if m.source.downUnread {
+		return nil, ErrDownScriptsNotRead
+	}
 	if m.opts.DryRun {
 		return nil, errors.New("verify cannot be a dry run: it has to run the scripts to compare the schemas")
 	}

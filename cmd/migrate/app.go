@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -109,8 +110,8 @@ func argInt(c *cli.Context, what string, def int64) (int64, error) {
 // 0 is refused rather than read as "all" or "one", which is not what it says.
 func argCount(c *cli.Context, hint string) (int64, error) {
 	n, err := argInt(c, "N", 0)
-	if err == nil && n == 0 && c.NArg() == 1 {
-		return 0, usagef("%s: N must be at least 1 (%s)", c.Command.Name, hint)
+	if c.NArg() == 1 && (err != nil || n == 0) {
+		return 0, usagef("%s: N must be a positive integer, got %q (%s)", c.Command.Name, c.Args().First(), hint)
 	}
 	return n, err
 }
@@ -279,7 +280,7 @@ func withMigratorFor(c *cli.Context, load migrator.LoadOptions, fn func(*migrato
 	if err != nil {
 		return err
 	}
-	drv, err := openDriver(c)
+	drv, err := openDriver(c.Context, c)
 	if err != nil {
 		return err
 	}
@@ -297,19 +298,16 @@ func withMigratorFor(c *cli.Context, load migrator.LoadOptions, fn func(*migrato
 	return fn(m, o)
 }
 
-// inspect opens the driver and compares the folder with the database
-// (migrator.Inspect), reading the two at once: status and validate run
-// nothing, so there is no reason to load the folder first.
+// inspect compares the folder with the database (migrator.Inspect),
+// reading the two at once: status and validate change nothing, so there is
+// no reason to wait for the folder before connecting.
 func inspect(c *cli.Context, fn func(*migrator.Plan, *printer) error) error {
 	if err := checkTableFlags(c); err != nil {
 		return err
 	}
-	drv, err := openDriver(c)
-	if err != nil {
-		return err
-	}
-	defer drv.Close()
-	p, err := migrator.Inspect(c.Context, drv, func() (*migrator.Source, error) { return loadFolder(c, statusOnly) })
+	p, err := migrator.Inspect(c.Context,
+		func(ctx context.Context) (migrator.Driver, error) { return openDriver(ctx, c) },
+		func() (*migrator.Source, error) { return loadFolder(c, statusOnly) })
 	if err != nil {
 		return err
 	}
@@ -335,8 +333,8 @@ func loadFolder(c *cli.Context, load migrator.LoadOptions) (*migrator.Source, er
 	return src, nil
 }
 
-func openDriver(c *cli.Context) (migrator.Driver, error) {
-	drv, err := migrator.Open(c.Context, c.String("database"), migrator.Config{
+func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {
+	drv, err := migrator.Open(ctx, c.String("database"), migrator.Config{
 		StateTable: c.String("state-table"), HistoryTable: c.String("history-table"), Schema: c.String("schema"),
 	})
 	if err != nil {

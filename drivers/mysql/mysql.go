@@ -64,7 +64,7 @@ type Driver struct {
 func DSNConfig(u *url.URL) (*mysql.Config, error) {
 	c, err := mysql.ParseDSN("/?" + u.RawQuery)
 	if err != nil {
-		return nil, fmt.Errorf("URL parameters: %w", err)
+		return nil, fmt.Errorf("%w: URL parameters: %w", migrator.ErrBadURL, err)
 	}
 	c.User = u.User.Username()
 	c.Passwd, _ = u.User.Password()

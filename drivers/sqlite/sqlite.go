@@ -6,7 +6,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -52,7 +54,10 @@ func Path(u *url.URL) string {
 	return p
 }
 
-// Open opens the database named by cfg.URL, creating the file if needed.
+// Open opens the database named by cfg.URL. A file that does not exist yet
+// is created by the first command that writes (up, baseline, ...), not by
+// status, validate or history, which report it as an empty database: a
+// typo in the path must not leave a new empty file behind.
 func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	path := Path(cfg.URL)
 	if path == "" {
@@ -82,9 +87,13 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		// Each :memory: connection is its own database: keep one.
 		db.SetMaxOpenConns(1)
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+	// The ping proves the file is a database; it would also create a
+	// missing one.
+	if memory || fileExists(path) {
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("opening %s: %w", path, err)
+		}
 	}
 	d := &Driver{db: db, cfg: cfg}
 	if !memory {
@@ -95,6 +104,9 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		Dialect: sqlstore.Dialect{
 			CreateTables: createTables,
 			TablesExist: func(ctx context.Context, db *sql.DB) (bool, error) {
+				if !memory && !fileExists(path) {
+					return false, nil
+				}
 				var n int
 				err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, cfg.StateTable).Scan(&n)
 				return n > 0, err
@@ -110,6 +122,11 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		HistoryTable: quote(cfg.HistoryTable),
 	}
 	return d, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
