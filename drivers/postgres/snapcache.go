@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -27,9 +28,10 @@ type snapshots struct {
 // deletes a row and writes none), reads as it did. What a table's text
 // shows of other objects is their names: the relations it depends on
 // (foreign key targets, sequences in defaults, row types used as column
-// types) are checked the same way, and a new or dropped schema, type,
+// types) are checked the same way; and a new, changed or dropped schema,
 // function, operator, operator class or family, collation or text search
-// configuration or dictionary renders every table again.
+// configuration or dictionary, or a new or changed type, renders every
+// table again. (A type cannot be dropped while a table uses it.)
 type tableCache struct {
 	// horizon is the xmin of the snapshot that read the tables, as an xid.
 	horizon string
@@ -41,8 +43,8 @@ type tableCache struct {
 type cachedTable struct {
 	table    schema.Table
 	attnames map[int]string
-	// counts are the table's defaults, constraints and indexes.
-	counts string
+	// count is the table's defaults, constraints and indexes.
+	count int64
 	// deps are the relations whose names the table's text may show.
 	deps []int64
 }
@@ -50,12 +52,10 @@ type cachedTable struct {
 // changes is what the first batch of a snapshot says about the tables.
 type changes struct {
 	horizon, global string
-	// globalTouched is a new or changed schema, type, function...
-	globalTouched bool
 	// tables are the tables with their counts.
-	tables map[int64]string
+	tables map[int64]int64
 	// touched are relations with a catalogue row newer than the last
-	// snapshot's horizon.
+	// snapshot's horizon; 0 is any other object a table may name.
 	touched map[int64]bool
 }
 
@@ -75,57 +75,66 @@ func horizonParam(prev *tableCache) []any {
 	return []any{prev.horizon}
 }
 
-// globalKinds are the catalogues of objects a table's text may name,
-// beside relations; oids below 16384 are the built-in ones, which
-// migrations do not change.
-var globalKinds = []string{"pg_proc", "pg_operator", "pg_opclass", "pg_opfamily", "pg_collation", "pg_ts_config", "pg_ts_dict"}
+// globalKinds are the catalogues of objects beside relations and types
+// that a table's text may name; oids below 16384 are the built-in ones,
+// which migrations do not change.
+var globalKinds = []string{"pg_namespace", "pg_proc", "pg_operator", "pg_opclass", "pg_opfamily", "pg_collation", "pg_ts_config", "pg_ts_dict"}
 
-// userType keeps the types in pg_type t that are not a relation's row
-// type (or array of it): those come and go with every table, and a table
-// that uses one as a column type lists the relation in its deps.
-const userType = `t.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relkind <> 'c'
-  AND c.oid IN (t.typrelid, (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem)))`
-
+// horizonPart reads the snapshot's xmin and how many objects of
+// globalKinds there are: dropping one may change how a table's text names
+// another (an overload gone makes a function name unambiguous).
 func (st *changes) horizonPart() part {
-	counts := `(SELECT count(*) FROM pg_namespace)::text, (SELECT count(*) FROM pg_type t WHERE ` + userType + `)::text`
-	touched := `EXISTS (SELECT 1 FROM pg_namespace x WHERE ` + newer("x.xmin") + `) OR EXISTS (SELECT 1 FROM pg_type t WHERE ` + userType + ` AND ` + newer("t.xmin") + `)`
-	for _, k := range globalKinds {
-		counts += `, (SELECT count(*) FROM ` + k + ` x WHERE x.oid >= 16384)::text`
-		touched += ` OR EXISTS (SELECT 1 FROM ` + k + ` x WHERE x.oid >= 16384 AND ` + newer("x.xmin") + `)`
+	counts := make([]string, len(globalKinds))
+	for i, k := range globalKinds {
+		counts[i] = `(SELECT count(*) FROM ` + k + ` x WHERE x.oid >= 16384)::text`
 	}
 	return part{what: "the snapshot horizon",
-		query: `SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::int8 % 4294967296)::text, concat_ws(',', ` + counts + `), coalesce(` + touched + `, false)`,
+		query: `SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::int8 % 4294967296)::text, concat_ws(',', ` + strings.Join(counts, ", ") + `)`,
 		scan: func(row pgx.Rows) error {
-			return row.Scan(&st.horizon, &st.global, &st.globalTouched)
-		}, params: horizonParam}
+			return row.Scan(&st.horizon, &st.global)
+		}}
 }
 
+// tableList lists the tables, each with its count of defaults,
+// constraints and indexes, and every relation with a catalogue row newer
+// than the last snapshot's horizon. Relation 0 stands for a new or changed
+// object of globalKinds or a type that is no relation's row type (or
+// array of it): a relation's row type is the relation's business.
+//
+// One count for the three kinds is enough: a table that gained a row is
+// touched anyway, and one that only lost rows has fewer.
 func (st *changes) tableList() part {
-	return part{what: "tables", query: `SELECT c.oid::int8, concat_ws(',', (SELECT count(*) FROM pg_attrdef ad WHERE ad.adrelid = c.oid),
-  (SELECT count(*) FROM pg_constraint k WHERE k.conrelid = c.oid), (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid))
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND ` + userRelation, scan: func(row pgx.Rows) error {
-		var oid int64
-		var counts string
-		err := row.Scan(&oid, &counts)
-		st.tables[oid] = counts
-		return err
-	}}
-}
-
-func (st *changes) touchedList() part {
-	return part{what: "changed relations", query: `SELECT rel::int8 FROM (
-  SELECT c.oid AS rel FROM pg_class c WHERE ` + newer("c.xmin") + `
-  UNION SELECT a.attrelid FROM pg_attribute a WHERE ` + newer("a.xmin") + `
-  UNION SELECT ad.adrelid FROM pg_attrdef ad WHERE ` + newer("ad.xmin") + `
-  UNION SELECT k.conrelid FROM pg_constraint k WHERE ` + newer("k.xmin") + `
-  UNION SELECT i.indrelid FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE ` + newer("i.xmin") + ` OR ` + newer("ic.xmin") + `
-  UNION SELECT coalesce(nullif(t.typrelid, 0), e.typrelid) FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem WHERE ` + newer("t.xmin") + `
-) x WHERE rel IS NOT NULL`, scan: func(row pgx.Rows) error {
-		var oid int64
-		err := row.Scan(&oid)
-		st.touched[oid] = true
-		return err
+	global := ""
+	for _, k := range globalKinds {
+		global += `
+    UNION ALL SELECT 0, 0, true FROM ` + k + ` x WHERE x.oid >= 16384 AND ` + newer("x.xmin")
+	}
+	return part{what: "tables", query: `WITH g AS (
+  SELECT rel, sum(n)::int8 AS n, bool_or(new) AS new FROM (
+    SELECT ad.adrelid AS rel, 1 AS n, ` + newer("ad.xmin") + ` AS new FROM pg_attrdef ad
+    UNION ALL SELECT k.conrelid, 1, ` + newer("k.xmin") + ` FROM pg_constraint k WHERE k.conrelid <> 0
+    UNION ALL SELECT i.indrelid, 1, ` + newer("i.xmin") + ` OR ` + newer("ic.xmin") + ` FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+    UNION ALL SELECT a.attrelid, 0, true FROM pg_attribute a WHERE ` + newer("a.xmin") + `
+    UNION ALL SELECT c.oid, 0, true FROM pg_class c WHERE ` + newer("c.xmin") + `
+    UNION ALL SELECT coalesce(nullif(t.typrelid, 0), e.typrelid, 0), 0, true FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem WHERE ` + newer("t.xmin") + global + `
+  ) x GROUP BY rel
+)
+SELECT coalesce(r.oid, g.rel)::int8, r.oid IS NOT NULL, coalesce(g.n, 0), coalesce(g.new, false)
+FROM (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ` + userRelation + `) r
+FULL JOIN g ON g.rel = r.oid
+WHERE r.oid IS NOT NULL OR g.new`, scan: func(row pgx.Rows) error {
+		var oid, n int64
+		var table, touched bool
+		if err := row.Scan(&oid, &table, &n, &touched); err != nil {
+			return err
+		}
+		if table {
+			st.tables[oid] = n
+		}
+		if touched {
+			st.touched[oid] = true
+		}
+		return nil
 	}, params: horizonParam}
 }
 
@@ -135,13 +144,13 @@ func (st *changes) touchedList() part {
 func (c *tableCache) keep(st *changes, r *reading) (*tableCache, []uint32) {
 	next := &tableCache{horizon: st.horizon, global: st.global, tables: make(map[int64]cachedTable, len(st.tables))}
 	var render []uint32
-	for oid, counts := range st.tables {
+	for oid, count := range st.tables {
 		var old cachedTable
-		ok := c != nil && c.global == st.global && !st.globalTouched
+		ok := c != nil && c.global == st.global && !st.touched[0]
 		if ok {
 			old, ok = c.tables[oid]
 		}
-		ok = ok && old.counts == counts && !st.touched[oid] && !slices.ContainsFunc(old.deps, func(d int64) bool { return st.touched[d] })
+		ok = ok && old.count == count && !st.touched[oid] && !slices.ContainsFunc(old.deps, func(d int64) bool { return st.touched[d] })
 		if !ok {
 			render = append(render, uint32(oid))
 			continue
@@ -155,6 +164,6 @@ func (c *tableCache) keep(st *changes, r *reading) (*tableCache, []uint32) {
 // add puts the tables r rendered in c.
 func (c *tableCache) add(r *reading, st *changes) {
 	for oid, t := range r.tables {
-		c.tables[oid] = cachedTable{table: *t, attnames: r.attnames[oid], counts: st.tables[oid], deps: r.deps[oid]}
+		c.tables[oid] = cachedTable{table: *t, attnames: r.attnames[oid], count: st.tables[oid], deps: r.deps[oid]}
 	}
 }

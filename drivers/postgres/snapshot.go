@@ -59,11 +59,11 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	d.snaps.mu.Lock()
 	prev := d.snaps.last
 	d.snaps.mu.Unlock()
-	st := &changes{tables: map[int64]string{}, touched: map[int64]bool{}}
+	st := &changes{tables: map[int64]int64{}, touched: map[int64]bool{}}
 	// The names go in as literals, not parameters, so that each query is
 	// one generic plan, prepared once per connection.
 	bind := strings.NewReplacer("{schema}", literal(d.schema), "{state}", literal(d.cfg.StateTable), "{history}", literal(d.cfg.HistoryTable))
-	first := []part{st.horizonPart(), st.tableList(), st.touchedList(), r.schemas(), r.extensions(), r.types(), r.views(), r.sequences(), r.functions(), r.triggers()}
+	first := []part{st.horizonPart(), st.tableList(), r.schemas(), r.extensions(), r.types(), r.views(), r.sequences(), r.functions(), r.triggers()}
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	batch.Queue(`SET LOCAL search_path TO ` + quote(d.schema))
