@@ -65,7 +65,7 @@ type changes struct {
 // the count overflows also reads as newer, which costs a render, never a
 // missed change.
 func newer(xmin string) string {
-	return `age(` + xmin + `) <= age($1::text::xid)`
+	return `age(` + xmin + `) <= (SELECT age($1::text::xid))`
 }
 
 func horizonParam(prev *tableCache) []any {

@@ -67,6 +67,9 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	batch.Queue(`SET LOCAL search_path TO ` + quote(d.schema))
+	// A custom plan per call would plan each query again on every
+	// snapshot, for a few tables' worth of rows.
+	batch.Queue(`SET LOCAL plan_cache_mode TO force_generic_plan`)
 	for _, p := range first {
 		batch.Queue(bind.Replace(p.query), p.args(prev)...)
 	}
@@ -79,7 +82,7 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	err = conn.Raw(func(dc any) error {
 		pg := dc.(*stdlib.Conn).Conn()
 		err := func() error {
-			if err := read(pg.SendBatch(ctx, batch), first, 2, 0); err != nil {
+			if err := read(pg.SendBatch(ctx, batch), first, 3, 0); err != nil {
 				return err
 			}
 			// Constraints and indexes name their columns from what columns
@@ -134,12 +137,12 @@ func (p part) args(prev *tableCache) []any {
 }
 
 // read takes a batch's results in the order queued: leading statements
-// (BEGIN, SET), the parts, and trailing ones (COMMIT).
+// (BEGIN, SETs), the parts, and trailing ones (COMMIT).
 func read(results pgx.BatchResults, parts []part, leading, trailing int) error {
 	err := func() error {
 		for i := 0; i < leading; i++ {
 			if _, err := results.Exec(); err != nil {
-				return fmt.Errorf("%s: %w", []string{"beginning a transaction", "pinning search_path"}[i], err)
+				return fmt.Errorf("%s: %w", []string{"beginning a transaction", "pinning search_path", "choosing generic plans"}[i], err)
 			}
 		}
 		for _, p := range parts {
@@ -173,6 +176,12 @@ func readPart(results pgx.BatchResults, p part) error {
 	}
 	return rows.Err()
 }
+
+// The queries that render tables take the tables' oids as $1 and reach
+// their rows through lateral subqueries (OFFSET 0 keeps the planner from
+// flattening them), so that the generic plan probes the catalogues'
+// indexes once per table rather than scanning them whole: in the middle
+// of verify they are full of dead rows.
 
 // reading is one snapshot being read. Tables are kept by oid with their
 // column names by number, so that constraints and indexes can name their
@@ -248,12 +257,12 @@ WHERE ` + userSchema + ` AND ` + notExtensionMember("pg_type", "t.oid") + `
 
 func (r *reading) columns() part {
 	return part{"columns", `SELECT c.oid::int8, n.nspname, c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-  coalesce(pg_get_expr(ad.adbin, ad.adrelid), ''), a.attidentity::text, a.attgenerated::text
-FROM pg_class c
+  coalesce((SELECT pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum), ''),
+  a.attidentity::text, a.attgenerated::text
+FROM unnest($1::oid[]) r (oid)
+JOIN pg_class c ON c.oid = r.oid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
-WHERE c.oid = ANY($1::oid[])`, func(row pgx.Rows) error {
+LEFT JOIN LATERAL (SELECT * FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped OFFSET 0) a ON true`, func(row pgx.Rows) error {
 		var oid int64
 		var nsp, table string
 		var num sql.NullInt64
@@ -307,8 +316,8 @@ func (r *reading) constraints() part {
   k.confdeltype::text, k.confupdtype::text,
   CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) ELSE '' END,
   pg_get_constraintdef(k.oid)
-FROM pg_constraint k
-WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND k.conrelid = ANY($1::oid[])`, func(row pgx.Rows) error {
+FROM unnest($1::oid[]) r (oid), LATERAL (SELECT * FROM pg_constraint k WHERE k.conrelid = r.oid OFFSET 0) k
+WHERE k.contype IN ('p', 'u', 'f', 'c', 'x')`, func(row pgx.Rows) error {
 		var rel, refRel int64
 		var kind, cols, refCols, onDelete, onUpdate string
 		var con schema.Constraint
@@ -348,10 +357,9 @@ func (r *reading) indexes() part {
   CASE WHEN 0 = ANY (i.indkey::int2[]) THEN
     (SELECT json_agg(pg_get_indexdef(i.indexrelid, k, false) ORDER BY k) FROM generate_series(1, i.indnkeyatts) k)::text
   ELSE '[]' END
-FROM pg_index i
+FROM unnest($1::oid[]) r (oid), LATERAL (SELECT * FROM pg_index i WHERE i.indrelid = r.oid OFFSET 0) i
 JOIN pg_class ic ON ic.oid = i.indexrelid
-WHERE i.indrelid = ANY($1::oid[])
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))`, func(row pgx.Rows) error {
+WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))`, func(row pgx.Rows) error {
 		var rel int64
 		var nkeys int
 		var keys, options, exprJSON string
@@ -392,14 +400,13 @@ WHERE i.indrelid = ANY($1::oid[])
 // array of it) in pg_type.
 func (r *reading) dependencies() part {
 	return part{"dependencies", `WITH o (rel, classid, objid) AS (
-  SELECT x, 'pg_class'::regclass, x FROM unnest($1::oid[]) x
-  UNION ALL SELECT i.indrelid, 'pg_class'::regclass, i.indexrelid FROM pg_index i WHERE i.indrelid = ANY($1::oid[])
-  UNION ALL SELECT k.conrelid, 'pg_constraint'::regclass, k.oid FROM pg_constraint k WHERE k.conrelid = ANY($1::oid[])
-  UNION ALL SELECT ad.adrelid, 'pg_attrdef'::regclass, ad.oid FROM pg_attrdef ad WHERE ad.adrelid = ANY($1::oid[])
+  SELECT r.oid, 'pg_class'::regclass, r.oid FROM unnest($1::oid[]) r (oid)
+  UNION ALL SELECT r.oid, 'pg_class'::regclass, i.indexrelid FROM unnest($1::oid[]) r (oid), LATERAL (SELECT i.indexrelid FROM pg_index i WHERE i.indrelid = r.oid OFFSET 0) i
+  UNION ALL SELECT r.oid, 'pg_constraint'::regclass, k.oid FROM unnest($1::oid[]) r (oid), LATERAL (SELECT k.oid FROM pg_constraint k WHERE k.conrelid = r.oid OFFSET 0) k
+  UNION ALL SELECT r.oid, 'pg_attrdef'::regclass, ad.oid FROM unnest($1::oid[]) r (oid), LATERAL (SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = r.oid OFFSET 0) ad
 )
 SELECT DISTINCT o.rel::int8, (CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid ELSE coalesce(nullif(t.typrelid, 0), e.typrelid, 0) END)::int8
-FROM o
-JOIN pg_depend d ON d.classid = o.classid AND d.objid = o.objid
+FROM o, LATERAL (SELECT d.refclassid, d.refobjid FROM pg_depend d WHERE d.classid = o.classid AND d.objid = o.objid OFFSET 0) d
 LEFT JOIN pg_type t ON d.refclassid = 'pg_type'::regclass AND t.oid = d.refobjid
 LEFT JOIN pg_type e ON e.oid = t.typelem
 WHERE d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass)`, func(row pgx.Rows) error {
