@@ -76,9 +76,18 @@ func horizonParam(prev *tableCache) []any {
 }
 
 // globalKinds are the catalogues of objects beside relations and types
-// that a table's text may name; oids below 16384 are the built-in ones,
-// which migrations do not change.
+// that a table's text may name.
 var globalKinds = []string{"pg_namespace", "pg_proc", "pg_operator", "pg_opclass", "pg_opfamily", "pg_collation", "pg_ts_config", "pg_ts_dict"}
+
+// userObject leaves out the built-in objects of catalogue kind (oids below
+// 16384), which migrations do not change; but every schema, because public
+// is built in and can be renamed.
+func userObject(kind string) string {
+	if kind == "pg_namespace" {
+		return "true"
+	}
+	return "x.oid >= 16384"
+}
 
 // horizonPart reads the snapshot's xmin and how many objects of
 // globalKinds there are: dropping one may change how a table's text names
@@ -86,7 +95,7 @@ var globalKinds = []string{"pg_namespace", "pg_proc", "pg_operator", "pg_opclass
 func (st *changes) horizonPart() part {
 	counts := make([]string, len(globalKinds))
 	for i, k := range globalKinds {
-		counts[i] = `(SELECT count(*) FROM ` + k + ` x WHERE x.oid >= 16384)::text`
+		counts[i] = `(SELECT count(*) FROM ` + k + ` x WHERE ` + userObject(k) + `)::text`
 	}
 	return part{what: "the snapshot horizon",
 		query: `SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::int8 % 4294967296)::text, concat_ws(',', ` + strings.Join(counts, ", ") + `)`,
@@ -107,7 +116,7 @@ func (st *changes) tableList() part {
 	global := ""
 	for _, k := range globalKinds {
 		global += `
-    UNION ALL SELECT 0, 0, true FROM ` + k + ` x WHERE x.oid >= 16384 AND ` + newer("x.xmin")
+    UNION ALL SELECT 0, 0, true FROM ` + k + ` x WHERE ` + userObject(k) + ` AND ` + newer("x.xmin")
 	}
 	return part{what: "tables", query: `WITH g AS (
   SELECT rel, sum(n)::int8 AS n, bool_or(new) AS new FROM (

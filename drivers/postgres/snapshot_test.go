@@ -183,6 +183,7 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`ALTER DOMAIN positive RENAME TO plus`,
 		`ALTER FUNCTION twice(integer) RENAME TO double`,
 		`ALTER SCHEMA other RENAME TO elsewhere`,
+		`ALTER SCHEMA public RENAME TO main`,
 		`ALTER TABLE child RENAME COLUMN qty TO quantity`,
 		`ALTER TABLE child ADD COLUMN extra text`,
 		`ALTER TABLE child DROP COLUMN feeling`,
