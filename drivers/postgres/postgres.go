@@ -42,6 +42,8 @@ type Driver struct {
 	schema  string
 	lockKey int64
 	cfg     migrator.Config
+	// snaps keeps the last snapshot's tables for the next one.
+	snaps snapshots
 }
 
 // Open connects to the database named by cfg.URL.

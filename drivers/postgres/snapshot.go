@@ -26,51 +26,77 @@ func notExtensionMember(catalog, oid string) string {
 }
 
 // userRelation filters pg_class c in pg_namespace n down to relations a
-// migration made: no extension's, and not migrate's own tables ($1 schema,
-// $2 and $3 tables).
+// migration made: no extension's, and not migrate's own tables (in
+// {schema}, named {state} and {history}).
 const userRelation = userSchema + ` AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
-  AND NOT (n.nspname = $1 AND c.relname IN ($2, $3))`
+  AND NOT (n.nspname = {schema} AND c.relname IN ({state}, {history}))`
 
 // Snapshot reads the schema from pg_catalog (information_schema hides what
 // the user does not own), one query per kind of object, in a read-only
 // repeatable-read transaction with search_path pinned to the driver's
 // schema, because the pg_get_*def functions qualify names by search_path.
 //
-// verify takes three snapshots per migration, so the whole transaction is
-// one pgx batch: one round trip where a query per kind made a dozen. A
+// verify takes three snapshots per migration, so the queries go in two
+// pgx batches, two round trips where a query per kind made a dozen. A
 // batch, rather than one simple-protocol string or one query folding every
 // kind into JSON, keeps the queries prepared on the connection: the simple
 // protocol would plan these catalogue joins again on every snapshot, and
 // planning them costs more than running them: measured on an empty schema,
 // 0.9 ms a snapshot as a prepared batch, 6.9 ms as a simple-protocol
-// string (the same at 300 tables, where deparsing dominates). JSON would
-// add encoding on the server and reflection on the client to that.
+// string. JSON would add encoding on the server and reflection on the
+// client to that.
+//
+// Deparsing tables (pg_get_constraintdef, pg_get_indexdef, pg_get_expr,
+// format_type) is most of a snapshot's cost, and grows with the schema
+// while a migration touches one or two tables; so the driver keeps the
+// tables of its last snapshot (see tableCache) and the second batch
+// renders only the tables that may have changed since.
 func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	r := &reading{
 		s:      &schema.Snapshot{DefaultSchema: d.schema},
-		tables: map[int64]*schema.Table{}, attnames: map[int64]map[int]string{},
+		tables: map[int64]*schema.Table{}, attnames: map[int64]map[int]string{}, deps: map[int64][]int64{},
 	}
-	// Constraints and indexes name their columns from what columns read,
-	// so the parts run in this order.
-	parts := []part{r.schemas(), r.extensions(), r.types(), r.columns(), r.constraints(), r.indexes(), r.views(), r.sequences(), r.functions(), r.triggers()}
+	d.snaps.mu.Lock()
+	prev := d.snaps.last
+	d.snaps.mu.Unlock()
+	st := &changes{tables: map[int64]int64{}, touched: map[int64]bool{}}
 	// The names go in as literals, not parameters, so that each query is
 	// one generic plan, prepared once per connection.
-	bind := strings.NewReplacer("$1", literal(d.schema), "$2", literal(d.cfg.StateTable), "$3", literal(d.cfg.HistoryTable))
+	bind := strings.NewReplacer("{schema}", literal(d.schema), "{state}", literal(d.cfg.StateTable), "{history}", literal(d.cfg.HistoryTable))
+	first := []part{st.horizonPart(), st.tableList(), r.schemas(), r.extensions(), r.types(), r.views(), r.sequences(), r.functions(), r.triggers()}
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	batch.Queue(`SET LOCAL search_path TO ` + quote(d.schema))
-	for _, p := range parts {
-		batch.Queue(bind.Replace(p.query))
+	// A custom plan per call would plan each query again on every
+	// snapshot, for a few tables' worth of rows.
+	batch.Queue(`SET LOCAL plan_cache_mode TO force_generic_plan`)
+	for _, p := range first {
+		batch.Queue(bind.Replace(p.query), p.args(prev)...)
 	}
-	batch.Queue(`COMMIT`)
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	defer conn.Close()
+	var next *tableCache
 	err = conn.Raw(func(dc any) error {
 		pg := dc.(*stdlib.Conn).Conn()
-		err := read(pg.SendBatch(ctx, batch), parts)
+		err := func() error {
+			if err := read(pg.SendBatch(ctx, batch), first, 3, 0); err != nil {
+				return err
+			}
+			// Constraints and indexes name their columns from what columns
+			// read, so the parts run in this order.
+			var render []uint32
+			next, render = prev.keep(st, r)
+			second := []part{r.columns(), r.constraints(), r.indexes(), r.dependencies()}
+			batch := &pgx.Batch{}
+			for _, p := range second {
+				batch.Queue(bind.Replace(p.query), render)
+			}
+			batch.Queue(`COMMIT`)
+			return read(pg.SendBatch(ctx, batch), second, 0, 1)
+		}()
 		if err != nil && pg.PgConn().TxStatus() != 'I' && !pg.PgConn().IsClosed() {
 			// The error left the batch's transaction open and aborted.
 			if rerr := pg.PgConn().Exec(ctx, "ROLLBACK").Close(); rerr != nil {
@@ -82,8 +108,12 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	for _, t := range r.tables {
-		r.s.Tables = append(r.s.Tables, *t)
+	next.add(r, st)
+	d.snaps.mu.Lock()
+	d.snaps.last = next
+	d.snaps.mu.Unlock()
+	for _, c := range next.tables {
+		r.s.Tables = append(r.s.Tables, c.table.Clone())
 	}
 	r.s.Sort()
 	return r.s, nil
@@ -94,15 +124,25 @@ type part struct {
 	what  string
 	query string
 	scan  func(pgx.Rows) error
+	// params, when set, are the query's parameters, from the tables the
+	// last snapshot kept.
+	params func(*tableCache) []any
 }
 
-// read takes the batch's results in the order queued: BEGIN, SET, the
-// parts, COMMIT.
-func read(results pgx.BatchResults, parts []part) error {
+func (p part) args(prev *tableCache) []any {
+	if p.params == nil {
+		return nil
+	}
+	return p.params(prev)
+}
+
+// read takes a batch's results in the order queued: leading statements
+// (BEGIN, SETs), the parts, and trailing ones (COMMIT).
+func read(results pgx.BatchResults, parts []part, leading, trailing int) error {
 	err := func() error {
-		for _, what := range []string{"beginning a transaction", "pinning search_path"} {
+		for i := 0; i < leading; i++ {
 			if _, err := results.Exec(); err != nil {
-				return fmt.Errorf("%s: %w", what, err)
+				return fmt.Errorf("%s: %w", []string{"beginning a transaction", "pinning search_path", "choosing generic plans"}[i], err)
 			}
 		}
 		for _, p := range parts {
@@ -110,8 +150,12 @@ func read(results pgx.BatchResults, parts []part) error {
 				return fmt.Errorf("reading %s: %w", p.what, err)
 			}
 		}
-		_, err := results.Exec()
-		return err
+		for i := 0; i < trailing; i++ {
+			if _, err := results.Exec(); err != nil {
+				return fmt.Errorf("committing: %w", err)
+			}
+		}
+		return nil
 	}()
 	if cerr := results.Close(); err == nil {
 		err = cerr
@@ -133,6 +177,12 @@ func readPart(results pgx.BatchResults, p part) error {
 	return rows.Err()
 }
 
+// The queries that render tables take the tables' oids as $1 and reach
+// their rows through lateral subqueries (OFFSET 0 keeps the planner from
+// flattening them), so that the generic plan probes the catalogues'
+// indexes once per table rather than scanning them whole: in the middle
+// of verify they are full of dead rows.
+
 // reading is one snapshot being read. Tables are kept by oid with their
 // column names by number, so that constraints and indexes can name their
 // columns without a catalogue lookup per row.
@@ -140,6 +190,8 @@ type reading struct {
 	s        *schema.Snapshot
 	tables   map[int64]*schema.Table
 	attnames map[int64]map[int]string
+	// deps are the relations each table's text may name (see tableCache).
+	deps map[int64][]int64
 }
 
 // names maps column numbers of table oid to names, as listed in an
@@ -163,7 +215,7 @@ func (r *reading) schemas() part {
 		err := row.Scan(&name)
 		r.s.Schemas = append(r.s.Schemas, name)
 		return err
-	}}
+	}, nil}
 }
 
 func (r *reading) extensions() part {
@@ -172,7 +224,7 @@ func (r *reading) extensions() part {
 		err := row.Scan(&e.Name, &e.Schema, &e.Version)
 		r.s.Extensions = append(r.s.Extensions, e)
 		return err
-	}}
+	}, nil}
 }
 
 func (r *reading) types() part {
@@ -200,17 +252,17 @@ WHERE ` + userSchema + ` AND ` + notExtensionMember("pg_type", "t.oid") + `
 		}
 		r.s.Types = append(r.s.Types, t)
 		return nil
-	}}
+	}, nil}
 }
 
 func (r *reading) columns() part {
 	return part{"columns", `SELECT c.oid::int8, n.nspname, c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-  coalesce(pg_get_expr(ad.adbin, ad.adrelid), ''), a.attidentity::text, a.attgenerated::text
-FROM pg_class c
+  coalesce((SELECT pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum), ''),
+  a.attidentity::text, a.attgenerated::text
+FROM unnest($1::oid[]) r (oid)
+JOIN pg_class c ON c.oid = r.oid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
-WHERE c.relkind IN ('r', 'p') AND ` + userRelation, func(row pgx.Rows) error {
+LEFT JOIN LATERAL (SELECT * FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped OFFSET 0) a ON true`, func(row pgx.Rows) error {
 		var oid int64
 		var nsp, table string
 		var num sql.NullInt64
@@ -240,7 +292,7 @@ WHERE c.relkind IN ('r', 'p') AND ` + userRelation, func(row pgx.Rows) error {
 		}
 		t.Columns = append(t.Columns, col)
 		return nil
-	}}
+	}, nil}
 }
 
 // fkAction spells out pg_constraint's confdeltype/confupdtype codes.
@@ -264,10 +316,8 @@ func (r *reading) constraints() part {
   k.confdeltype::text, k.confupdtype::text,
   CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) ELSE '' END,
   pg_get_constraintdef(k.oid)
-FROM pg_constraint k
-JOIN pg_class c ON c.oid = k.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND c.relkind IN ('r', 'p') AND ` + userRelation, func(row pgx.Rows) error {
+FROM unnest($1::oid[]) r (oid), LATERAL (SELECT * FROM pg_constraint k WHERE k.conrelid = r.oid OFFSET 0) k
+WHERE k.contype IN ('p', 'u', 'f', 'c', 'x')`, func(row pgx.Rows) error {
 		var rel, refRel int64
 		var kind, cols, refCols, onDelete, onUpdate string
 		var con schema.Constraint
@@ -295,7 +345,7 @@ WHERE k.contype IN ('p', 'u', 'f', 'c', 'x') AND c.relkind IN ('r', 'p') AND ` +
 		con.Columns = r.names(rel, cols)
 		t.Constraints = append(t.Constraints, con)
 		return nil
-	}}
+	}, nil}
 }
 
 func (r *reading) indexes() part {
@@ -307,12 +357,9 @@ func (r *reading) indexes() part {
   CASE WHEN 0 = ANY (i.indkey::int2[]) THEN
     (SELECT json_agg(pg_get_indexdef(i.indexrelid, k, false) ORDER BY k) FROM generate_series(1, i.indnkeyatts) k)::text
   ELSE '[]' END
-FROM pg_index i
+FROM unnest($1::oid[]) r (oid), LATERAL (SELECT * FROM pg_index i WHERE i.indrelid = r.oid OFFSET 0) i
 JOIN pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_class c ON c.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND ` + userRelation + `
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))`, func(row pgx.Rows) error {
+WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))`, func(row pgx.Rows) error {
 		var rel int64
 		var nkeys int
 		var keys, options, exprJSON string
@@ -344,7 +391,34 @@ WHERE c.relkind IN ('r', 'p') AND ` + userRelation + `
 		}
 		t.Indexes = append(t.Indexes, ix)
 		return nil
-	}}
+	}, nil}
+}
+
+// dependencies lists the relations whose names the tables' text may
+// show: whatever a table, its column types, defaults, constraints or
+// indexes depend on in pg_class, or through a relation's row type (or an
+// array of it) in pg_type.
+func (r *reading) dependencies() part {
+	return part{"dependencies", `WITH o (rel, classid, objid) AS (
+  SELECT r.oid, 'pg_class'::regclass, r.oid FROM unnest($1::oid[]) r (oid)
+  UNION ALL SELECT r.oid, 'pg_class'::regclass, i.indexrelid FROM unnest($1::oid[]) r (oid), LATERAL (SELECT i.indexrelid FROM pg_index i WHERE i.indrelid = r.oid OFFSET 0) i
+  UNION ALL SELECT r.oid, 'pg_constraint'::regclass, k.oid FROM unnest($1::oid[]) r (oid), LATERAL (SELECT k.oid FROM pg_constraint k WHERE k.conrelid = r.oid OFFSET 0) k
+  UNION ALL SELECT r.oid, 'pg_attrdef'::regclass, ad.oid FROM unnest($1::oid[]) r (oid), LATERAL (SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = r.oid OFFSET 0) ad
+)
+SELECT DISTINCT o.rel::int8, (CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid ELSE coalesce(nullif(t.typrelid, 0), e.typrelid, 0) END)::int8
+FROM o, LATERAL (SELECT d.refclassid, d.refobjid FROM pg_depend d WHERE d.classid = o.classid AND d.objid = o.objid OFFSET 0) d
+LEFT JOIN pg_type t ON d.refclassid = 'pg_type'::regclass AND t.oid = d.refobjid
+LEFT JOIN pg_type e ON e.oid = t.typelem
+WHERE d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass)`, func(row pgx.Rows) error {
+		var rel, ref int64
+		if err := row.Scan(&rel, &ref); err != nil {
+			return err
+		}
+		if ref != 0 && ref != rel {
+			r.deps[rel] = append(r.deps[rel], ref)
+		}
+		return nil
+	}, nil}
 }
 
 func (r *reading) views() part {
@@ -356,7 +430,7 @@ WHERE c.relkind IN ('v', 'm') AND ` + userRelation, func(row pgx.Rows) error {
 		v.Definition = schema.NormalizeSQL(v.Definition)
 		r.s.Views = append(r.s.Views, v)
 		return err
-	}}
+	}, nil}
 }
 
 func (r *reading) sequences() part {
@@ -376,24 +450,27 @@ WHERE ` + userRelation + `
 		err := row.Scan(&q.Schema, &q.Name, &q.Definition)
 		r.s.Sequences = append(r.s.Sequences, q)
 		return err
-	}}
+	}, nil}
 }
 
 func (r *reading) functions() part {
 	// pg_get_functiondef refuses aggregates; their prosrc names the
-	// transition function, which is what can change.
+	// transition function, which is what can change. Oids below 16384 are
+	// initdb's, and every routine created later has a higher one (the oid
+	// counter wraps back to 16384): the condition lets the plan skip
+	// pg_proc's built-in rows, most of it, by index.
 	return part{"functions", `SELECT n.nspname, p.proname,
   CASE p.prokind WHEN 'f' THEN 'function' WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'window function' END,
   pg_get_function_identity_arguments(p.oid), coalesce(pg_get_function_result(p.oid), ''),
   md5(CASE WHEN p.prokind = 'a' THEN p.prosrc ELSE pg_get_functiondef(p.oid) END)
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE ` + userSchema + ` AND ` + notExtensionMember("pg_proc", "p.oid"), func(row pgx.Rows) error {
+WHERE p.oid >= 16384 AND ` + userSchema + ` AND ` + notExtensionMember("pg_proc", "p.oid"), func(row pgx.Rows) error {
 		var f schema.Function
 		err := row.Scan(&f.Schema, &f.Name, &f.Kind, &f.Args, &f.Result, &f.BodyHash)
 		f.BodyHash = "md5:" + f.BodyHash
 		r.s.Functions = append(r.s.Functions, f)
 		return err
-	}}
+	}, nil}
 }
 
 func (r *reading) triggers() part {
@@ -406,7 +483,7 @@ WHERE NOT g.tgisinternal AND ` + userRelation, func(row pgx.Rows) error {
 		err := row.Scan(&t.Schema, &t.Table, &t.Name, &t.Definition)
 		r.s.Triggers = append(r.s.Triggers, t)
 		return err
-	}}
+	}, nil}
 }
 
 // CreateScratch creates an empty database beside this one

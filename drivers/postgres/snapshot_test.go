@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 
 	"github.com/migrate-dev/migrate/migrator"
+	"github.com/migrate-dev/migrate/migrator/schema"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden snapshot of this server's major version")
@@ -63,8 +64,9 @@ CREATE TRIGGER mixed_touch BEFORE INSERT OR UPDATE OF name ON "Mixed Case" FOR E
 `
 
 // TestSnapshotGolden pins what a snapshot reads, every field of it, to a
-// file recorded with the query-per-kind reader that the one-round-trip
-// batch replaced, so that the transport cannot change the content.
+// file recorded with the query-per-kind reader that the batches replaced,
+// so that neither the transport nor the kept tables can change the
+// content.
 // The catalogue's deparsers print differently across major versions, so
 // there is one file per major version.
 func TestSnapshotGolden(t *testing.T) {
@@ -79,9 +81,11 @@ func TestSnapshotGolden(t *testing.T) {
 	if _, err := migrator.New(d, src, migrator.Options{}).Up(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	// The first snapshot on a connection prepares its queries; the next
-	// ones are a single round trip.
-	if _, err := d.Snapshot(ctx); err != nil {
+	// The first snapshot on a connection prepares its queries and renders
+	// every table; the next ones are two round trips, and render from
+	// the tables the first one kept.
+	cold, err := d.Snapshot(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	before := wire.count()
@@ -89,12 +93,15 @@ func TestSnapshotGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if trips := wire.count() - before; trips != 1 {
-		t.Errorf("a snapshot took %d round trips, want 1", trips)
+	if trips := wire.count() - before; trips != 2 {
+		t.Errorf("a snapshot took %d round trips, want 2", trips)
 	}
 	got, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if coldJSON, err := json.MarshalIndent(cold, "", "  "); err != nil || string(coldJSON) != string(got) {
+		t.Errorf("a snapshot from kept tables differs from one rendering them all (%v):\n%s", err, coldJSON)
 	}
 	var version int
 	if err := d.db.QueryRowContext(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
@@ -115,5 +122,106 @@ func TestSnapshotGolden(t *testing.T) {
 	}
 	if string(want) != string(got)+"\n" {
 		t.Errorf("snapshot differs from %s:\n%s", golden, got)
+	}
+}
+
+// TestKeptTablesNeverHideAChange changes a schema in every way a table's
+// text can change, one way at a time, including through objects the
+// table only names; the snapshot after each change, which renders only
+// the tables it thinks changed, must equal one that renders every table,
+// and differ from the snapshot before.
+func TestKeptTablesNeverHideAChange(t *testing.T) {
+	ctx := context.Background()
+	base := []string{
+		`CREATE SCHEMA other`,
+		`CREATE TYPE mood AS ENUM ('sad', 'happy')`,
+		`CREATE TYPE other.pair AS (a integer, b text)`,
+		`CREATE DOMAIN positive AS integer CHECK (VALUE > 0)`,
+		`CREATE FUNCTION twice(integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2'`,
+		`CREATE SEQUENCE counter`,
+		`CREATE TABLE parent (id integer PRIMARY KEY, code text UNIQUE)`,
+		`CREATE TABLE child (
+    id integer PRIMARY KEY,
+    parent_id integer REFERENCES parent (id),
+    code text,
+    n integer NOT NULL DEFAULT nextval('counter'),
+    qty integer DEFAULT 0 CHECK (qty >= 0),
+    feeling mood,
+    p other.pair,
+    pos positive,
+    twin parent,
+    many parent[],
+    doubled integer DEFAULT twice(1),
+    CONSTRAINT child_code_fk FOREIGN KEY (code) REFERENCES parent (code)
+)`,
+		`CREATE INDEX child_qty_idx ON child (qty)`,
+		`CREATE INDEX child_expr_idx ON child (twice(qty))`,
+		`CREATE TABLE other.far (id integer)`,
+		`CREATE VIEW v AS SELECT id, qty FROM child`,
+	}
+	for _, change := range []string{
+		`ALTER TABLE child ALTER COLUMN doubled TYPE bigint`,
+		`ALTER TABLE child ALTER COLUMN code SET NOT NULL`,
+		`ALTER TABLE child ALTER COLUMN qty DROP DEFAULT`,
+		`ALTER TABLE child ALTER COLUMN qty SET DEFAULT 1`,
+		`DROP INDEX child_qty_idx; CREATE INDEX child_qty_idx ON child (qty DESC)`,
+		`DROP INDEX child_qty_idx`,
+		`ALTER INDEX child_qty_idx RENAME TO child_qty_ix`,
+		`ALTER TABLE child DROP CONSTRAINT child_qty_check; ALTER TABLE child ADD CONSTRAINT child_qty_check CHECK (qty > 0)`,
+		`ALTER TABLE child DROP CONSTRAINT child_qty_check`,
+		`ALTER TABLE child DROP CONSTRAINT child_code_fk; ALTER TABLE child ADD CONSTRAINT child_code_fk FOREIGN KEY (code) REFERENCES parent (code) ON DELETE CASCADE`,
+		`ALTER TABLE child ALTER CONSTRAINT child_code_fk DEFERRABLE`,
+		`CREATE OR REPLACE VIEW v AS SELECT id, qty, code FROM child`,
+		`ALTER TYPE mood ADD VALUE 'meh'`,
+		`CREATE OR REPLACE FUNCTION twice(integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT $1 + $1'`,
+		`ALTER TABLE parent RENAME TO mother`,
+		`ALTER TABLE parent RENAME COLUMN id TO pid`,
+		`ALTER TABLE parent SET SCHEMA other`,
+		`ALTER SEQUENCE counter RENAME TO tally`,
+		`ALTER TYPE mood RENAME TO humour`,
+		`ALTER TYPE other.pair RENAME TO couple`,
+		`ALTER DOMAIN positive RENAME TO plus`,
+		`ALTER FUNCTION twice(integer) RENAME TO double`,
+		`ALTER SCHEMA other RENAME TO elsewhere`,
+		`ALTER SCHEMA public RENAME TO main`,
+		`ALTER TABLE child RENAME COLUMN qty TO quantity`,
+		`ALTER TABLE child ADD COLUMN extra text`,
+		`ALTER TABLE child DROP COLUMN feeling`,
+		`ALTER TABLE child RENAME TO kid`,
+		`ALTER TABLE other.far ADD PRIMARY KEY (id)`,
+		`ALTER TABLE child ALTER COLUMN n DROP DEFAULT; DROP SEQUENCE counter`,
+		`CREATE TABLE added (id integer)`,
+		`DROP VIEW v; DROP TABLE child`,
+	} {
+		t.Run(change, func(t *testing.T) {
+			d, _ := openCounted(t)
+			for _, q := range base {
+				if _, err := d.db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			before, err := d.Snapshot(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.db.ExecContext(ctx, change); err != nil {
+				t.Fatal(err)
+			}
+			kept, err := d.Snapshot(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.snaps.last = nil
+			full, err := d.Snapshot(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := schema.Diff(full, kept); len(diff) != 0 {
+				t.Errorf("the snapshot from kept tables missed %v", diff)
+			}
+			if len(schema.Diff(before, full)) == 0 {
+				t.Errorf("the change shows in no snapshot")
+			}
+		})
 	}
 }

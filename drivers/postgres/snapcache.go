@@ -1,0 +1,178 @@
+package postgres
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/migrate-dev/migrate/migrator/schema"
+)
+
+// snapshots holds the tables of a driver's last snapshot.
+type snapshots struct {
+	mu   sync.Mutex
+	last *tableCache
+}
+
+// tableCache is the tables one snapshot read, with what tells whether each
+// can have changed since.
+//
+// Every change to a catalogue row writes a new row version stamped with
+// the writing transaction's id (xmin); the versions a snapshot saw were
+// all written by transactions older than its xmin horizon. So a table
+// whose rows (pg_class, pg_attribute, pg_attrdef, pg_constraint, pg_index
+// and its indexes' pg_class rows) all have an xmin older than the horizon,
+// and that still has as many defaults, constraints and indexes (a DROP
+// deletes a row and writes none), reads as it did. What a table's text
+// shows of other objects is their names: the relations it depends on
+// (foreign key targets, sequences in defaults, row types used as column
+// types) are checked the same way; and a new, changed or dropped schema,
+// function, operator, operator class or family, collation or text search
+// configuration or dictionary, or a new or changed type, renders every
+// table again. (A type cannot be dropped while a table uses it.)
+type tableCache struct {
+	// horizon is the xmin of the snapshot that read the tables, as an xid.
+	horizon string
+	// global counts the objects every table's text may name.
+	global string
+	tables map[int64]cachedTable
+}
+
+type cachedTable struct {
+	table    schema.Table
+	attnames map[int]string
+	// count is the table's defaults, constraints and indexes.
+	count int64
+	// deps are the relations whose names the table's text may show.
+	deps []int64
+}
+
+// changes is what the first batch of a snapshot says about the tables.
+type changes struct {
+	horizon, global string
+	// tables are the tables with their counts.
+	tables map[int64]int64
+	// touched are relations with a catalogue row newer than the last
+	// snapshot's horizon; 0 is any other object a table may name.
+	touched map[int64]bool
+}
+
+// newer is a condition on a catalogue row's xmin: written by a transaction
+// the last snapshot may not have seen. age() counts back from the next
+// transaction id, so it is right across xid wraparound; a row so old that
+// the count overflows also reads as newer, which costs a render, never a
+// missed change.
+func newer(xmin string) string {
+	return `age(` + xmin + `) <= (SELECT age($1::text::xid))`
+}
+
+func horizonParam(prev *tableCache) []any {
+	if prev == nil {
+		return []any{nil}
+	}
+	return []any{prev.horizon}
+}
+
+// globalKinds are the catalogues of objects beside relations and types
+// that a table's text may name.
+var globalKinds = []string{"pg_namespace", "pg_proc", "pg_operator", "pg_opclass", "pg_opfamily", "pg_collation", "pg_ts_config", "pg_ts_dict"}
+
+// userObject leaves out the built-in objects of catalogue kind (oids below
+// 16384), which migrations do not change; but every schema, because public
+// is built in and can be renamed.
+func userObject(kind string) string {
+	if kind == "pg_namespace" {
+		return "true"
+	}
+	return "x.oid >= 16384"
+}
+
+// horizonPart reads the snapshot's xmin and how many objects of
+// globalKinds there are: dropping one may change how a table's text names
+// another (an overload gone makes a function name unambiguous).
+func (st *changes) horizonPart() part {
+	counts := make([]string, len(globalKinds))
+	for i, k := range globalKinds {
+		counts[i] = `(SELECT count(*) FROM ` + k + ` x WHERE ` + userObject(k) + `)::text`
+	}
+	return part{what: "the snapshot horizon",
+		query: `SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::int8 % 4294967296)::text, concat_ws(',', ` + strings.Join(counts, ", ") + `)`,
+		scan: func(row pgx.Rows) error {
+			return row.Scan(&st.horizon, &st.global)
+		}}
+}
+
+// tableList lists the tables, each with its count of defaults,
+// constraints and indexes, and every relation with a catalogue row newer
+// than the last snapshot's horizon. Relation 0 stands for a new or changed
+// object of globalKinds or a type that is no relation's row type (or
+// array of it): a relation's row type is the relation's business.
+//
+// One count for the three kinds is enough: a table that gained a row is
+// touched anyway, and one that only lost rows has fewer.
+func (st *changes) tableList() part {
+	global := ""
+	for _, k := range globalKinds {
+		global += `
+    UNION ALL SELECT 0, 0, true FROM ` + k + ` x WHERE ` + userObject(k) + ` AND ` + newer("x.xmin")
+	}
+	return part{what: "tables", query: `WITH g AS (
+  SELECT rel, sum(n)::int8 AS n, bool_or(new) AS new FROM (
+    SELECT ad.adrelid AS rel, 1 AS n, ` + newer("ad.xmin") + ` AS new FROM pg_attrdef ad
+    UNION ALL SELECT k.conrelid, 1, ` + newer("k.xmin") + ` FROM pg_constraint k WHERE k.conrelid <> 0
+    UNION ALL SELECT i.indrelid, 1, ` + newer("i.xmin") + ` OR ` + newer("ic.xmin") + ` FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+    UNION ALL SELECT a.attrelid, 0, true FROM pg_attribute a WHERE ` + newer("a.xmin") + `
+    UNION ALL SELECT c.oid, 0, true FROM pg_class c WHERE ` + newer("c.xmin") + `
+    UNION ALL SELECT coalesce(nullif(t.typrelid, 0), e.typrelid, 0), 0, true FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem WHERE ` + newer("t.xmin") + global + `
+  ) x GROUP BY rel
+)
+SELECT coalesce(r.oid, g.rel)::int8, r.oid IS NOT NULL, coalesce(g.n, 0), coalesce(g.new, false)
+FROM (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ` + userRelation + `) r
+FULL JOIN g ON g.rel = r.oid
+WHERE r.oid IS NOT NULL OR g.new`, scan: func(row pgx.Rows) error {
+		var oid, n int64
+		var table, touched bool
+		if err := row.Scan(&oid, &table, &n, &touched); err != nil {
+			return err
+		}
+		if table {
+			st.tables[oid] = n
+		}
+		if touched {
+			st.touched[oid] = true
+		}
+		return nil
+	}, params: horizonParam}
+}
+
+// keep starts the next cache with the tables of c that cannot have
+// changed, giving r their column names for the foreign keys of the
+// others, and returns the tables to render.
+func (c *tableCache) keep(st *changes, r *reading) (*tableCache, []uint32) {
+	next := &tableCache{horizon: st.horizon, global: st.global, tables: make(map[int64]cachedTable, len(st.tables))}
+	var render []uint32
+	for oid, count := range st.tables {
+		var old cachedTable
+		ok := c != nil && c.global == st.global && !st.touched[0]
+		if ok {
+			old, ok = c.tables[oid]
+		}
+		ok = ok && old.count == count && !st.touched[oid] && !slices.ContainsFunc(old.deps, func(d int64) bool { return st.touched[d] })
+		if !ok {
+			render = append(render, uint32(oid))
+			continue
+		}
+		next.tables[oid] = old
+		r.attnames[oid] = old.attnames
+	}
+	return next, render
+}
+
+// add puts the tables r rendered in c.
+func (c *tableCache) add(r *reading, st *changes) {
+	for oid, t := range r.tables {
+		c.tables[oid] = cachedTable{table: *t, attnames: r.attnames[oid], count: st.tables[oid], deps: r.deps[oid]}
+	}
+}
