@@ -8,11 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/migrate-dev/migrate/migrator"
 	"github.com/migrate-dev/migrate/migrator/schema"
-	"golang.org/x/sync/errgroup"
 )
 
 // Snapshot reads the connection's database from information_schema, one
@@ -31,20 +29,11 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 		r.own = []string{d.cfg.StateTable, d.cfg.HistoryTable}
 	}
 	r.s = &schema.Snapshot{DefaultSchema: r.schema}
-	if err := r.tableList(ctx); err != nil {
-		return nil, fmt.Errorf("snapshot of tables: %w", err)
-	}
-	// The other parts hang what they read on the tables, each on its own
-	// connection at once: the server spends most of a snapshot opening
-	// tables for each information_schema view, and that work overlaps.
-	// Nothing else changes the schema meanwhile (verify holds the lock);
-	// information_schema is not read in one transaction either way.
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(snapshotConnections)
 	for _, part := range []struct {
 		what string
 		read func(context.Context) error
 	}{
+		{"tables", r.tableList},
 		{"columns", r.columns},
 		{"indexes", r.indexes},
 		{"foreign keys", r.foreignKeys},
@@ -54,15 +43,9 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 		{"routines", r.routines},
 		{"triggers", r.triggers},
 	} {
-		g.Go(func() error {
-			if err := part.read(gctx); err != nil {
-				return fmt.Errorf("snapshot of %s: %w", part.what, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+		if err := part.read(ctx); err != nil {
+			return nil, fmt.Errorf("snapshot of %s: %w", part.what, err)
+		}
 	}
 	for _, t := range r.tables {
 		r.s.Tables = append(r.s.Tables, *t)
@@ -71,14 +54,9 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	return r.s, nil
 }
 
-// snapshotConnections bounds the queries of one snapshot run at once.
-const snapshotConnections = 4
-
 // myReading is one snapshot being read; tables are kept by name so that
-// keys and constraints can be hung on them as their rows come. The parts
-// after the table list run concurrently: mu guards everything they write.
+// keys and constraints can be hung on them as their rows come.
 type myReading struct {
-	mu      sync.Mutex
 	db      *sql.DB
 	schema  string
 	version string
@@ -108,10 +86,7 @@ func (r *myReading) each(ctx context.Context, q string, scan func(*sql.Rows) err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		r.mu.Lock()
-		err := scan(rows)
-		r.mu.Unlock()
-		if err != nil {
+		if err := scan(rows); err != nil {
 			return err
 		}
 	}
@@ -279,8 +254,8 @@ ORDER BY s.TABLE_NAME, s.INDEX_NAME, s.SEQ_IN_INDEX`, func(row *sql.Rows) error 
 			key += "(" + strconv.FormatInt(subPart.Int64, 10) + ")"
 		}
 		if name == "PRIMARY" {
-			if c := constraintNamed(t, schema.PrimaryKey, name); c != nil {
-				c.Columns = append(c.Columns, key)
+			if n := len(t.Constraints); n > 0 && t.Constraints[n-1].Kind == schema.PrimaryKey {
+				t.Constraints[n-1].Columns = append(t.Constraints[n-1].Columns, key)
 			} else {
 				t.Constraints = append(t.Constraints, schema.Constraint{Kind: schema.PrimaryKey, Name: name, Columns: []string{key}})
 			}
@@ -326,7 +301,8 @@ ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`, func(row *sql.Rows) err
 		if t == nil {
 			return nil
 		}
-		if c := constraintNamed(t, schema.ForeignKey, name); c != nil {
+		if n := len(t.Constraints); n > 0 && t.Constraints[n-1].Kind == schema.ForeignKey && t.Constraints[n-1].Name == name {
+			c := &t.Constraints[n-1]
 			c.Columns = append(c.Columns, column)
 			c.RefColumns = append(c.RefColumns, refColumn)
 			return nil
@@ -340,19 +316,6 @@ ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`, func(row *sql.Rows) err
 		})
 		return nil
 	})
-}
-
-// constraintNamed finds a constraint read so far, to add the next column of
-// a multi-column key to it. It searches rather than taking the last one:
-// the parts run concurrently, so another part's constraint may have come
-// in between.
-func constraintNamed(t *schema.Table, kind schema.ConstraintKind, name string) *schema.Constraint {
-	for i := range t.Constraints {
-		if c := &t.Constraints[i]; c.Kind == kind && c.Name == name {
-			return c
-		}
-	}
-	return nil
 }
 
 func (r *myReading) checks(ctx context.Context) error {
@@ -429,9 +392,7 @@ func (r *myReading) sequences(ctx context.Context) error {
 		if cycle {
 			q.Definition += " cycle"
 		}
-		r.mu.Lock()
 		r.s.Sequences = append(r.s.Sequences, q)
-		r.mu.Unlock()
 	}
 	return rows.Err()
 }

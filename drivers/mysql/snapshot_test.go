@@ -145,36 +145,3 @@ func TestSnapshotLeavesOutMigrateTables(t *testing.T) {
 		t.Fatalf("snapshot shows migrate's tables: %s", s)
 	}
 }
-
-// TestSnapshotIsStable: the parts of a snapshot are read concurrently, so
-// rows of different kinds arrive interleaved; multi-column keys must still
-// come out whole and in the same order every time.
-func TestSnapshotIsStable(t *testing.T) {
-	d, first := snapshotOf(t,
-		`CREATE TABLE p (a INT NOT NULL, b INT NOT NULL, c INT NOT NULL, PRIMARY KEY (a, b, c), CONSTRAINT p_pos CHECK (a > 0), CONSTRAINT p_b CHECK (b > 0))`,
-		`CREATE TABLE q (a INT, b INT, c INT, x INT, CONSTRAINT q_p FOREIGN KEY (a, b, c) REFERENCES p (a, b, c), CONSTRAINT q_x CHECK (x <> 0), UNIQUE KEY q_abc (a, b, c, x))`,
-	)
-	var pk, fk []string
-	for _, tb := range first.Tables {
-		for _, c := range tb.Constraints {
-			switch {
-			case tb.Name == "p" && c.Kind == schema.PrimaryKey:
-				pk = c.Columns
-			case tb.Name == "q" && c.Kind == schema.ForeignKey:
-				fk = c.Columns
-			}
-		}
-	}
-	if strings.Join(pk, ",") != "a,b,c" || strings.Join(fk, ",") != "a,b,c" {
-		t.Fatalf("keys not read whole: primary key %v, foreign key %v", pk, fk)
-	}
-	for i := range 30 {
-		again, err := d.Snapshot(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := schema.Diff(first, again); len(diff) != 0 {
-			t.Fatalf("snapshot %d differs from the first: %v", i+2, diff)
-		}
-	}
-}
