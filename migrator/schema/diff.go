@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -74,6 +75,13 @@ func Diff(expected, actual *Snapshot) []Difference {
 		func(t Table) string { return "table " + a.qualify(t.Schema, t.Name) },
 		func(t Table) string { return fmt.Sprintf("%d column(s)", len(t.Columns)) },
 		func(obj string, x, y Table) {
+			// Nearly every table is unchanged between two snapshots of a
+			// verify run; comparing them field by field first keeps Diff
+			// from building a name for every column and constraint (it
+			// was a sixth of verify's own time on SQLite).
+			if reflect.DeepEqual(x, y) {
+				return
+			}
 			diffBy(&out, "column", x.Columns, y.Columns,
 				func(c Column) string { return obj + " column " + c.Name }, Column.describe,
 				func(cobj string, p, q Column) {
