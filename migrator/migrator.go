@@ -477,8 +477,7 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 			}
 		}
 		err := m.runSteps(ctx, steps, true)
-		var lost *LockLostError
-		if err != nil && !(errors.As(err, &lost) && lost.Outcome == Committed) {
+		if err != nil && !committedAnyway(err) {
 			return rep, err
 		}
 		for _, s := range steps {
@@ -492,8 +491,7 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 		inTx := !s.Script.NoTransaction && transactionalDDL(m.driver)
 		began := time.Now()
 		if err := m.runSteps(ctx, []*Step{s}, inTx); err != nil {
-			var lost *LockLostError
-			if errors.As(err, &lost) && lost.Outcome == Committed {
+			if committedAnyway(err) {
 				done[s.Migration.Version] = dir == Up
 				m.done(rep, s.result(time.Since(began)))
 			}
@@ -513,6 +511,13 @@ func (m *Migrator) versionAfter(p *Plan, migs []*Migration, dir Direction) int64
 		done[mig.Version] = dir == Up
 	}
 	return m.versionAfterDone(p, done)
+}
+
+// committedAnyway reports an error that came after the migration's commit:
+// the lock was lost, but what ran is applied and is reported as done.
+func committedAnyway(err error) bool {
+	var lost *LockLostError
+	return errors.As(err, &lost) && lost.Outcome == Committed
 }
 
 // done records a migration that committed and shows it as progress.
