@@ -190,10 +190,28 @@ func (t *Table) isSorted() bool {
 	return slices.IsSortedFunc(t.Columns, columnOrder) && slices.IsSortedFunc(t.Constraints, constraintOrder) && slices.IsSortedFunc(t.Indexes, indexOrder)
 }
 
-func extensionOrder(a, b Extension) int   { return cmp.Compare(a.Name, b.Name) }
-func columnOrder(a, b Column) int         { return cmp.Compare(a.Name, b.Name) }
-func constraintOrder(a, b Constraint) int { return cmp.Compare(a.key(), b.key()) }
-func indexOrder(a, b Index) int           { return cmp.Compare(a.Name, b.Name) }
+func extensionOrder(a, b Extension) int { return cmp.Compare(a.Name, b.Name) }
+func columnOrder(a, b Column) int       { return cmp.Compare(a.Name, b.Name) }
+
+// constraintOrder orders by key() without building it: no kind's name is a
+// prefix of another's (they start with different letters), so comparing
+// the kinds, then the name or signature, is comparing the keys. Snapshots
+// are sorted, and checked sorted, on every verify step.
+func constraintOrder(a, b Constraint) int {
+	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.sortName(), b.sortName())
+}
+
+// sortName is key() without the kind.
+func (c Constraint) sortName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.signature()
+}
+func indexOrder(a, b Index) int { return cmp.Compare(a.Name, b.Name) }
 
 func (s *Snapshot) typeOrder(a, b Type) int {
 	return cmp.Compare(s.qualify(a.Schema, a.Name), s.qualify(b.Schema, b.Name))
@@ -239,12 +257,7 @@ func (s *Snapshot) triggerKey(t Trigger) string {
 
 // key identifies a constraint within its table: by name where it has one,
 // else by what it constrains.
-func (c Constraint) key() string {
-	if c.Name != "" {
-		return string(c.Kind) + " " + c.Name
-	}
-	return string(c.Kind) + " " + c.signature()
-}
+func (c Constraint) key() string { return string(c.Kind) + " " + c.sortName() }
 
 // signature is what the constraint constrains, without its name.
 func (c Constraint) signature() string {

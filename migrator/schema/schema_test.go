@@ -140,3 +140,25 @@ func TestNormalizeSQL(t *testing.T) {
 		}
 	}
 }
+
+// TestConstraintOrderIsKeyOrder: constraintOrder compares kinds, then names
+// or signatures, without building keys; that is the order of the keys only
+// while no kind is a prefix of another.
+func TestConstraintOrderIsKeyOrder(t *testing.T) {
+	var cs []Constraint
+	for _, kind := range []ConstraintKind{PrimaryKey, Unique, ForeignKey, Check, Exclusion} {
+		cs = append(cs,
+			Constraint{Kind: kind, Name: "b"},
+			Constraint{Kind: kind, Name: "a b"},
+			Constraint{Kind: kind, Columns: []string{"x"}, RefTable: "t", RefColumns: []string{"id"}, Expr: "x > 0", Definition: "EXCLUDE USING gist (r WITH &&)"},
+			Constraint{Kind: kind, Columns: []string{"a", "x"}, Expr: "(x)", Definition: "z"},
+		)
+	}
+	for _, a := range cs {
+		for _, b := range cs {
+			if got, want := constraintOrder(a, b), strings.Compare(a.key(), b.key()); got != want {
+				t.Fatalf("constraintOrder(%q, %q) = %d, comparing keys gives %d", a.key(), b.key(), got, want)
+			}
+		}
+	}
+}
