@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -342,18 +343,27 @@ func names(s []token, i int) []string {
 
 // topLevel reports whether word w appears outside parentheses in s.
 func topLevel(s []token, w string) (token, bool) {
+	if i := topLevelIndex(s, 0, w); i >= 0 {
+		return s[i], true
+	}
+	return token{}, false
+}
+
+// topLevelIndex is the index of the first of words outside parentheses in
+// s, looking from index from on (parentheses before it still count), or -1.
+func topLevelIndex(s []token, from int, words ...string) int {
 	depth := 0
-	for _, t := range s {
+	for i, t := range s {
 		switch {
 		case t.kind == punctToken && t.text == "(":
 			depth++
 		case t.kind == punctToken && t.text == ")":
 			depth--
-		case depth == 0 && t.upper() == w:
-			return t, true
+		case depth == 0 && i >= from && slices.Contains(words, t.upper()):
+			return i
 		}
 	}
-	return token{}, false
+	return -1
 }
 
 // clauses cuts s at commas outside parentheses.
@@ -424,17 +434,8 @@ func (l *linter) statement(s []token) {
 		}
 	case "WITH":
 		// The statement after the common table expressions decides.
-		depth := 0
-		for i, t := range s {
-			switch {
-			case t.kind == punctToken && t.text == "(":
-				depth++
-			case t.kind == punctToken && t.text == ")":
-				depth--
-			case depth == 0 && i > 0 && (t.upper() == "DELETE" || t.upper() == "UPDATE"):
-				l.statement(s[i:])
-				return
-			}
+		if i := topLevelIndex(s, 1, "DELETE", "UPDATE"); i >= 0 {
+			l.statement(s[i:])
 		}
 	}
 }
