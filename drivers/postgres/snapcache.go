@@ -173,6 +173,8 @@ func (c *tableCache) keep(st *changes, r *reading) (*tableCache, []uint32) {
 // add puts the tables r rendered in c.
 func (c *tableCache) add(r *reading, st *changes) {
 	for oid, t := range r.tables {
+		// Sorted once here, so that the snapshots sharing it never sort it.
+		t.Sort()
 		c.tables[oid] = cachedTable{table: *t, attnames: r.attnames[oid], count: st.tables[oid], deps: r.deps[oid]}
 	}
 }

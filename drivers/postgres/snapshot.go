@@ -112,8 +112,9 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	d.snaps.mu.Lock()
 	d.snaps.last = next
 	d.snaps.mu.Unlock()
+	r.s.Tables = make([]schema.Table, 0, len(next.tables))
 	for _, c := range next.tables {
-		r.s.Tables = append(r.s.Tables, c.table.Clone())
+		r.s.Tables = append(r.s.Tables, c.table)
 	}
 	r.s.Sort()
 	return r.s, nil

@@ -49,7 +49,7 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	var changed []string
 	for name, key := range keys {
 		if t, ok := d.snapCache.tables[key]; ok {
-			s.Tables = append(s.Tables, t.Clone())
+			s.Tables = append(s.Tables, t)
 			continue
 		}
 		tables[name] = &schema.Table{Name: name, Constraints: checks(schema.NormalizeSQL(texts.tables[name]))}
@@ -72,7 +72,7 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	}
 	for name, t := range tables {
 		t.Sort()
-		d.snapCache.tables[keys[name]] = t.Clone()
+		d.snapCache.tables[keys[name]] = *t
 		s.Tables = append(s.Tables, *t)
 	}
 	s.Sort()

@@ -15,6 +15,13 @@ import (
 
 // Snapshot is a schema at one moment. Drivers fill it and call Sort; String
 // and Diff do not depend on the order of the slices.
+//
+// A snapshot is read, never changed: a driver that keeps the tables of its
+// last snapshot hands the same column, constraint and index lists to the
+// next one (verify takes three snapshots per migration of a schema that
+// grows, and copying every table each time cost more than reading the
+// changed ones). Sort leaves lists that are already in order unwritten, so
+// sorting such a snapshot again is safe.
 type Snapshot struct {
 	// DefaultSchema is the schema whose objects are named without a
 	// qualifier (the driver's own); empty where the database has none.
@@ -180,7 +187,12 @@ func (s *Snapshot) Sort() {
 }
 
 // Sort puts the table's columns, constraints and indexes in a fixed order.
+// It writes nothing when they already are: the lists may be shared with
+// another snapshot.
 func (t *Table) Sort() {
+	if t.isSorted() {
+		return
+	}
 	slices.SortFunc(t.Columns, columnOrder)
 	slices.SortFunc(t.Constraints, constraintOrder)
 	slices.SortFunc(t.Indexes, indexOrder)
