@@ -112,6 +112,10 @@ func (st *changes) horizonPart() part {
 //
 // One count for the three kinds is enough: a table that gained a row is
 // touched anyway, and one that only lost rows has fewer.
+//
+// A newer pg_class row of an index touches the index and its table; the
+// table is found through pg_index for those few rows only, not by joining
+// every index.
 func (st *changes) tableList() part {
 	global := ""
 	for _, k := range globalKinds {
@@ -122,9 +126,10 @@ func (st *changes) tableList() part {
   SELECT rel, sum(n)::int8 AS n, bool_or(new) AS new FROM (
     SELECT ad.adrelid AS rel, 1 AS n, ` + newer("ad.xmin") + ` AS new FROM pg_attrdef ad
     UNION ALL SELECT k.conrelid, 1, ` + newer("k.xmin") + ` FROM pg_constraint k WHERE k.conrelid <> 0
-    UNION ALL SELECT i.indrelid, 1, ` + newer("i.xmin") + ` OR ` + newer("ic.xmin") + ` FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+    UNION ALL SELECT i.indrelid, 1, ` + newer("i.xmin") + ` FROM pg_index i
     UNION ALL SELECT a.attrelid, 0, true FROM pg_attribute a WHERE ` + newer("a.xmin") + `
-    UNION ALL SELECT c.oid, 0, true FROM pg_class c WHERE ` + newer("c.xmin") + `
+    UNION ALL SELECT v.rel, 0, true FROM pg_class c, LATERAL (VALUES (c.oid), ((SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = c.oid))) v (rel)
+      WHERE ` + newer("c.xmin") + ` AND v.rel IS NOT NULL
     UNION ALL SELECT coalesce(nullif(t.typrelid, 0), e.typrelid, 0), 0, true FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem WHERE ` + newer("t.xmin") + global + `
   ) x GROUP BY rel
 )
