@@ -244,7 +244,7 @@ func (r *reading) types() part {
     ELSE '' END
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE ` + userSchema + ` AND ` + notExtensionMember("pg_type", "t.oid") + `
-  AND (t.typtype IN ('e', 'd') OR t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')`, func(row pgx.Rows) error {
+  AND (t.typtype IN ('e', 'd') OR t.typtype = 'c' AND t.typrelid IN (SELECT c.oid FROM pg_class c WHERE c.relkind = 'c'))`, func(row pgx.Rows) error {
 		var t schema.Type
 		var kind, labels string
 		if err := row.Scan(&t.Schema, &t.Name, &kind, &labels, &t.Definition); err != nil {
