@@ -2,11 +2,14 @@
 # Measures `migrate up` and `migrate down` against the raw lower bound: the
 # same SQL plus the same state and history writes, one transaction per
 # migration, fed to the database's own command-line client. Every run gets a
-# fresh database. Prints one table at the end.
+# fresh database. Also times `status` and `validate` on 10000 applied
+# migrations, and `verify` on 300 against plain up + down + up. Prints one
+# table at the end.
 #
 #   bench/run.sh                      # N = 100 and 1000 on every driver found
 #   bench/run.sh --big                # also N = 10000
 #   bench/run.sh -n "100 500" --drivers "sqlite postgres" --reps 3
+#   bench/run.sh -n "" --status-n 0 --verify-n 300   # verify only
 #
 # Servers: MIGRATE_BENCH_POSTGRES_URL (default the local trust-auth server)
 # and MIGRATE_BENCH_MYSQL_URL (default the local MariaDB root). Needs psql,
@@ -20,6 +23,7 @@ SIZES="100 1000"
 DRIVERS="sqlite postgres mysql"
 REPS=1
 STATUS_N=10000
+VERIFY_N=300
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) SIZES=$2; shift 2 ;;
@@ -27,7 +31,8 @@ while [ $# -gt 0 ]; do
 	--drivers) DRIVERS=$2; shift 2 ;;
 	--reps) REPS=$2; shift 2 ;;
 	--status-n) STATUS_N=$2; shift 2 ;;
-	-h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+	--verify-n) VERIFY_N=$2; shift 2 ;;
+	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
 	*) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -228,6 +233,7 @@ bench_driver() {
 		fi
 	done
 	bench_status "$drv"
+	bench_verify "$drv"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -265,6 +271,7 @@ raw_status() {
 
 bench_status() {
 	local drv=$1 dir=$WORK/mig_$STATUS_N url t st="" va="" raw=""
+	[ "$STATUS_N" -gt 0 ] || return 0
 	[ -d "$dir" ] || gen_folder "$dir" "$STATUS_N"
 	new_db "$drv"; url=$DB_URL
 	echo "$drv: $STATUS_N applied migrations for status/validate" >&2
@@ -283,6 +290,40 @@ bench_status() {
 	row "$drv" "$STATUS_N" "validate (all applied)" "$va" "$raw" "$(ratio "$va" "$raw")" "-"
 }
 
+# gen_chain DIR N DRIVER: N migrations each creating a table with a foreign
+# key to the one before, an index and a check, as integration's
+# BenchmarkVerify300 does: the shape of a long-lived project's folder.
+gen_chain() {
+	local dir=$1 n=$2 drv=$3 v fk on
+	mkdir -p "$dir"
+	for ((v = 1; v <= n; v++)); do
+		fk=""
+		[ "$v" -gt 1 ] && fk=$(printf ',\n    parent_id INTEGER REFERENCES t%04d (id) ON DELETE CASCADE' $((v - 1)))
+		printf 'CREATE TABLE t%04d (\n    id INTEGER PRIMARY KEY,\n    name VARCHAR(100) NOT NULL DEFAULT %s,\n    qty INTEGER CHECK (qty >= 0),\n    created_at TIMESTAMP%b\n);\nCREATE INDEX t%04d_name_idx ON t%04d (name, created_at DESC);\n' \
+			$v "''" "$fk" $v $v >"$dir/$(printf %04d $v)_t$v.up.sql"
+		# MySQL names the table of the index it drops.
+		on=""
+		[ "$drv" = mysql ] && on=$(printf ' ON t%04d' $v)
+		printf 'DROP INDEX t%04d_name_idx%s;\nDROP TABLE t%04d;\n' $v "$on" $v >"$dir/$(printf %04d $v)_t$v.down.sql"
+	done
+}
+
+# verify against plain up, down and up of the same folder, each on a fresh
+# database: the issue's measure of what the schema checks cost.
+bench_verify() {
+	local drv=$1 dir=$WORK/chain_${1}_$VERIFY_N url t plain
+	[ "$VERIFY_N" -gt 0 ] || return 0
+	[ -d "$dir" ] || gen_chain "$dir" "$VERIFY_N" "$drv"
+	echo "$drv: verify of $VERIFY_N migrations" >&2
+	new_db "$drv"; url=$DB_URL
+	t=$(timed "$MIGRATE" --database "$url" --dir "$dir" verify --i-know-this-database-is-disposable)
+	new_db "$drv"; url=$DB_URL
+	plain=$(timed "$MIGRATE" --database "$url" --dir "$dir" up)
+	plain=$((plain + $(timed "$MIGRATE" --database "$url" --dir "$dir" down --allow-data-loss "$VERIFY_N")))
+	plain=$((plain + $(timed "$MIGRATE" --database "$url" --dir "$dir" up)))
+	row "$drv" "$VERIFY_N" "verify vs up+down+up" "$t" "$plain" "$(ratio "$t" "$plain")" "-"
+}
+
 for drv in $DRIVERS; do
 	if available "$drv"; then
 		bench_driver "$drv"
@@ -296,4 +337,4 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 printf '%-9s %-6s %-24s %10s %10s %7s %14s\n' driver N command "tool ms" "raw ms" ratio "ms/migration"
 printf '%s\n' "${ROWS[@]}"
 echo "ratio = tool / raw; ms/migration = (tool - raw) / N, the overhead over the raw lower bound."
-echo "raw = the same SQL plus the state and history writes, one transaction per migration, fed to sqlite3 / psql / mariadb in one process; for status and validate, sha256sum of the up scripts plus the client reading the state table."
+echo "raw = the same SQL plus the state and history writes, one transaction per migration, fed to sqlite3 / psql / mariadb in one process; for status and validate, sha256sum of the up scripts plus the client reading the state table; for verify, migrate's own up, down and up of the same folder (the issue's target: verify at most 2x that)."
