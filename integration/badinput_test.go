@@ -249,7 +249,7 @@ func badInputCases() []badCase {
 					u.Path = "/migrate_no_such_db"
 				})
 			}},
-		{name: "user without DDL rights", files: oneTable, args: []string{"up"}, code: 4, want: []string{"migrate_state", "denied"}, skip: networked,
+		{name: "user without DDL rights", files: oneTable, args: []string{"up"}, code: 4, want: []string{"creating the migrate tables", "denied"}, skip: networked,
 			url: restrictedUser},
 		// Tables that are not migrate's.
 		{name: "history table of another tool", files: oneTable, args: []string{"up"}, code: 4,

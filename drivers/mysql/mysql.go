@@ -139,17 +139,13 @@ func lockName(database, stateTable string) string {
 
 func quote(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
 
+// createTables creates the history table before the state table. Each
+// CREATE commits on its own here, and the state table is what says the
+// tables exist (TablesExist): a first run killed between the two must not
+// leave a state table whose history is missing, which status and history
+// would then report as a foreign table.
 func createTables(state, history string) []string {
 	return []string{
-		`CREATE TABLE IF NOT EXISTS ` + state + ` (
-	version BIGINT NOT NULL PRIMARY KEY,
-	name VARCHAR(255) NOT NULL,
-	checksum VARCHAR(64) NOT NULL,
-	status VARCHAR(16) NOT NULL,
-	applied_at DATETIME(6) NOT NULL,
-	failed_statement INT NULL,
-	error MEDIUMTEXT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 		`CREATE TABLE IF NOT EXISTS ` + history + ` (
 	id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
 	version BIGINT NOT NULL,
@@ -164,6 +160,15 @@ func createTables(state, history string) []string {
 	os_user VARCHAR(255) NOT NULL,
 	host VARCHAR(255) NOT NULL,
 	tool_version VARCHAR(100) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+		`CREATE TABLE IF NOT EXISTS ` + state + ` (
+	version BIGINT NOT NULL PRIMARY KEY,
+	name VARCHAR(255) NOT NULL,
+	checksum VARCHAR(64) NOT NULL,
+	status VARCHAR(16) NOT NULL,
+	applied_at DATETIME(6) NOT NULL,
+	failed_statement INT NULL,
+	error MEDIUMTEXT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 	}
 }

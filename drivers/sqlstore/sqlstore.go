@@ -24,7 +24,10 @@ type Dialect struct {
 	// Placeholder returns the n-th (1-based) bind parameter.
 	Placeholder func(n int) string
 	// CreateTables returns the statements that create the state and history
-	// tables (and schema) if they are missing; they run under the lock.
+	// tables (and schema) if they are missing; they run under the lock, in
+	// one transaction. Where DDL is not transactional each CREATE commits
+	// on its own, and the state table must come last: its presence is what
+	// TablesExist reads as "the tables exist".
 	CreateTables func(state, history string) []string
 	// TablesExist reports whether the state table exists.
 	TablesExist func(ctx context.Context, db *sql.DB) (bool, error)
