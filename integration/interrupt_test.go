@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -173,4 +175,187 @@ func killWhileCreating(t *testing.T, tg target, table string, n int) {
 			t.Fatalf("version %d is %s (table there: %v), want applied with its table", r.Version, r.Status, objs[faultTable(r.Version)])
 		}
 	}
+}
+
+// gateWaiters count migrate's sessions waiting on the gate row the test
+// holds locked. SQLite has no row locks: its migration runs an endless
+// query instead.
+var gateWaiters = map[string]string{
+	"postgres": `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+		AND application_name = 'migrate' AND wait_event_type = 'Lock' AND query LIKE '%UPDATE gate%'`,
+	"mysql": `SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND info LIKE 'UPDATE gate%'`,
+}
+
+// endless is a SQLite query that runs until it is interrupted.
+const endless = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r"
+
+// TestInterruptMidMigration sends SIGINT or SIGTERM to `migrate up` while
+// version 2 of 3 waits inside its script, in a transaction and marked
+// no-transaction (where its first statement has already taken effect). The
+// run must exit 130 without calling it a lost lock, nothing after the
+// interrupted statement may run, even once the wait ends on the server,
+// the state must say what became of version 2, and the next up (after the
+// repair the state asks for) must finish the folder.
+func TestInterruptMidMigration(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		for _, mode := range []string{"transaction", "no-transaction", "large"} {
+			for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+				t.Run(fmt.Sprintf("%s/%v", mode, sig), func(t *testing.T) { interruptMidMigration(t, tg, mode, sig) })
+			}
+		}
+	})
+}
+
+// largeScript is a statement that makes a script too big for PostgreSQL's
+// one-string path (8 MiB), so that it runs statement by statement inside
+// a database/sql transaction on the lock's session.
+var largeScript = "SELECT '" + strings.Repeat("x", 9<<20) + "';\n"
+
+func interruptMidMigration(t *testing.T, tg target, mode string, sig os.Signal) {
+	const n = 3
+	noTx := mode == "no-transaction"
+	e := newEnv(t, tg, writeSmallSet(t, n))
+	s := scheme(e.url)
+	if mode == "large" && s != "postgres" {
+		t.Skip("only PostgreSQL runs a large transactional script another way than a small one")
+	}
+	wait := tg.script("UPDATE gate SET v = 1 WHERE id = 1")
+	if s == "sqlite" {
+		wait = tg.script(endless)
+	}
+	table := fmt.Sprintf("CREATE TABLE %s (id INTEGER PRIMARY KEY, v INTEGER);\n", faultTable(2))
+	index := fmt.Sprintf("CREATE INDEX %s ON %s (v);\n", faultIndex(2), faultTable(2))
+	body := wait + table + index
+	if mode == "large" {
+		body = table + largeScript + wait + index
+	}
+	if noTx {
+		body = "-- migrate:no-transaction\n" + table + wait + index
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, "0002_t0002.up.sql"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var hold *sql.Tx
+	if s != "sqlite" {
+		e.exec("CREATE TABLE gate (id INTEGER PRIMARY KEY, v INTEGER)")
+		e.exec("INSERT INTO gate (id, v) VALUES (1, 0)")
+		var err error
+		if hold, err = e.db().BeginTx(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer hold.Rollback()
+		if _, err := hold.ExecContext(ctx, "UPDATE gate SET v = 2 WHERE id = 1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up := e.startUp()
+	defer func() { _ = up.cmd.Process.Kill() }()
+	if s == "sqlite" {
+		// Version 1 committed: the run is in version 2's endless query a
+		// moment later, and stays there until interrupted.
+		deadline := time.Now().Add(15 * time.Second)
+		for len(e.state()) == 0 || e.state()[0].Status != migrator.StatusApplied {
+			if time.Now().After(deadline) {
+				t.Fatalf("version 1 never applied\n%s", up.out.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond)
+	} else {
+		awaitWaiting(t, e.db(), up, gateWaiters[s])
+	}
+	if err := up.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	code := up.wait(t, 20*time.Second)
+	out := up.out.String()
+	// Open the gate: a run that went on would now apply the rest.
+	if hold != nil {
+		if err := hold.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.db().SetMaxOpenConns(1)
+	e.awaitSessionsGone()
+	if code != 130 || strings.Contains(out, "lock was lost") || !strings.Contains(out, "0002_t0002.up.sql") {
+		t.Fatalf("after %v: exit %d, want 130 with an error naming 0002_t0002.up.sql and no lost lock\n%s", sig, code, out)
+	}
+
+	objs := e.schemaObjects()
+	if objs[faultIndex(2)] || objs[faultTable(3)] {
+		t.Fatalf("a statement after the interrupted one ran (objects %v)\n%s", objs, out)
+	}
+	var v2 *migrator.StateRow
+	for _, r := range e.state() {
+		switch {
+		case r.Version == 1 && r.Status == migrator.StatusApplied:
+		case r.Version == 2:
+			v2 = &r
+		default:
+			t.Fatalf("version %d is %s after the interrupt in version 2", r.Version, r.Status)
+		}
+	}
+	ups := map[int64]int{}
+	for _, h := range e.history() {
+		if h.Success && h.Direction == migrator.Up {
+			if ups[h.Version]++; h.Version != 1 || ups[h.Version] > 1 {
+				t.Fatalf("history: %+v", h)
+			}
+		}
+	}
+	switch {
+	case v2 == nil:
+		if noTx || !tg.transactionalDDL || objs[faultTable(2)] {
+			t.Fatalf("version 2 is not recorded, but it ran outside a transaction (table there: %v)\n%s", objs[faultTable(2)], out)
+		}
+		// The statement was cancelled on the server and the session kept,
+		// so the rollback is known and the failure is in history.
+		if h := e.history(); len(h) != 2 || h[1].Version != 2 || h[1].Success {
+			t.Fatalf("history does not end with version 2's failure: %+v", h)
+		}
+	case v2.Status == migrator.StatusRunning:
+		// The failure could not be recorded: the message must say what to do.
+		if !strings.Contains(out, "stays recorded as running") || !strings.Contains(out, "migrate repair 2") {
+			t.Fatalf("version 2 is left running, and the message does not say so and how to repair it\n%s", out)
+		}
+	case v2.Status == migrator.StatusFailed:
+		if want := tg.index(1 + btoi(noTx)); v2.FailedStatement != want {
+			t.Fatalf("version 2 failed at statement %d, want %d (the one interrupted)", v2.FailedStatement, want)
+		}
+	default:
+		t.Fatalf("version 2 is %s", v2.Status)
+	}
+	if v2 != nil {
+		if out, code := e.cli("up"); code != 6 || !strings.Contains(out, "migrate repair 2") {
+			t.Fatalf("up with version 2 %s: exit %d, want 6 naming `migrate repair 2`\n%s", v2.Status, code, out)
+		}
+		if objs[faultTable(2)] {
+			e.exec("DROP TABLE " + faultTable(2))
+		}
+		if out, code := e.cli("repair", "2", "--rolled-back"); code != 0 {
+			t.Fatalf("repair: exit %d\n%s", code, out)
+		}
+	}
+	// Without its wait, which on SQLite never ends.
+	if err := os.WriteFile(filepath.Join(e.dir, "0002_t0002.up.sql"), []byte(table+index), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := e.cli("up"); code != 0 {
+		t.Fatalf("up after the interrupt: exit %d\n%s", code, out)
+	}
+	objs = e.schemaObjects()
+	for v := int64(1); v <= n; v++ {
+		if !objs[faultTable(v)] || !objs[faultIndex(v)] {
+			t.Fatalf("after up, version %d's objects are missing (%v)", v, objs)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

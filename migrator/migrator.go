@@ -488,6 +488,12 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 	}
 	done := map[int64]bool{}
 	for _, s := range steps {
+		if err := ctx.Err(); err != nil {
+			// Interrupted between two migrations: stop before the next
+			// one rather than record it as failed without having run it.
+			rep.To = m.versionAfterDone(p, done)
+			return rep, fmt.Errorf("interrupted before the %s of version %d was started: %w", dir, s.Migration.Version, err)
+		}
 		inTx := !s.Script.NoTransaction && transactionalDDL(m.driver)
 		began := time.Now()
 		if err := m.runSteps(ctx, []*Step{s}, inTx); err != nil {
@@ -652,9 +658,29 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if rerr := m.driver.Record(rctx, change, entry); rerr != nil {
+		if ctx.Err() != nil {
+			return interruptedUnrecorded(err, failed, se, inTx)
+		}
 		return fmt.Errorf("%w (and recording the failure in history failed too: %v)", err, rerr)
 	}
 	return err
+}
+
+// interruptedUnrecorded explains a run interrupted (Ctrl-C, SIGTERM) whose
+// driver closed the connection to abandon the statement in flight (MySQL's
+// does), so that the failure could not be recorded: the session is gone,
+// and with it the lock, which is not the same as losing the lock while
+// running. What the state table holds is what the user has to act on.
+func interruptedUnrecorded(err error, failed *Step, se *StatementError, inTx bool) error {
+	v := failed.Migration.Version
+	if inTx {
+		return fmt.Errorf("%w (interrupted: the connection was closed before the server confirmed, so version %d's transaction is rolled back unless its commit had already reached the server; `migrate status` shows which)", err, v)
+	}
+	inFlight := "its statement in flight"
+	if se != nil {
+		inFlight = fmt.Sprintf("statement %d in flight", se.Index)
+	}
+	return fmt.Errorf("%w (interrupted: the connection was closed with %s, which may still finish on the server; version %d stays recorded as running: check which of its statements took effect, then run `migrate repair %d --applied` or `migrate repair %d --rolled-back`)", err, inFlight, v, v, v)
 }
 
 // lockLost builds the error for a run that lost its lock with steps in

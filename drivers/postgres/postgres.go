@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/migrate-dev/migrate/drivers/sqlstore"
@@ -46,6 +47,10 @@ type Driver struct {
 	snaps snapshots
 }
 
+// cancelWait bounds the wait for the server to confirm a cancelled
+// statement before the connection is closed instead.
+const cancelWait = 5 * time.Second
+
 // Open connects to the database named by cfg.URL.
 func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	return open(ctx, cfg, nil)
@@ -67,6 +72,17 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 	connConfig, err := pgx.ParseConfig(u.String())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", migrator.ErrBadURL, err)
+	}
+	// An interrupted run (Ctrl-C, SIGTERM) cancels the statement in flight
+	// on the server and waits for the server to confirm, keeping the
+	// session and its lock: the transaction is then known to be rolled back
+	// and the failure is recorded on the same session. pgx's default closes
+	// the connection instead and sends the cancel from a goroutine that
+	// the exiting process may never run, so the server could go on and
+	// commit a migration the run reported as not applied. A server that
+	// does not answer within cancelWait gets its connection closed.
+	connConfig.BuildContextWatcherHandler = func(pg *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pg, DeadlineDelay: cancelWait}
 	}
 	if tweak != nil {
 		tweak(connConfig)

@@ -38,8 +38,12 @@ func (d *Driver) Run(ctx context.Context, steps []*migrator.Step, inTx bool) err
 		pg := dc.(*stdlib.Conn).Conn().PgConn()
 		results, execErr = pg.Exec(ctx, b.sql.String()).ReadAll()
 		if execErr != nil && pg.TxStatus() != 'I' && !pg.IsClosed() {
-			// The error left the BEGIN of the string open and aborted.
-			return pg.Exec(ctx, "ROLLBACK").Close()
+			// The error left the BEGIN of the string open and aborted. It
+			// may be the cancel of an interrupted run: the rollback still
+			// goes, so that the failure can be recorded on this session.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelWait)
+			defer cancel()
+			return pg.Exec(rctx, "ROLLBACK").Close()
 		}
 		return nil
 	})

@@ -124,6 +124,30 @@ type beginner interface {
 	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 }
 
+// begin starts a transaction whose COMMIT and ROLLBACK outlive an
+// interrupt by up to endGrace; its statements still run with ctx, so an
+// interrupt stops them. database/sql ends a transaction whose context is
+// cancelled by calling the driver's Rollback with that context, which pgx
+// then never sends: the lock's session stayed inside the half-run
+// migration, the next BEGIN (recording the failure) was a no-op, and its
+// COMMIT committed half a data migration that the state said was not
+// applied. done releases the transaction's context once it has ended.
+func begin(ctx context.Context, b beginner) (tx *sql.Tx, done func(), err error) {
+	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(endGrace, cancel) })
+	done = func() { stop(); cancel() }
+	if tx, err = b.BeginTx(tctx, nil); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return tx, done, nil
+}
+
+// endGrace bounds how long a transaction may take to end once the run is
+// interrupted, so that a server that stopped answering cannot keep Ctrl-C
+// waiting.
+const endGrace = 10 * time.Second
+
 // writer is where transactions that write start: the lock's session while
 // it is held.
 func (s *Store) writer() beginner {
@@ -185,10 +209,11 @@ func (s *Store) Prepare(ctx context.Context) error {
 }
 
 func (s *Store) prepare(ctx context.Context) error {
-	tx, err := s.writer().BeginTx(ctx, nil)
+	tx, done, err := begin(ctx, s.writer())
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
+	defer done()
 	defer func() { _ = tx.Rollback() }()
 	for _, q := range s.Dialect.CreateTables(s.StateTable, s.HistoryTable) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -384,10 +409,11 @@ func (s *Store) run(ctx context.Context, steps []*migrator.Step, inTx bool) erro
 	if !inTx {
 		return s.runEach(ctx, steps)
 	}
-	tx, err := s.writer().BeginTx(ctx, nil)
+	tx, done, err := begin(ctx, s.writer())
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
+	defer done()
 	for _, st := range steps {
 		if err := s.runStep(ctx, tx, st); err != nil {
 			_ = tx.Rollback()
@@ -449,10 +475,11 @@ func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error
 }
 
 func (s *Store) writeTx(ctx context.Context, b beginner, change migrator.StateChange, h migrator.HistoryRow) error {
-	tx, err := b.BeginTx(ctx, nil)
+	tx, done, err := begin(ctx, b)
 	if err != nil {
 		return err
 	}
+	defer done()
 	if err := s.write(ctx, tx, change, h); err != nil {
 		_ = tx.Rollback()
 		return err
