@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -358,4 +359,101 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// stateWriteWaiters count migrate's sessions waiting for a row of the
+// state table that the test has inserted and not committed.
+var stateWriteWaiters = map[string]string{
+	"postgres": `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+		AND application_name = 'migrate' AND wait_event_type = 'Lock'`,
+	"mysql": `SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND time_ms > 200
+		AND (info LIKE 'DELETE FROM%migrate_state%' OR info LIKE 'INSERT INTO%migrate_state%')`,
+}
+
+// TestBaselineCutShort stops `baseline 10` at version 5, where a row the
+// test holds makes it wait, by SIGKILL and by SIGINT. Versions 1 to 4 stay
+// recorded; the interrupted run must say so, and running the same baseline
+// again must record the rest once each, rather than refuse a database that
+// "already has version 1 recorded" and leave it half baselined for good.
+// SQLite has no row lock to hold it there: a trigger fails the write of
+// version 5 instead, which leaves the same four rows.
+func TestBaselineCutShort(t *testing.T) {
+	const n, at = 10, 5
+	forEachTarget(t, func(t *testing.T, tg target) {
+		for _, sig := range []os.Signal{os.Kill, os.Interrupt} {
+			t.Run(sig.String(), func(t *testing.T) {
+				e := newEnv(t, tg, writeSmallSet(t, n))
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				if err := e.drv.Prepare(ctx); err != nil {
+					t.Fatal(err)
+				}
+				s := scheme(e.url)
+				var out string
+				if s == "sqlite" {
+					if sig != os.Kill {
+						t.Skip("SQLite: the trigger fails the write, the same for every signal")
+					}
+					e.exec(fmt.Sprintf(`CREATE TRIGGER stop BEFORE INSERT ON migrate_state WHEN NEW.version = %d BEGIN SELECT RAISE(FAIL, 'stopped by the test'); END`, at))
+					var code int
+					if out, code = e.cli("baseline", fmt.Sprint(n)); code != 4 {
+						t.Fatalf("baseline with version %d's write failing: exit %d, want 4\n%s", at, code, out)
+					}
+					e.exec("DROP TRIGGER stop")
+				} else {
+					hold, err := e.db().BeginTx(ctx, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer hold.Rollback()
+					if _, err := hold.ExecContext(ctx, fmt.Sprintf(`INSERT INTO migrate_state (version, name, checksum, status, applied_at) VALUES (%d, 'x', 'x', 'applied', CURRENT_TIMESTAMP)`, at)); err != nil {
+						t.Fatal(err)
+					}
+					p := &upProcess{cmd: exec.Command(migrateBin, "--database", e.url, "--dir", e.dir, "baseline", fmt.Sprint(n)), exited: make(chan struct{})}
+					p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+					if err := p.cmd.Start(); err != nil {
+						t.Fatal(err)
+					}
+					go func() { p.err = p.cmd.Wait(); close(p.exited) }()
+					defer func() { _ = p.cmd.Process.Kill() }()
+					awaitWaiting(t, e.db(), p, stateWriteWaiters[s])
+					if err := p.cmd.Process.Signal(sig); err != nil {
+						t.Fatal(err)
+					}
+					code := p.wait(t, 20*time.Second)
+					out = p.out.String()
+					if sig == os.Interrupt && code != 130 {
+						t.Fatalf("baseline interrupted: exit %d, want 130\n%s", code, out)
+					}
+					if sig == os.Kill {
+						// The server ends the dead process's session once it notices.
+						if err := connectionCutters[s](ctx, e.db()); err != nil {
+							t.Fatal(err)
+						}
+					}
+					_ = hold.Rollback()
+					e.db().SetMaxOpenConns(1)
+					e.awaitSessionsGone()
+				}
+				if sig != os.Kill && !strings.Contains(out, fmt.Sprintf("versions up to %d are recorded; run `migrate baseline %d` again", at-1, n)) {
+					t.Fatalf("the error does not say how far baseline got and how to finish:\n%s", out)
+				}
+				if got := len(e.state()); got != at-1 {
+					t.Fatalf("%d versions recorded after baseline stopped at version %d, want %d", got, at, at-1)
+				}
+				if out, code := e.cli("baseline", fmt.Sprint(n)); code != 0 {
+					t.Fatalf("baseline again after it was cut short: exit %d\n%s", code, out)
+				}
+				state, history := e.state(), e.history()
+				if len(state) != n || len(history) != n {
+					t.Fatalf("after the second baseline: %d state rows, %d history rows, want %d of each", len(state), len(history), n)
+				}
+				for i, h := range history {
+					if h.Version != int64(i+1) || h.Direction != migrator.Baseline || !h.Success {
+						t.Fatalf("history row %d: %+v, want the baseline of version %d", i, h, i+1)
+					}
+				}
+			})
+		}
+	})
 }

@@ -723,27 +723,77 @@ func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
 		return nil, fmt.Errorf("baseline %d: %w: no migration with that version in the folder", v, ErrNoSuchVersion)
 	}
 	return m.locked(ctx, func(p *Plan) (*Report, error) {
-		for _, e := range p.Entries {
-			if e.State != nil {
-				return nil, fmt.Errorf("baseline %d: the database already has version %d recorded; baseline is only for a database with no migrate state", v, e.Version)
-			}
+		resumed, err := m.baselineResumes(ctx, p, v)
+		if err != nil {
+			return nil, err
 		}
 		rep := &Report{From: 0, To: v}
 		start := time.Now()
 		defer func() { rep.Elapsed = time.Since(start) }()
+		var last int64
 		for _, mig := range m.source.Migrations {
 			if mig.Version > v {
 				break
 			}
+			if resumed[mig.Version] {
+				last = mig.Version
+				continue
+			}
 			row := StateRow{Version: mig.Version, Name: mig.Name, Checksum: mig.Up.Checksum, Status: StatusApplied}
 			entry := m.entry(mig.Version, mig.Name, Baseline, mig.Up.Checksum)
 			if err := m.driver.Record(ctx, StateChange{Kind: SetState, Row: row}, entry); err != nil {
-				return rep, fmt.Errorf("baseline of version %d: %w", mig.Version, err)
+				// Each version is its own write: say how far it got and
+				// that running it again finishes the job.
+				done := "no version is recorded"
+				if last > 0 {
+					done = fmt.Sprintf("versions up to %d are recorded", last)
+				}
+				return rep, fmt.Errorf("baseline of version %d: %w (%s; run `migrate baseline %d` again to finish)", mig.Version, err, done, v)
 			}
+			last = mig.Version
 			rep.Results = append(rep.Results, Result{Version: mig.Version, Name: mig.Name, Direction: Baseline, File: mig.Up.Path})
 		}
 		return rep, nil
 	})
+}
+
+// baselineResumes returns the versions an earlier baseline recorded before
+// it was cut short (killed, interrupted, its connection lost), which a new
+// baseline to v leaves as they are and completes. Any other recorded
+// version means the database is not one baseline is for, and is refused.
+func (m *Migrator) baselineResumes(ctx context.Context, p *Plan, v int64) (map[int64]bool, error) {
+	var recorded []Entry
+	for _, e := range p.Entries {
+		if e.State != nil {
+			recorded = append(recorded, e)
+		}
+	}
+	if len(recorded) == 0 {
+		return nil, nil
+	}
+	history, err := m.History(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lastBy := map[int64]Direction{}
+	for _, h := range history {
+		lastBy[h.Version] = h.Direction
+	}
+	refuse := fmt.Errorf("baseline %d: the database already has version %d recorded; baseline is only for a database with no migrate state (or one an interrupted baseline left part-way)", v, recorded[0].Version)
+	resumed := map[int64]bool{}
+	for _, e := range recorded {
+		if e.Version > v || e.State.Status != StatusApplied || lastBy[e.Version] != Baseline {
+			return nil, refuse
+		}
+		resumed[e.Version] = true
+	}
+	for _, mig := range m.source.Migrations {
+		if mig.Version <= v && !resumed[mig.Version] {
+			return resumed, nil
+		}
+	}
+	// A baseline that finished: running it again is refused as before.
+	return nil, refuse
 }
 
 // RepairAction says what repair should record.
