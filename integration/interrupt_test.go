@@ -457,3 +457,69 @@ func TestBaselineCutShort(t *testing.T) {
 		}
 	})
 }
+
+// TestInterruptWhileWaitingForLock interrupts a `migrate up` that polls
+// for the lock another `migrate up` holds while it waits inside version 2.
+// The waiter must exit 130 saying it was interrupted waiting for the lock,
+// and who holds it, with nothing run: not a bare "context canceled".
+func TestInterruptWhileWaitingForLock(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		e := newEnv(t, tg, writeSmallSet(t, 3))
+		s := scheme(e.url)
+		wait := tg.script("UPDATE gate SET v = 1 WHERE id = 1")
+		if s == "sqlite" {
+			wait = tg.script(endless)
+		}
+		if err := os.WriteFile(filepath.Join(e.dir, "0002_t0002.up.sql"), []byte(wait), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if s != "sqlite" {
+			e.exec("CREATE TABLE gate (id INTEGER PRIMARY KEY, v INTEGER)")
+			e.exec("INSERT INTO gate (id, v) VALUES (1, 0)")
+			hold, err := e.db().BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer hold.Rollback()
+			if _, err := hold.ExecContext(ctx, "UPDATE gate SET v = 2 WHERE id = 1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		holder := e.startUp()
+		defer func() { _ = holder.cmd.Process.Kill() }()
+		if s == "sqlite" {
+			deadline := time.Now().Add(15 * time.Second)
+			for len(e.state()) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("version 1 never applied\n%s", holder.out.String())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		} else {
+			awaitWaiting(t, e.db(), holder, gateWaiters[s])
+		}
+		waiter := e.startUp()
+		defer func() { _ = waiter.cmd.Process.Kill() }()
+		// The waiter connects and reads the folder in milliseconds, then
+		// polls; a second leaves it polling however loaded the machine.
+		time.Sleep(time.Second)
+		if err := waiter.cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		code := waiter.wait(t, 10*time.Second)
+		if out := waiter.out.String(); code != 130 || !strings.Contains(out, "interrupted while waiting for the migration lock held by ") || !strings.Contains(out, "nothing was run") {
+			t.Fatalf("waiter interrupted: exit %d, want 130 saying it waited for the lock, who holds it, and that nothing was run\n%s", code, out)
+		}
+		if err := holder.cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if code := holder.wait(t, 10*time.Second); code != 130 {
+			t.Fatalf("holder interrupted: exit %d\n%s", code, holder.out.String())
+		}
+		if st := e.state(); len(st) < 1 || st[0].Version != 1 || len(st) > 2 {
+			t.Fatalf("state after both were interrupted: %+v", st)
+		}
+	})
+}

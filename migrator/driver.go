@@ -454,7 +454,15 @@ func PollLock(ctx context.Context, timeout time.Duration, try func(context.Conte
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			// Say who was waited for: holder runs after the interrupt, so
+			// it gets a context of its own.
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			by := ""
+			if h := holder(hctx); h != "" {
+				by = " held by " + h
+			}
+			return fmt.Errorf("interrupted while waiting for the migration lock%s; nothing was run: %w", by, ctx.Err())
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 250*time.Millisecond)
