@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
 	"syscall"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/urfave/cli/v2"
 
 	_ "github.com/migrate-dev/migrate/drivers/mysql"
@@ -39,6 +41,11 @@ const (
 )
 
 func main() {
+	// The MySQL driver logs a dropped connection ("packets.go:58 unexpected
+	// EOF") to stderr besides returning it as an error, which is reported
+	// in migrate's own words: the log line only reached users as noise
+	// under the explanation of an interrupted run.
+	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
 	stop()
