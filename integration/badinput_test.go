@@ -160,6 +160,8 @@ func badInputCases() []badCase {
 			c.skip = only("postgres", "dollar-quotes are PostgreSQL syntax")
 			return c
 		}(),
+		// SQLite ends a statement at a NUL and would silently skip the rest.
+		source("NUL byte", with("0002_nul.up.sql", "CREATE TABLE b (id INTEGER);\nCREATE TABLE c (id INTEGER);\x00CREATE TABLE d (id INTEGER);\n", "0002_nul.down.sql", ""), "0002_nul.up.sql:2", "NUL byte"),
 		valid("empty files are no-ops", with("0002_empty.up.sql", "", "0002_empty.down.sql", ""), 1, 2),
 		valid("comment-only files are no-ops", with("0002_later.up.sql", "-- nothing yet\n/* later */\n", "0002_later.down.sql", "-- nothing to undo\n"), 1, 2),
 		valid("byte-order mark", with("0002_bom.up.sql", "\ufeffCREATE TABLE bom (id INTEGER);\n", "0002_bom.down.sql", "\ufeffDROP TABLE bom;\n"), 1, 2),

@@ -63,6 +63,10 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, direc
 			bad := Problem{File: name, Line: line + bytes.Count(text[:cut], []byte("\n")), Msg: "not valid UTF-8; save the file as UTF-8"}
 			return Script{Path: name}, directives{}, []Problem{bad}, nil
 		}
+		if bytes.IndexByte(chunk, 0) >= 0 {
+			// chunk ends at the first newline, so the NUL is on this line.
+			return Script{Path: name}, directives{}, []Problem{nulByte(name, line)}, nil
+		}
 		pending = append(pending[:0], text[cut:]...)
 		atLineStart = len(chunk) > 0 && chunk[len(chunk)-1] == '\n'
 		if atLineStart {

@@ -219,6 +219,7 @@ func TestLargeScriptLoadsLikeSmall(t *testing.T) {
 		"invalid UTF-8":           "SELECT '" + long + "';\n" + long + "\nSELECT '\xff';\n",
 		"invalid UTF-8 at end":    "SELECT 1;\n" + long + "\xe2\x82",
 		"no final newline":        "-- migrate:irreversible",
+		"NUL byte":                "SELECT 1;\n" + long + "\nSELECT '\x00';\n",
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {

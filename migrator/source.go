@@ -347,6 +347,9 @@ func parseScript(name string, raw []byte) (Script, directives, []Problem) {
 		line := 1 + bytes.Count(text[:firstInvalidUTF8(text)], []byte("\n"))
 		return s, directives{}, []Problem{{File: name, Line: line, Msg: "not valid UTF-8; save the file as UTF-8"}}
 	}
+	if i := bytes.IndexByte(text, 0); i >= 0 {
+		return s, directives{}, []Problem{nulByte(name, 1+bytes.Count(text[:i], []byte("\n")))}
+	}
 	s.SQL = string(text)
 	var ds directives
 	var problems []Problem
@@ -378,6 +381,14 @@ func directiveIn(line string) (string, bool) {
 
 func unknownDirective(file string, line int, d string) Problem {
 	return Problem{File: file, Line: line, Msg: fmt.Sprintf("unknown directive %q (known: migrate:no-transaction, migrate:irreversible)", "migrate:"+d)}
+}
+
+// nulByte reports a NUL byte, which is valid UTF-8 but never SQL text:
+// SQLite ends a statement at it, silently dropping the rest of the script,
+// and PostgreSQL and MySQL refuse it part-way through a migration. It is
+// usually a file saved as UTF-16, or a binary file.
+func nulByte(file string, line int) Problem {
+	return Problem{File: file, Line: line, Msg: "contains a NUL byte, which SQL text cannot hold (a file saved as UTF-16?); save the file as UTF-8"}
 }
 
 func firstInvalidUTF8(b []byte) int {
