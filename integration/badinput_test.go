@@ -162,6 +162,9 @@ func badInputCases() []badCase {
 		}(),
 		// SQLite ends a statement at a NUL and would silently skip the rest.
 		source("NUL byte", with("0002_nul.up.sql", "CREATE TABLE b (id INTEGER);\nCREATE TABLE c (id INTEGER);\x00CREATE TABLE d (id INTEGER);\n", "0002_nul.down.sql", ""), "0002_nul.up.sql:2", "NUL byte"),
+		// "--" comments end at a line feed: a CR-only script that starts
+		// with a comment would be recorded as applied with nothing run.
+		source("carriage returns without line feeds", with("0002_cr.up.sql", "-- make b\rCREATE TABLE b (id INTEGER);\r", "0002_cr.down.sql", "DROP TABLE b;\r"), "0002_cr.up.sql:1", "0002_cr.down.sql:1", "carriage return without a line feed"),
 		valid("empty files are no-ops", with("0002_empty.up.sql", "", "0002_empty.down.sql", ""), 1, 2),
 		valid("comment-only files are no-ops", with("0002_later.up.sql", "-- nothing yet\n/* later */\n", "0002_later.down.sql", "-- nothing to undo\n"), 1, 2),
 		valid("byte-order mark", with("0002_bom.up.sql", "\ufeffCREATE TABLE bom (id INTEGER);\n", "0002_bom.down.sql", "\ufeffDROP TABLE bom;\n"), 1, 2),

@@ -33,6 +33,7 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, direc
 	var problems []Problem
 	var pending []byte // the start of a rune cut by the buffer's end
 	line, first, atLineStart := 1, true, true
+	crEnded := false // the previous chunk, cut by the buffer, ended with '\r'
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) && !errors.Is(err, io.EOF) {
@@ -66,6 +67,14 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, direc
 		if bytes.IndexByte(chunk, 0) >= 0 {
 			// chunk ends at the first newline, so the NUL is on this line.
 			return Script{Path: name}, directives{}, []Problem{nulByte(name, line)}, nil
+		}
+		if crEnded && (len(chunk) == 0 || chunk[0] != '\n') {
+			return Script{Path: name}, directives{}, []Problem{loneCRProblem(name, line)}, nil
+		}
+		// A '\r' ending a chunk cut by the buffer is judged with the next.
+		crEnded = len(chunk) > 0 && chunk[len(chunk)-1] == '\r' && !errors.Is(err, io.EOF)
+		if i := loneCR(chunk); i >= 0 && !(crEnded && i == len(chunk)-1) {
+			return Script{Path: name}, directives{}, []Problem{loneCRProblem(name, line)}, nil
 		}
 		pending = append(pending[:0], text[cut:]...)
 		atLineStart = len(chunk) > 0 && chunk[len(chunk)-1] == '\n'

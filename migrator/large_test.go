@@ -220,6 +220,12 @@ func TestLargeScriptLoadsLikeSmall(t *testing.T) {
 		"invalid UTF-8 at end":    "SELECT 1;\n" + long + "\xe2\x82",
 		"no final newline":        "-- migrate:irreversible",
 		"NUL byte":                "SELECT 1;\n" + long + "\nSELECT '\x00';\n",
+		"lone carriage return":    "SELECT 1;\r\n" + long + "\r\n-- x\rSELECT 2;\r\n",
+		"CR only, long lines":     strings.Repeat("-- "+long+"\r", 3),
+		"carriage return at end":  "SELECT 1;\r",
+		// The streaming read's buffer is 64 KiB: a CR as its last byte.
+		"CRLF cut by the buffer": strings.Repeat("a", 64<<10-1) + "\r\nSELECT 1;\r\n",
+		"CR cut by the buffer":   strings.Repeat("a", 64<<10-1) + "\rSELECT 1;\n",
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -347,8 +347,14 @@ func parseScript(name string, raw []byte) (Script, directives, []Problem) {
 		line := 1 + bytes.Count(text[:firstInvalidUTF8(text)], []byte("\n"))
 		return s, directives{}, []Problem{{File: name, Line: line, Msg: "not valid UTF-8; save the file as UTF-8"}}
 	}
-	if i := bytes.IndexByte(text, 0); i >= 0 {
-		return s, directives{}, []Problem{nulByte(name, 1+bytes.Count(text[:i], []byte("\n")))}
+	// The first of a NUL and a lone carriage return is reported, as the
+	// streaming read of a large script finds them.
+	nul, cr := bytes.IndexByte(text, 0), loneCR(text)
+	if nul >= 0 && (cr < 0 || nul < cr) {
+		return s, directives{}, []Problem{nulByte(name, 1+bytes.Count(text[:nul], []byte("\n")))}
+	}
+	if cr >= 0 {
+		return s, directives{}, []Problem{loneCRProblem(name, 1+bytes.Count(text[:cr], []byte("\n")))}
 	}
 	s.SQL = string(text)
 	var ds directives
@@ -389,6 +395,31 @@ func unknownDirective(file string, line int, d string) Problem {
 // usually a file saved as UTF-16, or a binary file.
 func nulByte(file string, line int) Problem {
 	return Problem{File: file, Line: line, Msg: "contains a NUL byte, which SQL text cannot hold (a file saved as UTF-16?); save the file as UTF-8"}
+}
+
+// loneCR returns the index of the first carriage return not followed by a
+// line feed, or -1.
+func loneCR(b []byte) int {
+	for i := bytes.IndexByte(b, '\r'); i >= 0; {
+		if i+1 == len(b) || b[i+1] != '\n' {
+			return i
+		}
+		j := bytes.IndexByte(b[i+1:], '\r')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return -1
+}
+
+// loneCRProblem reports a line that ends with a bare carriage return (old
+// Mac line ends). SQLite, MySQL and the splitter end a "--" comment at a
+// line feed only, so the lines after it would be part of the comment: a
+// script starting with a comment line would be recorded as applied with
+// nothing run.
+func loneCRProblem(file string, line int) Problem {
+	return Problem{File: file, Line: line, Msg: "has a carriage return without a line feed (old Mac line ends), which would turn the lines after a -- comment into part of it; save the file with LF or CRLF line ends"}
 }
 
 func firstInvalidUTF8(b []byte) int {
