@@ -313,6 +313,33 @@ func badInputCases() []badCase {
 		usage("goto without a version", []string{"goto"}, "missing argument V"),
 		usage("repair without an action", []string{"repair", "1"}, "exactly one of --applied, --rolled-back, --accept-checksum, --forget"),
 		usage("repair with two actions", []string{"repair", "--applied", "--forget", "1"}, "exactly one of"),
+		// Arguments that do not fit the database as it is: exit 2, not 4,
+		// which says the database failed and invites a retry.
+		func() badCase {
+			c := usage("repair of an applied version", []string{"repair", "1", "--applied"}, "repair 1 --applied", "version 1 is applied, not failed or interrupted")
+			c.setup = applyFirst
+			return c
+		}(),
+		func() badCase {
+			c := usage("baseline over recorded versions", []string{"baseline", "2"}, "baseline 2", "already has version 1 recorded")
+			c.files = with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;")
+			c.setup = applyFirst
+			return c
+		}(),
+		func() badCase {
+			c := usage("--single-transaction with a no-transaction script", []string{"up", "--single-transaction"}, "--single-transaction", "0002_nt.up.sql", "migrate:no-transaction")
+			c.files = with("0002_nt.up.sql", "-- migrate:no-transaction\nCREATE TABLE nt (id INTEGER);\n", "0002_nt.down.sql", "DROP TABLE nt;")
+			// The refusal comes once the lock is held and migrate's tables
+			// exist; what must not change is everything after that.
+			c.setup = applyFirst
+			c.skip = func(t *testing.T, e *env) string {
+				if !e.tg.transactionalDDL {
+					return "this database refuses --single-transaction before looking at the scripts"
+				}
+				return ""
+			}
+			return c
+		}(),
 		usage("unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`),
 		usage("unknown flag", []string{"--frobnicate", "up"}, "frobnicate"),
 		usage("bad lock timeout", []string{"--lock-timeout", "soon", "up"}, "lock-timeout", "soon"),

@@ -177,6 +177,20 @@ var ErrNoTransactionalDDL = errors.New("--single-transaction: this database comm
 // no migration.
 var ErrNoSuchVersion = errors.New("no such version")
 
+// MisfitError is a command whose arguments do not fit the database or the
+// folder as they are: a baseline over recorded versions, a repair of a
+// version that is not in the state the action fixes, --single-transaction
+// with a no-transaction script. Nothing was changed.
+type MisfitError struct{ msg string }
+
+func misfitf(format string, a ...any) error { return &MisfitError{fmt.Sprintf(format, a...)} }
+
+func (e *MisfitError) Error() string { return e.msg }
+
+// BadArgument marks the error as the user's arguments' (exit code 2 in the
+// CLI), not the database's: retrying will not help.
+func (e *MisfitError) BadArgument() {}
+
 // ErrNotReversible is wrapped by errors about rolling back a migration that
 // has no down script.
 var ErrNotReversible = errors.New("migration has no down script")
@@ -473,7 +487,7 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 	if m.opts.SingleTransaction && len(steps) > 0 {
 		for _, s := range steps {
 			if s.Script.NoTransaction {
-				return nil, fmt.Errorf("--single-transaction: %s is marked migrate:no-transaction and cannot run inside a transaction; run it on its own", s.Script.Path)
+				return nil, misfitf("--single-transaction: %s is marked migrate:no-transaction and cannot run inside a transaction; run it on its own", s.Script.Path)
 			}
 		}
 		err := m.runSteps(ctx, steps, true)
@@ -779,7 +793,7 @@ func (m *Migrator) baselineResumes(ctx context.Context, p *Plan, v int64) (map[i
 	for _, h := range history {
 		lastBy[h.Version] = h.Direction
 	}
-	refuse := fmt.Errorf("baseline %d: the database already has version %d recorded; baseline is only for a database with no migrate state (or one an interrupted baseline left part-way)", v, recorded[0].Version)
+	refuse := misfitf("baseline %d: the database already has version %d recorded; baseline is only for a database with no migrate state (or one an interrupted baseline left part-way)", v, recorded[0].Version)
 	resumed := map[int64]bool{}
 	for _, e := range recorded {
 		if e.Version > v || e.State.Status != StatusApplied || lastBy[e.Version] != Baseline {
@@ -830,7 +844,7 @@ func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*R
 		switch action {
 		case RepairApplied:
 			if e.Status != Failed && e.Status != Running {
-				return nil, fmt.Errorf("repair %d --applied: version %d is %s, not failed or interrupted", v, v, e.Status)
+				return nil, misfitf("repair %d --applied: version %d is %s, not failed or interrupted", v, v, e.Status)
 			}
 			if e.Migration != nil {
 				checksum = e.Migration.Up.Checksum
@@ -838,12 +852,12 @@ func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*R
 			change = StateChange{Kind: SetState, Row: StateRow{Version: v, Name: e.Name, Checksum: checksum, Status: StatusApplied}}
 		case RepairRolledBack:
 			if e.Status != Failed && e.Status != Running {
-				return nil, fmt.Errorf("repair %d --rolled-back: version %d is %s, not failed or interrupted", v, v, e.Status)
+				return nil, misfitf("repair %d --rolled-back: version %d is %s, not failed or interrupted", v, v, e.Status)
 			}
 			change = StateChange{Kind: RemoveState, Row: StateRow{Version: v}}
 		case RepairAcceptChecksum:
 			if e.Status != Changed {
-				return nil, fmt.Errorf("repair %d --accept-checksum: version %d is %s, not changed", v, v, e.Status)
+				return nil, misfitf("repair %d --accept-checksum: version %d is %s, not changed", v, v, e.Status)
 			}
 			checksum = e.Migration.Up.Checksum
 			row := *e.State
@@ -851,11 +865,11 @@ func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*R
 			change = StateChange{Kind: SetState, Row: row}
 		case RepairForget:
 			if e.Status != Missing {
-				return nil, fmt.Errorf("repair %d --forget: version %d is %s; only a version whose files are gone can be forgotten", v, v, e.Status)
+				return nil, misfitf("repair %d --forget: version %d is %s; only a version whose files are gone can be forgotten", v, v, e.Status)
 			}
 			change = StateChange{Kind: RemoveState, Row: StateRow{Version: v}}
 		default:
-			return nil, fmt.Errorf("repair %d: unknown action %q", v, action)
+			return nil, misfitf("repair %d: unknown action %q", v, action)
 		}
 		entry := m.entry(v, e.Name, Repair, checksum)
 		entry.Error = "repair: marked " + string(action)

@@ -361,6 +361,8 @@ func classify(err error) int {
 	switch {
 	case isRefusal(err):
 		return exitRefused
+	case isBadArgument(err):
+		return exitUsage
 	case errors.As(err, &le):
 		return exitLock
 	case errors.Is(err, migrator.ErrLockLost):

@@ -22,6 +22,12 @@ func isRefusal(err error) bool {
 	return errors.As(err, &r)
 }
 
+// isBadArgument reports an error the engine marks as the arguments' fault.
+func isBadArgument(err error) bool {
+	var b interface{ BadArgument() }
+	return errors.As(err, &b)
+}
+
 // printDataLoss warns, in a dry run, about what the rollback would destroy.
 func printDataLoss(w io.Writer, losses []migrator.Loss) {
 	if len(losses) == 0 {
