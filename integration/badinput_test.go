@@ -340,6 +340,7 @@ func badInputCases() []badCase {
 			}
 			return c
 		}(),
+		{name: "redo with nothing applied", files: oneTable, args: []string{"redo"}, applied: []int64{}, want: []string{"nothing to do"}},
 		usage("unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`),
 		usage("unknown flag", []string{"--frobnicate", "up"}, "frobnicate"),
 		usage("bad lock timeout", []string{"--lock-timeout", "soon", "up"}, "lock-timeout", "soon"),

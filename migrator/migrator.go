@@ -365,7 +365,9 @@ func (m *Migrator) Redo(ctx context.Context) (*Report, error) {
 		}
 		applied := p.AppliedDesc()
 		if len(applied) == 0 {
-			return nil, errors.New("redo: no migration is applied")
+			// Nothing to redo, as down has nothing to roll back: a success,
+			// not a failure to retry.
+			return &Report{From: p.Current, To: p.Current}, nil
 		}
 		down, err := m.rollback(ctx, p, applied[:1])
 		if err != nil {
