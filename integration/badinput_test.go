@@ -220,6 +220,12 @@ func badInputCases() []badCase {
 				}
 				return ""
 			}},
+		{name: "SQLite URL with options", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `"?mode=ro"`, "take no parameters"},
+			skip: only("sqlite", "only a SQLite URL drops its parameters"),
+			url:  func(t *testing.T, e *env) string { return e.url + "?mode=ro" }},
+		{name: "SQLite database is a directory", files: oneTable, args: []string{"up"}, code: 4, want: []string{"is a directory"},
+			skip: only("sqlite", "only SQLite names a file"),
+			url:  func(t *testing.T, e *env) string { return "sqlite:" + t.TempDir() }},
 		{name: "unreachable server", files: oneTable, args: []string{"up"}, code: 4,
 			url: func(t *testing.T, e *env) string {
 				if scheme(e.url) == "sqlite" {

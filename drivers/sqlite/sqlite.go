@@ -63,6 +63,16 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: it names no file: use sqlite:path/to.db or sqlite::memory:", migrator.ErrBadURL)
 	}
+	// Options after "?" (mode=ro, ...) would be dropped, and a "#" would cut
+	// the file name: either way a different database than the one written
+	// would be opened, read-write.
+	if u := cfg.URL; u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		extra := "?" + u.RawQuery
+		if u.Fragment != "" {
+			extra = "#" + u.Fragment
+		}
+		return nil, fmt.Errorf("%w: SQLite URLs take no parameters or fragment, got %q after the file name %s; migrate sets the connection options itself", migrator.ErrBadURL, extra, path)
+	}
 	memory := path == ":memory:"
 	if !memory {
 		if dir := filepath.Dir(path); dir != "." {
@@ -70,12 +80,18 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 				return nil, fmt.Errorf("directory of database file %s: %w", path, err)
 			}
 		}
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			return nil, fmt.Errorf("database file %s is a directory", path)
+		}
 	}
 	// busy_timeout first so the other pragmas wait rather than fail;
 	// foreign_keys is a no-op inside a transaction, so it is set per
 	// connection here; _txlock=immediate takes the write lock at BEGIN,
 	// which is what makes concurrent writers wait instead of deadlocking.
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	// SQLite reads the file name as a URI path: "%", "?" and "#" in it are
+	// escaped so that the file opened is the one the lock and the
+	// existence checks use.
+	dsn := "file:" + uriPathEscaper.Replace(path) + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	if memory {
 		dsn = "file::memory:?_pragma=foreign_keys(1)"
 	}
@@ -123,6 +139,8 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	}
 	return d, nil
 }
+
+var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)

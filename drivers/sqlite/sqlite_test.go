@@ -1,0 +1,69 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/migrate-dev/migrate/drivers/sqlite"
+	"github.com/migrate-dev/migrate/migrator"
+)
+
+// TestFileNameIsTheFileOpened writes through a URL whose file name holds the
+// characters a SQLite URI gives a meaning to: the database must be that file,
+// the one the lock and the existence checks use.
+func TestFileNameIsTheFileOpened(t *testing.T) {
+	dir := t.TempDir()
+	name := "a#b?c%d e.db"
+	u := url.URL{Scheme: "sqlite", Path: filepath.Join(dir, name)}
+	drv, err := migrator.Open(context.Background(), u.String(), migrator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv.Close()
+	if err := drv.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".migrate-lock") {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) != 1 || names[0] != name {
+		t.Fatalf("URL %s wrote %q, want only %q", u.String(), names, name)
+	}
+}
+
+// TestURLRefused: options and fragments would otherwise be dropped, opening
+// another file than the one named, read-write.
+func TestURLRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, raw := range []string{
+		"sqlite:" + filepath.Join(dir, "x.db") + "?mode=ro",
+		"sqlite:" + filepath.Join(dir, "x.db") + "?",
+		"sqlite:" + filepath.Join(dir, "x#y.db"),
+	} {
+		drv, err := migrator.Open(context.Background(), raw, migrator.Config{})
+		if !errors.Is(err, migrator.ErrBadURL) {
+			if drv != nil {
+				drv.Close()
+			}
+			t.Errorf("%s: got %v, want a bad URL error", raw, err)
+		}
+	}
+	if _, err := migrator.Open(context.Background(), "sqlite:"+dir, migrator.Config{}); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("a directory: got %v, want it named as a directory", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("refused URLs left files behind: %v", entries)
+	}
+}
