@@ -349,6 +349,8 @@ func badInputCases() []badCase {
 		{name: "redo with nothing applied", files: oneTable, args: []string{"redo"}, applied: []int64{}, want: []string{"nothing to do"}},
 		usage("unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`),
 		usage("unknown flag", []string{"--frobnicate", "up"}, "frobnicate"),
+		// Moved before the command, it took "up" as its value: help, exit 0.
+		usage("flag without its value at the end", []string{"up", "--lock-timeout"}, "flag --lock-timeout needs a value"),
 		usage("bad lock timeout", []string{"--lock-timeout", "soon", "up"}, "lock-timeout", "soon"),
 		usage("SQL in a table name", []string{"--state-table", "x; drop table y", "up"}, "--state-table", "is not allowed"),
 		usage("SQL in a schema name", []string{"--schema", `s"; drop table y; --`, "up"}, "--schema", "is not allowed"),

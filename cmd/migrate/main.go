@@ -54,7 +54,10 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, normaliseArgs(app, args))
+	norm, err := normaliseArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, norm)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -98,10 +101,13 @@ func exitCode(ctx context.Context, err error) int {
 // normaliseArgs lets flags go anywhere, as people type them
 // (`migrate repair 3 --applied`, `migrate up --database URL`): urfave/cli
 // stops at the first positional argument, so global flags are moved before
-// the command and the command's flags before its arguments.
-func normaliseArgs(app *cli.App, args []string) []string {
+// the command and the command's flags before its arguments. A flag that
+// takes a value but ends the line is an error here: moved before the
+// command, it would take the command as its value (`migrate up --dir` with
+// an empty $DIR would print the help and exit 0).
+func normaliseArgs(app *cli.App, args []string) ([]string, error) {
 	if len(args) < 2 {
-		return args
+		return args, nil
 	}
 	takesValue := func(flags []cli.Flag, tok string) (known, value bool) {
 		name := strings.TrimLeft(tok, "-")
@@ -134,7 +140,7 @@ func normaliseArgs(app *cli.App, args []string) []string {
 			if cmd == nil {
 				cmd = app.Command(tok)
 				if cmd == nil {
-					return args // unknown command: let cli report it
+					return args, nil // unknown command: let cli report it
 				}
 				continue
 			}
@@ -143,14 +149,20 @@ func normaliseArgs(app *cli.App, args []string) []string {
 		}
 		if known, value := takesValue(app.Flags, tok); known {
 			globals = append(globals, tok)
-			if value && i+1 < len(args) {
+			if value {
+				if i+1 == len(args) {
+					return nil, usagef("flag %s needs a value", tok)
+				}
 				i++
 				globals = append(globals, args[i])
 			}
 			continue
 		}
 		if cmd != nil {
-			if known, value := takesValue(cmd.Flags, tok); known && value && i+1 < len(args) {
+			if known, value := takesValue(cmd.Flags, tok); known && value {
+				if i+1 == len(args) {
+					return nil, usagef("flag %s needs a value", tok)
+				}
 				cmdFlags = append(cmdFlags, tok, args[i+1])
 				i++
 				continue
@@ -163,5 +175,5 @@ func normaliseArgs(app *cli.App, args []string) []string {
 		out = append(out, cmd.Name)
 	}
 	out = append(out, cmdFlags...)
-	return append(out, positionals...)
+	return append(out, positionals...), nil
 }

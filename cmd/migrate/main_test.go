@@ -18,12 +18,19 @@ func TestNormaliseArgs(t *testing.T) {
 		{"migrate nosuch --json", "migrate nosuch --json"},
 	}
 	for _, c := range cases {
-		got := strings.Join(normaliseArgs(app, strings.Fields(c.in)), " ")
-		if got != c.want {
-			t.Errorf("%q: got %q, want %q", c.in, got, c.want)
+		args, err := normaliseArgs(app, strings.Fields(c.in))
+		if got := strings.Join(args, " "); err != nil || got != c.want {
+			t.Errorf("%q: got %q (%v), want %q", c.in, args, err, c.want)
 		}
 	}
-	if !slices.Equal(normaliseArgs(app, []string{"migrate"}), []string{"migrate"}) {
+	if args, err := normaliseArgs(app, []string{"migrate"}); err != nil || !slices.Equal(args, []string{"migrate"}) {
 		t.Error("bare command changed")
+	}
+	// Moved before the command, a flag without its value would take the
+	// command as its value.
+	for _, in := range []string{"migrate up --dir", "migrate status --database", "migrate lint --dialect", "migrate up 2 --lock-timeout"} {
+		if args, err := normaliseArgs(app, strings.Fields(in)); err == nil || !strings.Contains(err.Error(), "needs a value") {
+			t.Errorf("%q: got %q, %v; want an error saying the flag needs a value", in, args, err)
+		}
 	}
 }
