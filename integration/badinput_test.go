@@ -347,6 +347,8 @@ func badInputCases() []badCase {
 			return c
 		}(),
 		{name: "redo with nothing applied", files: oneTable, args: []string{"redo"}, applied: []int64{}, want: []string{"nothing to do"}},
+		// A script whose command variable came out empty: not the help and exit 0.
+		usage("flags but no command", nil, "no command given"),
 		usage("unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`),
 		usage("unknown flag", []string{"--frobnicate", "up"}, "frobnicate"),
 		// Moved before the command, it took "up" as its value: help, exit 0.

@@ -37,6 +37,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			if c.NArg() > 0 {
 				return usagef("unknown command %q (run migrate --help for the list)", c.Args().First())
 			}
+			// Flags but no command is a script whose command variable came
+			// out empty (or a flag that took the command as its value):
+			// the help and exit 0 would pass for a run that did nothing.
+			if c.NumFlags() > 0 {
+				return usagef("no command given (run migrate --help for the list)")
+			}
 			return cli.ShowAppHelp(c)
 		},
 		Before: applyEnvironment,
