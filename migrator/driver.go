@@ -326,6 +326,17 @@ func CheckIdentifier(name string) error {
 	return nil
 }
 
+// CheckTableNames refuses a state and a history table of the same name.
+// Case is ignored, as SQLite and MySQL on some systems ignore it: one table
+// cannot be both, and the second would be reported as "not one of
+// migrate's tables", which hides the real mistake.
+func CheckTableNames(state, history string) error {
+	if strings.EqualFold(state, history) {
+		return fmt.Errorf("the state and the history table must have different names, got %q and %q", state, history)
+	}
+	return nil
+}
+
 // Open opens the driver that the URL's scheme names.
 func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 	if rawURL == "" {
@@ -354,6 +365,9 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 				return nil, fmt.Errorf("table or schema %w", err)
 			}
 		}
+	}
+	if err := CheckTableNames(cfg.StateTable, cfg.HistoryTable); err != nil {
+		return nil, err
 	}
 	cfg.URL = u
 	d, err := opener(ctx, cfg)

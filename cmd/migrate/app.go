@@ -328,6 +328,9 @@ func checkTableFlags(c *cli.Context) error {
 			}
 		}
 	}
+	if err := migrator.CheckTableNames(c.String("state-table"), c.String("history-table")); err != nil {
+		return usagef("--state-table, --history-table: %v", err)
+	}
 	return nil
 }
 
