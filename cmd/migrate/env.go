@@ -33,6 +33,11 @@ func applyEnvironment(c *cli.Context) error {
 	if c.Duration("lock-timeout") < 0 {
 		return usagef("--lock-timeout must not be negative, got %v", c.Duration("lock-timeout"))
 	}
+	// An empty value (MIGRATE_DIR= , or --dir "$UNSET") would otherwise be
+	// reported as a folder named "" that does not exist.
+	if c.IsSet("dir") && c.String("dir") == "" {
+		return usagef("--dir (or MIGRATE_DIR) is empty: name the migration folder, or leave both unset for ./migrations")
+	}
 	name := c.String("env")
 	path, err := migrator.FindProjectConfig(c.String("config"))
 	if err != nil {
