@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -53,7 +54,8 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
+	out := &countingWriter{w: stdout}
+	app := newApp(out, stderr)
 	norm, err := normaliseArgs(app, args)
 	if err == nil {
 		err = app.RunContext(ctx, norm)
@@ -62,8 +64,52 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	code := exitCode(ctx, err)
-	fmt.Fprintln(stderr, "migrate: "+redactAll(err.Error(), args))
+	msg := redactAll(err.Error(), args)
+	fmt.Fprintln(stderr, "migrate: "+msg)
+	if out.n == 0 && jsonWanted(args) {
+		// A command that failed before printing its report still prints
+		// JSON, so that a consumer parsing stdout gets an object, not
+		// an empty string.
+		p := &printer{w: stdout, json: true}
+		p.emit(struct {
+			Error    string `json:"error"`
+			ExitCode int    `json:"exit_code"`
+		}{msg, code})
+	}
 	return code
+}
+
+// countingWriter counts what was written to stdout.
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
+}
+
+// jsonWanted reports whether --json was given, read from the arguments
+// themselves: an error in parsing them must still be printed as JSON.
+func jsonWanted(args []string) bool {
+	wanted := false
+	for _, a := range args[1:] {
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name != "json" {
+			continue
+		}
+		b, err := strconv.ParseBool(val)
+		wanted = !hasVal || err == nil && b
+	}
+	return wanted
 }
 
 // usageError marks bad flags or arguments.

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -32,5 +36,60 @@ func TestNormaliseArgs(t *testing.T) {
 		if args, err := normaliseArgs(app, strings.Fields(in)); err == nil || !strings.Contains(err.Error(), "needs a value") {
 			t.Errorf("%q: got %q, %v; want an error saying the flag needs a value", in, args, err)
 		}
+	}
+}
+
+// TestJSONOnError: with --json, stdout holds exactly one JSON value whatever
+// fails, and the error and exit code are in it when no report was printed.
+func TestJSONOnError(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("0001_a.up.sql", "CREATE TABLE a (id INTEGER);\n")
+	write("0001_a.down.sql", "DROP TABLE a;\n")
+	write("0002_b.up.sql", "CREATE TABLE a (id INTEGER);\n") // fails: a exists
+	write("0002_b.down.sql", "")
+	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
+	cases := []struct {
+		args     string
+		code     int
+		inReport bool // the command's own report carries the error
+	}{
+		{"--json frobnicate", exitUsage, false},
+		{"--json --frobnicate up", exitUsage, false},
+		{"--json up abc", exitUsage, false},
+		{"up --json --lock-timeout", exitUsage, false},
+		{"--json --dir " + filepath.Join(dir, "missing") + " up", exitBadSource, false},
+		{"--json --database nosuch://x up", exitUsage, false},
+		{"--json up", exitFailed, true},
+	}
+	for _, c := range cases {
+		args := append([]string{"migrate", "--database", db, "--dir", dir}, strings.Fields(c.args)...)
+		var stdout, stderr strings.Builder
+		code := run(context.Background(), args, &stdout, &stderr)
+		if code != c.code {
+			t.Errorf("%s: exit %d, want %d; stderr: %s", c.args, code, c.code, stderr.String())
+		}
+		var got struct {
+			Error    string `json:"error"`
+			ExitCode *int   `json:"exit_code"`
+		}
+		if err := json.Unmarshal([]byte(stdout.String()), &got); err != nil {
+			t.Errorf("%s: stdout is not one JSON value (%v):\n%s", c.args, err, stdout.String())
+			continue
+		}
+		if got.Error == "" || !strings.Contains(stderr.String(), got.Error) {
+			t.Errorf("%s: JSON error %q, stderr %q", c.args, got.Error, stderr.String())
+		}
+		if !c.inReport && (got.ExitCode == nil || *got.ExitCode != c.code) {
+			t.Errorf("%s: JSON exit_code %v, want %d", c.args, got.ExitCode, c.code)
+		}
+	}
+	var stdout, stderr strings.Builder
+	if run(context.Background(), []string{"migrate", "--json=false", "--database", db, "up", "abc"}, &stdout, &stderr) != exitUsage || stdout.Len() != 0 {
+		t.Errorf("--json=false printed JSON: %q", stdout.String())
 	}
 }
