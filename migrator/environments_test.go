@@ -132,3 +132,17 @@ func TestNextVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestNextVersionAfterTheLargest: nothing follows 2^63-1; the next number
+// wrapped to a negative version before, written as a file no load accepts.
+func TestNextVersionAfterTheLargest(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "9223372036854775807_last.up.sql"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := migrator.NextVersion(dir, time.Now())
+	var se *migrator.SourceError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "9223372036854775807_last.up.sql") {
+		t.Fatalf("NextVersion = %q, %v; want a folder error naming the file", got, err)
+	}
+}

@@ -2,7 +2,9 @@ package migrator
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"time"
@@ -21,6 +23,7 @@ func NextSequential(dir string) (int64, int, error) {
 		return 0, 0, err
 	}
 	var top int64
+	var topFile string
 	width := 4
 	for _, e := range entries {
 		m := leadingDigits.FindStringSubmatch(e.Name())
@@ -32,9 +35,13 @@ func NextSequential(dir string) (int64, int, error) {
 			continue
 		}
 		if v >= top {
-			top = v
+			top, topFile = v, e.Name()
 			width = len(m[1])
 		}
+	}
+	if top == math.MaxInt64 {
+		// top + 1 would wrap to a negative version, which no load accepts.
+		return 0, 0, &SourceError{Dir: dir, Problems: []Problem{{File: filepath.Join(dir, topFile), Msg: "has the largest version there is (2^63-1), so no migration can follow it; renumber it"}}}
 	}
 	return top + 1, width, nil
 }
