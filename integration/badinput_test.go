@@ -182,6 +182,12 @@ func badInputCases() []badCase {
 					t.Fatal(err)
 				}
 			}},
+		{name: "folder named like a migration", files: oneTable, args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a folder, not a migration file"},
+			setup: func(t *testing.T, e *env) {
+				if err := os.Mkdir(filepath.Join(e.dir, "0002_b.up.sql"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}},
 		{name: "folder does not exist", files: oneTable, args: []string{"up"}, code: 3, want: []string{"no-such-folder", "does not exist", "--dir"},
 			setup: func(t *testing.T, e *env) { e.dir = filepath.Join(e.dir, "no-such-folder") }},
 		{name: "--dir names a file", files: oneTable, args: []string{"up"}, code: 3, want: []string{"0001_a.up.sql", "is not a directory"},

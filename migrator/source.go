@@ -237,10 +237,18 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 	firstFile := make(map[versionSide]string, len(entries)) // for duplicate messages
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(strings.ToLower(name), ".sql") {
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(strings.ToLower(name), ".sql") {
 			continue
 		}
 		digits, label, direction, ok := parseFileName(name)
+		if e.IsDir() {
+			// Folders are not searched: one named like a migration is
+			// reported rather than silently skipped.
+			if ok {
+				problems = append(problems, Problem{File: name, Msg: "is a folder, not a migration file (migrations are read from the folder itself, not its subfolders)"})
+			}
+			continue
+		}
 		if !ok {
 			problems = append(problems, Problem{File: name, Msg: "file name must look like VERSION_NAME.up.sql or VERSION_NAME.down.sql (VERSION digits, NAME letters, digits, _ or -)"})
 			continue
