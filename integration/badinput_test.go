@@ -188,6 +188,12 @@ func badInputCases() []badCase {
 					t.Fatal(err)
 				}
 			}},
+		{name: "broken symbolic link", files: with("0002_b.down.sql", "DROP TABLE b;"), args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a symbolic link to", "which does not exist", "(1 problem)"},
+			setup: func(t *testing.T, e *env) {
+				if err := os.Symlink(filepath.Join(e.dir, "gone.sql"), filepath.Join(e.dir, "0002_b.up.sql")); err != nil {
+					t.Fatal(err)
+				}
+			}},
 		{name: "folder does not exist", files: oneTable, args: []string{"up"}, code: 3, want: []string{"no-such-folder", "does not exist", "--dir"},
 			setup: func(t *testing.T, e *env) { e.dir = filepath.Join(e.dir, "no-such-folder") }},
 		{name: "--dir names a file", files: oneTable, args: []string{"up"}, code: 3, want: []string{"0001_a.up.sql", "is not a directory"},

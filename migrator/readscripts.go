@@ -62,6 +62,12 @@ type diskFS struct {
 	root string
 }
 
+// ReadLink and Lstat pass through to the folder, so that a broken
+// symbolic link can be named as one.
+func (d diskFS) ReadLink(name string) (string, error) { return fs.ReadLink(d.FS, name) }
+
+func (d diskFS) Lstat(name string) (fs.FileInfo, error) { return fs.Lstat(d.FS, name) }
+
 // readScript reads one file into p; a large one is only streamed through.
 // buf is the worker's scratch space for small files; fast, when not nil,
 // reads them straight from the folder on disk.

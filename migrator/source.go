@@ -271,6 +271,7 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 	}
 	parsed := readScripts(fsys, dir, names)
 	byVersion := make(map[int64]*Migration, len(files)/2+1)
+	unreadable := map[int64]bool{}
 	read := 0
 	for _, f := range files {
 		name, version := f.name, f.version
@@ -280,7 +281,13 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 			read++
 		}
 		if p.readErr != nil {
-			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("cannot read: %v", p.readErr)})
+			msg := fmt.Sprintf("cannot read: %v", p.readErr)
+			if target, err := fs.ReadLink(fsys, path.Join(dir, name)); err == nil && errors.Is(p.readErr, fs.ErrNotExist) {
+				msg = fmt.Sprintf("is a symbolic link to %s, which does not exist", target)
+			}
+			problems = append(problems, Problem{File: name, Msg: msg})
+			// Its partner is not an orphan: the pair checks skip this version.
+			unreadable[version] = true
 			continue
 		}
 		script, directives := p.script, p.directives
@@ -307,6 +314,7 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 	src := &Source{byVersion: byVersion, downUnread: opts.SkipDownScripts}
 	for _, mig := range byVersion {
 		switch {
+		case unreadable[mig.Version]:
 		case mig.Up.Path == "":
 			problems = append(problems, Problem{File: mig.Down.Path, Msg: "down script without an up script"})
 		case mig.Down == nil && !mig.Irreversible:

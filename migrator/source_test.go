@@ -2,6 +2,8 @@ package migrator_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -134,4 +136,21 @@ func TestSkipDownScripts(t *testing.T) {
 		}
 	}()
 	migrator.Lint(src, migrator.Dialect{})
+}
+
+// TestLoadDirBrokenLink names a symbolic link to nothing as such, and does
+// not call its partner an orphan: one problem, the real one.
+func TestLoadDirBrokenLink(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "0001_a.down.sql"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "gone.sql"), filepath.Join(dir, "0001_a.up.sql")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := migrator.LoadDir(dir)
+	var se *migrator.SourceError
+	if !errors.As(err, &se) || len(se.Problems) != 1 || !strings.Contains(se.Problems[0].String(), "0001_a.up.sql: is a symbolic link to "+filepath.Join(dir, "gone.sql")+", which does not exist") {
+		t.Fatalf("got %v", err)
+	}
 }
