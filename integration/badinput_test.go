@@ -328,6 +328,13 @@ func badInputCases() []badCase {
 		usage("negative lock timeout", []string{"--lock-timeout", "-5s", "up"}, "--lock-timeout must not be negative"),
 		usage("goto an unknown version", []string{"goto", "99"}, "goto 99", "no migration with that version"),
 		usage("baseline an unknown version", []string{"baseline", "99"}, "baseline 99", "no migration with that version"),
+		// It redid the newest version, whatever 2 was meant to say.
+		func() badCase {
+			c := usage("redo with an argument", []string{"redo", "2"}, `redo takes no arguments, got ["2"]`)
+			c.files = with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;")
+			c.setup = applyFirst
+			return c
+		}(),
 		usage("goto without a version", []string{"goto"}, "missing argument V"),
 		usage("repair without an action", []string{"repair", "1"}, "exactly one of --applied, --rolled-back, --accept-checksum, --forget"),
 		usage("repair with two actions", []string{"repair", "--applied", "--forget", "1"}, "exactly one of"),

@@ -90,8 +90,20 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = usageErrorHandler
+		if cmd.ArgsUsage == "" {
+			cmd.Before = noArguments
+		}
 	}
 	return app
+}
+
+// noArguments refuses arguments to a command that takes none: `migrate redo
+// 3` would otherwise redo the newest version, whatever 3 was meant to say.
+func noArguments(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("%s takes no arguments, got %q", c.Command.Name, c.Args().Slice())
+	}
+	return nil
 }
 
 func argInt(c *cli.Context, what string, def int64) (int64, error) {
