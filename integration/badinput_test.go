@@ -165,6 +165,9 @@ func badInputCases() []badCase {
 		// "--" comments end at a line feed: a CR-only script that starts
 		// with a comment would be recorded as applied with nothing run.
 		source("carriage returns without line feeds", with("0002_cr.up.sql", "-- make b\rCREATE TABLE b (id INTEGER);\r", "0002_cr.down.sql", "DROP TABLE b;\r"), "0002_cr.up.sql:1", "0002_cr.down.sql:1", "carriage return without a line feed"),
+		// PostgreSQL and MySQL failed on an invisible character, MySQL after
+		// the first statement took effect; SQLite skipped it.
+		source("byte-order mark inside a file", with("0002_cat.up.sql", "\ufeffCREATE TABLE b (id INTEGER);\n\ufeffCREATE TABLE c (id INTEGER);\n", "0002_cat.down.sql", "DROP TABLE c;\nDROP TABLE b;\n"), "0002_cat.up.sql:2", "byte-order mark (U+FEFF) after the start"),
 		valid("empty files are no-ops", with("0002_empty.up.sql", "", "0002_empty.down.sql", ""), 1, 2),
 		valid("comment-only files are no-ops", with("0002_later.up.sql", "-- nothing yet\n/* later */\n", "0002_later.down.sql", "-- nothing to undo\n"), 1, 2),
 		valid("byte-order mark", with("0002_bom.up.sql", "\ufeffCREATE TABLE bom (id INTEGER);\n", "0002_bom.down.sql", "\ufeffDROP TABLE bom;\n"), 1, 2),

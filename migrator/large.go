@@ -76,6 +76,10 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, direc
 		if i := loneCR(chunk); i >= 0 && !(crEnded && i == len(chunk)-1) {
 			return Script{Path: name}, directives{}, []Problem{loneCRProblem(name, line)}, nil
 		}
+		// Whole runes only: a mark cut by the buffer is in the next text.
+		if bytes.Contains(text[:cut], []byte(bom)) {
+			return Script{Path: name}, directives{}, []Problem{innerBOM(name, line)}, nil
+		}
 		pending = append(pending[:0], text[cut:]...)
 		atLineStart = len(chunk) > 0 && chunk[len(chunk)-1] == '\n'
 		if atLineStart {

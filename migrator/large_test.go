@@ -213,16 +213,20 @@ func TestLargeScriptChangedOnDisk(t *testing.T) {
 func TestLargeScriptLoadsLikeSmall(t *testing.T) {
 	long := strings.Repeat("é", 40000) // runes cut by every read buffer
 	cases := map[string]string{
-		"directives after a BOM":  "\xef\xbb\xbf-- migrate:no-transaction\r\n  -- migrate:irreversible\nSELECT '" + long + "';\n",
-		"unknown directives":      "SELECT 1;\n\n\t--  migrate:sometimes\n-- migrate:never\r\n",
-		"directive then bad byte": "-- migrate:sometimes\nSELECT '\xc3';\n",
-		"invalid UTF-8":           "SELECT '" + long + "';\n" + long + "\nSELECT '\xff';\n",
-		"invalid UTF-8 at end":    "SELECT 1;\n" + long + "\xe2\x82",
-		"no final newline":        "-- migrate:irreversible",
-		"NUL byte":                "SELECT 1;\n" + long + "\nSELECT '\x00';\n",
-		"lone carriage return":    "SELECT 1;\r\n" + long + "\r\n-- x\rSELECT 2;\r\n",
-		"CR only, long lines":     strings.Repeat("-- "+long+"\r", 3),
-		"carriage return at end":  "SELECT 1;\r",
+		"directives after a BOM":    "\xef\xbb\xbf-- migrate:no-transaction\r\n  -- migrate:irreversible\nSELECT '" + long + "';\n",
+		"unknown directives":        "SELECT 1;\n\n\t--  migrate:sometimes\n-- migrate:never\r\n",
+		"directive then bad byte":   "-- migrate:sometimes\nSELECT '\xc3';\n",
+		"invalid UTF-8":             "SELECT '" + long + "';\n" + long + "\nSELECT '\xff';\n",
+		"invalid UTF-8 at end":      "SELECT 1;\n" + long + "\xe2\x82",
+		"no final newline":          "-- migrate:irreversible",
+		"NUL byte":                  "SELECT 1;\n" + long + "\nSELECT '\x00';\n",
+		"lone carriage return":      "SELECT 1;\r\n" + long + "\r\n-- x\rSELECT 2;\r\n",
+		"CR only, long lines":       strings.Repeat("-- "+long+"\r", 3),
+		"carriage return at end":    "SELECT 1;\r",
+		"inner byte-order mark":     "\xef\xbb\xbfSELECT 1;\n" + long + "\n\xef\xbb\xbfSELECT 2;\n",
+		"NUL before a CR on a line": "SELECT 1;\n\xef\xbb\xbfSELECT\r2;\x00\n",
+		// A byte-order mark cut by the 64 KiB buffer.
+		"byte-order mark cut by the buffer": strings.Repeat("a", 64<<10-1) + "\xef\xbb\xbf;\n",
 		// The streaming read's buffer is 64 KiB: a CR as its last byte.
 		"CRLF cut by the buffer": strings.Repeat("a", 64<<10-1) + "\r\nSELECT 1;\r\n",
 		"CR cut by the buffer":   strings.Repeat("a", 64<<10-1) + "\rSELECT 1;\n",

@@ -363,14 +363,23 @@ func parseScript(name string, raw []byte) (Script, directives, []Problem) {
 		line := 1 + bytes.Count(text[:firstInvalidUTF8(text)], []byte("\n"))
 		return s, directives{}, []Problem{{File: name, Line: line, Msg: "not valid UTF-8; save the file as UTF-8"}}
 	}
-	// The first of a NUL and a lone carriage return is reported, as the
-	// streaming read of a large script finds them.
-	nul, cr := bytes.IndexByte(text, 0), loneCR(text)
-	if nul >= 0 && (cr < 0 || nul < cr) {
-		return s, directives{}, []Problem{nulByte(name, 1+bytes.Count(text[:nul], []byte("\n")))}
+	// Of a NUL, a lone carriage return and an inner byte-order mark, the
+	// one on the first line is reported (in that order on one line), as
+	// the streaming read of a large script finds them.
+	var bad Problem
+	for _, c := range []struct {
+		at      int
+		problem func(file string, line int) Problem
+	}{{bytes.IndexByte(text, 0), nulByte}, {loneCR(text), loneCRProblem}, {bytes.Index(text, []byte(bom)), innerBOM}} {
+		if c.at < 0 {
+			continue
+		}
+		if line := 1 + bytes.Count(text[:c.at], []byte("\n")); bad.Line == 0 || line < bad.Line {
+			bad = c.problem(name, line)
+		}
 	}
-	if cr >= 0 {
-		return s, directives{}, []Problem{loneCRProblem(name, 1+bytes.Count(text[:cr], []byte("\n")))}
+	if bad.Line > 0 {
+		return s, directives{}, []Problem{bad}
 	}
 	s.SQL = string(text)
 	var ds directives
@@ -436,6 +445,14 @@ func loneCR(b []byte) int {
 // nothing run.
 func loneCRProblem(file string, line int) Problem {
 	return Problem{File: file, Line: line, Msg: "has a carriage return without a line feed (old Mac line ends), which would turn the lines after a -- comment into part of it; save the file with LF or CRLF line ends"}
+}
+
+// innerBOM reports a byte-order mark after the start of the file, which
+// joining files leaves behind. SQLite skips it, but PostgreSQL and MySQL
+// read it as part of the next word and fail on an error that shows nothing
+// wrong; on MySQL, after the statements before it took effect.
+func innerBOM(file string, line int) Problem {
+	return Problem{File: file, Line: line, Msg: "has a byte-order mark (U+FEFF) after the start of the file, usually left by joining files; remove it (inside a string, write it as an escape)"}
 }
 
 func firstInvalidUTF8(b []byte) int {

@@ -77,6 +77,7 @@ func TestLoadProblems(t *testing.T) {
 		{"UTF-16 without a byte-order mark", map[string]string{"1_a.up.sql": "S\x00E\x00L\x00E\x00C\x00T\x00 \x001\x00;\x00", "1_a.down.sql": ""}, []string{"1_a.up.sql:1: contains a NUL byte", "UTF-16"}},
 		{"carriage returns only", map[string]string{"1_a.up.sql": "-- make a\rCREATE TABLE a (id INT);\r", "1_a.down.sql": ""}, []string{"1_a.up.sql:1: has a carriage return without a line feed"}},
 		{"one lone carriage return", map[string]string{"1_a.up.sql": "SELECT 1;\r\n-- two\r\nSELECT 2;\r-- three\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:3: has a carriage return without"}},
+		{"byte-order mark inside", map[string]string{"1_a.up.sql": "\ufeffSELECT 1;\n\ufeffSELECT 2;\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: has a byte-order mark (U+FEFF) after the start"}},
 		{"several at once", map[string]string{"x.up.sql": "", "2_b.up.sql": ""}, []string{"x.up.sql", "2_b.up.sql: no down script"}},
 	}
 	for _, c := range cases {
