@@ -168,6 +168,19 @@ func badInputCases() []badCase {
 		// PostgreSQL and MySQL failed on an invisible character, MySQL after
 		// the first statement took effect; SQLite skipped it.
 		source("byte-order mark inside a file", with("0002_cat.up.sql", "\ufeffCREATE TABLE b (id INTEGER);\n\ufeffCREATE TABLE c (id INTEGER);\n", "0002_cat.down.sql", "DROP TABLE c;\nDROP TABLE b;\n"), "0002_cat.up.sql:2", "byte-order mark (U+FEFF) after the start"),
+		// COMMIT ended migrate's transaction: the failure after it left b
+		// created and version 2 pending, with nothing recorded.
+		func() badCase {
+			c := source("COMMIT inside a transactional script", with("0002_c.up.sql", "CREATE TABLE b (id INTEGER);\nCOMMIT;\nINSERT INTO nosuch VALUES (1);\n", "0002_c.down.sql", "DROP TABLE b;"),
+				"0002_c.up.sql:2", "COMMIT in a script that migrate runs in a transaction", "migrate:no-transaction")
+			c.skip = func(t *testing.T, e *env) string {
+				if !e.tg.transactionalDDL {
+					return "scripts run statement by statement here, with their progress recorded"
+				}
+				return ""
+			}
+			return c
+		}(),
 		valid("empty files are no-ops", with("0002_empty.up.sql", "", "0002_empty.down.sql", ""), 1, 2),
 		valid("comment-only files are no-ops", with("0002_later.up.sql", "-- nothing yet\n/* later */\n", "0002_later.down.sql", "-- nothing to undo\n"), 1, 2),
 		valid("byte-order mark", with("0002_bom.up.sql", "\ufeffCREATE TABLE bom (id INTEGER);\n", "0002_bom.down.sql", "\ufeffDROP TABLE bom;\n"), 1, 2),

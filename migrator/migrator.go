@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/migrate-dev/migrate/migrator/sqlsplit"
 )
@@ -436,13 +437,23 @@ func (m *Migrator) checkScripts() error {
 			if s == nil {
 				continue
 			}
-			if _, err := m.driver.Split(s.SQL); err != nil {
+			stmts, err := m.driver.Split(s.SQL)
+			if err != nil {
 				p := Problem{File: s.Path, Msg: err.Error()}
 				var se *sqlsplit.SyntaxError
 				if errors.As(err, &se) {
 					p.Line, p.Msg = se.Line, fmt.Sprintf("column %d: %s", se.Column, se.Msg)
 				}
 				problems = append(problems, p)
+				continue
+			}
+			if s.NoTransaction || !transactionalDDL(m.driver) {
+				continue
+			}
+			for _, st := range stmts {
+				if what := transactionControl(st.Text); what != "" {
+					problems = append(problems, Problem{File: s.Path, Line: st.Line, Msg: fmt.Sprintf("%s in a script that migrate runs in a transaction: the migration would no longer commit or roll back together with its state and history rows (a failure after it would leave it half-applied and unrecorded); remove it, or mark the script \"-- migrate:no-transaction\"", what)})
+				}
 			}
 		}
 	}
@@ -450,6 +461,50 @@ func (m *Migrator) checkScripts() error {
 		return nil
 	}
 	return &SourceError{Dir: filepath.Dir(problems[0].File), Problems: problems}
+}
+
+// transactionControl returns the leading words of a statement that begins,
+// commits or rolls back a transaction (BEGIN, COMMIT, END, ROLLBACK, ABORT,
+// START TRANSACTION), or "". A rollback to a savepoint, and BEGIN opening a
+// T-SQL block, are not: they leave the enclosing transaction alone.
+func transactionControl(stmt string) string {
+	var words []string
+	for _, w := range strings.FieldsFunc(stmt, func(r rune) bool { return !unicode.IsLetter(r) && r != '_' }) {
+		if words = append(words, strings.ToUpper(w)); len(words) == 3 {
+			break
+		}
+	}
+	if len(words) == 0 {
+		return ""
+	}
+	next := func(i int) string {
+		if i < len(words) {
+			return words[i]
+		}
+		return ""
+	}
+	switch words[0] {
+	case "COMMIT", "END", "ABORT":
+		return words[0]
+	case "ROLLBACK":
+		if next(1) == "TO" || next(2) == "TO" {
+			return ""
+		}
+		if (next(1) == "TRAN" || next(1) == "TRANSACTION") && next(2) != "" && next(2) != "AND" {
+			return "" // T-SQL ROLLBACK TRANSACTION savepoint_name
+		}
+		return "ROLLBACK"
+	case "START":
+		if next(1) == "TRANSACTION" {
+			return "START TRANSACTION"
+		}
+	case "BEGIN":
+		switch next(1) {
+		case "", "TRANSACTION", "TRAN", "WORK", "DEFERRED", "IMMEDIATE", "EXCLUSIVE", "ISOLATION", "READ", "NOT", "DISTRIBUTED":
+			return "BEGIN"
+		}
+	}
+	return ""
 }
 
 // apply runs migs in the given direction. Every script is split before the
