@@ -335,6 +335,22 @@ func badInputCases() []badCase {
 					t.Fatal(err)
 				}
 			}},
+		// --dry-run changes nothing, whatever the command: baseline and
+		// repair wrote their rows, revert and create their files.
+		{name: "baseline --dry-run", files: oneTable, args: []string{"--dry-run", "baseline", "1"}, want: []string{"dry run", "nothing was changed"}},
+		{name: "repair --dry-run", files: oneTable, args: []string{"--dry-run", "repair", "1", "--accept-checksum"}, want: []string{"dry run", "nothing was changed"},
+			setup: func(t *testing.T, e *env) {
+				applyFirst(t, e)
+				e.exec(`UPDATE migrate_state SET checksum = 'edited' WHERE version = 1`)
+			}},
+		{name: "revert --dry-run", files: oneTable, args: []string{"--dry-run", "revert", "1"}, want: []string{"would create", "0002_revert_a.up.sql", "nothing was written"},
+			setup: applyFirst,
+			check: func(t *testing.T, e *env) {
+				assertApplied(t, e, []int64{1})
+				assertFolder(t, e, "0001_a.down.sql", "0001_a.up.sql")
+			}},
+		{name: "create --dry-run", files: oneTable, args: []string{"--dry-run", "create", "b"}, want: []string{"would create", "0002_b.up.sql"},
+			check: func(t *testing.T, e *env) { assertFolder(t, e, "0001_a.down.sql", "0001_a.up.sql") }},
 		// Arguments and flags.
 		usage("up with a word", []string{"up", "abc"}, `N must be a positive integer, got "abc"`),
 		usage("up with two numbers", []string{"up", "1", "2"}, "takes at most one argument"),
@@ -393,6 +409,22 @@ func badInputCases() []badCase {
 		usage("SQL in a table name", []string{"--state-table", "x; drop table y", "up"}, "--state-table", "is not allowed"),
 		usage("one name for both tables", []string{"--state-table", "mig", "--history-table", "MIG", "up"}, "--state-table, --history-table", "must have different names"),
 		usage("SQL in a schema name", []string{"--schema", `s"; drop table y; --`, "up"}, "--schema", "is not allowed"),
+	}
+}
+
+// assertFolder checks that the migration folder holds exactly the files named.
+func assertFolder(t *testing.T, e *env, names ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, en := range entries {
+		got = append(got, en.Name())
+	}
+	if strings.Join(got, " ") != strings.Join(names, " ") {
+		t.Fatalf("the folder holds %v, want %v", got, names)
 	}
 }
 

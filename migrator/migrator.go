@@ -798,7 +798,7 @@ func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		rep := &Report{From: 0, To: v}
+		rep := &Report{From: 0, To: v, DryRun: m.opts.DryRun}
 		start := time.Now()
 		defer func() { rep.Elapsed = time.Since(start) }()
 		var last int64
@@ -812,14 +812,16 @@ func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
 			}
 			row := StateRow{Version: mig.Version, Name: mig.Name, Checksum: mig.Up.Checksum, Status: StatusApplied}
 			entry := m.entry(mig.Version, mig.Name, Baseline, mig.Up.Checksum)
-			if err := m.driver.Record(ctx, StateChange{Kind: SetState, Row: row}, entry); err != nil {
-				// Each version is its own write: say how far it got and
-				// that running it again finishes the job.
-				done := "no version is recorded"
-				if last > 0 {
-					done = fmt.Sprintf("versions up to %d are recorded", last)
+			if !m.opts.DryRun {
+				if err := m.driver.Record(ctx, StateChange{Kind: SetState, Row: row}, entry); err != nil {
+					// Each version is its own write: say how far it got and
+					// that running it again finishes the job.
+					done := "no version is recorded"
+					if last > 0 {
+						done = fmt.Sprintf("versions up to %d are recorded", last)
+					}
+					return rep, fmt.Errorf("baseline of version %d: %w (%s; run `migrate baseline %d` again to finish)", mig.Version, err, done, v)
 				}
-				return rep, fmt.Errorf("baseline of version %d: %w (%s; run `migrate baseline %d` again to finish)", mig.Version, err, done, v)
 			}
 			last = mig.Version
 			rep.Results = append(rep.Results, Result{Version: mig.Version, Name: mig.Name, Direction: Baseline, File: mig.Up.Path})
@@ -930,10 +932,12 @@ func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*R
 		}
 		entry := m.entry(v, e.Name, Repair, checksum)
 		entry.Error = "repair: marked " + string(action)
-		if err := m.driver.Record(ctx, change, entry); err != nil {
-			return nil, fmt.Errorf("repair %d: %w", v, err)
+		if !m.opts.DryRun {
+			if err := m.driver.Record(ctx, change, entry); err != nil {
+				return nil, fmt.Errorf("repair %d: %w", v, err)
+			}
 		}
-		rep := &Report{From: p.Current, Results: []Result{{Version: v, Name: e.Name, Direction: Repair}}}
+		rep := &Report{From: p.Current, DryRun: m.opts.DryRun, Results: []Result{{Version: v, Name: e.Name, Direction: Repair}}}
 		rep.To = m.versionAfterDone(p, map[int64]bool{v: change.Kind == SetState && change.Row.Status == StatusApplied})
 		return rep, nil
 	})

@@ -18,6 +18,8 @@ type Reversion struct {
 	Name     string `json:"name"`
 	UpPath   string `json:"up"`
 	DownPath string `json:"down"`
+	// DryRun is set when the files were not written (Options.DryRun).
+	DryRun bool `json:"dry_run"`
 }
 
 // RevertRefusedError means revert would write a migration that does not
@@ -40,7 +42,7 @@ func (e *RevertRefusedError) Refused() {}
 // as an ordinary deployment and the history keeps v applied, followed by
 // its reversal. It refuses unless v is applied in the database with the
 // same up script as the folder's, and has a down script. Files are created
-// 0644 and never overwritten.
+// 0644 and never overwritten; in a dry run they are only named.
 func (m *Migrator) Revert(ctx context.Context, v int64, dir string, now time.Time) (*Reversion, error) {
 	if m.source.downUnread {
 		return nil, ErrDownScriptsNotRead
@@ -96,6 +98,10 @@ func (m *Migrator) Revert(ctx context.Context, v int64, dir string, now time.Tim
 -- This down script is version %d's up script, %s (sha256 %s).
 
 %s`, v, mig.Name, v, written, v, filepath.Base(mig.Up.Path), mig.Up.Checksum, upText)
+	if m.opts.DryRun {
+		r.DryRun = true
+		return r, nil
+	}
 	if err := createFile(r.UpPath, up); err != nil {
 		return nil, fmt.Errorf("revert %d: %w", v, err)
 	}

@@ -1,7 +1,9 @@
 package migrator
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,7 +21,8 @@ const TimestampLayout = "20060102150405"
 // zero-padded width to print it with (4 by default, as 0001).
 func NextSequential(dir string) (int64, int, error) {
 	entries, err := os.ReadDir(dir)
-	if err != nil {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// A folder not created yet (create --dry-run) holds no version.
 		return 0, 0, err
 	}
 	var top int64

@@ -145,8 +145,11 @@ func cmdCreate(c *cli.Context) error {
 		return usagef("create: NAME %q may hold only letters, digits, _ and -, starting with a letter or digit", name)
 	}
 	dir := c.String("dir")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	dryRun := c.Bool("dry-run")
+	if !dryRun {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
 	}
 	var version string
 	if c.Bool("timestamp") {
@@ -160,6 +163,10 @@ func cmdCreate(c *cli.Context) error {
 	}
 	for _, dirn := range []string{"up", "down"} {
 		p := filepath.Join(dir, fmt.Sprintf("%s_%s.%s.sql", version, name, dirn))
+		if dryRun {
+			fmt.Fprintln(c.App.Writer, "would create", p)
+			continue
+		}
 		body := fmt.Sprintf("-- %s: %s (%s)\n", name, dirn, map[string]string{"up": "apply the change", "down": "undo exactly what the up script did"}[dirn])
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {

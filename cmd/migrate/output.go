@@ -67,6 +67,13 @@ func (o *printer) report(verb string, rep *migrator.Report, err error) error {
 		o.emit(out)
 		return err
 	}
+	if rep.DryRun && (verb == "baseline" || verb == "repair") {
+		for _, r := range rep.Results {
+			fmt.Fprintf(o.w, "%-8s %d_%s\n", r.Direction, r.Version, r.Name)
+		}
+		fmt.Fprintf(o.w, "dry run: %s would record %d version(s), version %d -> %d; nothing was changed\n", verb, len(rep.Results), rep.From, rep.To)
+		return err
+	}
 	if rep.DryRun {
 		for _, r := range rep.Results {
 			fmt.Fprintf(o.w, "-- %s %d_%s (%s)\n", r.Direction, r.Version, r.Name, r.File)

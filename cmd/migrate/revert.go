@@ -39,6 +39,12 @@ func cmdRevert(c *cli.Context) error {
 			o.emit(r)
 			return nil
 		}
+		if r.DryRun {
+			fmt.Fprintln(o.w, "would create", r.UpPath)
+			fmt.Fprintln(o.w, "would create", r.DownPath)
+			fmt.Fprintln(o.w, "dry run: nothing was written")
+			return nil
+		}
 		fmt.Fprintln(o.w, "created", r.UpPath)
 		fmt.Fprintln(o.w, "created", r.DownPath)
 		fmt.Fprintf(o.w, "version %s undoes version %d: review both files, commit them, and deploy with `migrate up`\n", r.Version, v)
