@@ -408,6 +408,11 @@ func badInputCases() []badCase {
 		usage("empty --dir", []string{"--dir", "", "up"}, "--dir (or MIGRATE_DIR) is empty"),
 		usage("SQL in a table name", []string{"--state-table", "x; drop table y", "up"}, "--state-table", "is not allowed"),
 		usage("one name for both tables", []string{"--state-table", "mig", "--history-table", "MIG", "up"}, "--state-table, --history-table", "must have different names"),
+		func() badCase {
+			c := usage("--schema on SQLite", []string{"--schema", "other", "up"}, "--schema", `schema "other"`, "no schemas")
+			c.skip = only("sqlite", "this database has schemas")
+			return c
+		}(),
 		usage("SQL in a schema name", []string{"--schema", `s"; drop table y; --`, "up"}, "--schema", "is not allowed"),
 	}
 }

@@ -311,6 +311,11 @@ func Schemes() []string {
 // ErrNoDatabaseURL is returned when no database URL was given.
 var ErrNoDatabaseURL = errors.New("no database URL: pass --database or set DATABASE_URL")
 
+// ErrNoSchemas is wrapped by a driver's error for a Config.Schema on a
+// database that has no schemas (SQLite), rather than ignoring it and
+// putting migrate's tables somewhere the user did not ask for.
+var ErrNoSchemas = errors.New("this database has no schemas")
+
 // ErrBadURL is wrapped by errors about a database URL that cannot name any
 // database (it does not parse, or no driver has its scheme); no connection
 // was tried.

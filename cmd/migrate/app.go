@@ -369,6 +369,8 @@ func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {
 		switch {
 		case errors.Is(err, migrator.ErrNoDatabaseURL):
 			return nil, usagef("%v", err)
+		case errors.Is(err, migrator.ErrNoSchemas):
+			return nil, usagef("--schema: %v", err)
 		case errors.Is(err, migrator.ErrBadURL):
 			return nil, usagef("--database: %v", err)
 		}

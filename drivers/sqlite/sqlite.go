@@ -73,6 +73,9 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		}
 		return nil, fmt.Errorf("%w: SQLite URLs take no parameters or fragment, got %q after the file name %s; migrate sets the connection options itself", migrator.ErrBadURL, extra, path)
 	}
+	if cfg.Schema != "" {
+		return nil, fmt.Errorf("schema %q: %w: migrate's tables live in the database file; drop the schema setting", cfg.Schema, migrator.ErrNoSchemas)
+	}
 	memory := path == ":memory:"
 	if !memory {
 		if dir := filepath.Dir(path); dir != "." {
