@@ -451,6 +451,12 @@ func TestLockTimeoutNamesHolder(t *testing.T) {
 				}
 			}
 		}
+		// 0 means do not wait; the library reads a zero timeout as 15s.
+		start := time.Now()
+		out, code = e.cli("--lock-timeout", "0", "up")
+		if code != 5 || time.Since(start) > 10*time.Second {
+			t.Fatalf("up --lock-timeout 0 while locked: exit %d after %v\n%s", code, time.Since(start), out)
+		}
 		e.assertUnchanged(before)
 	})
 }

@@ -68,7 +68,8 @@ func ToolVersionString() string {
 
 // Options tune a Migrator. The zero value is usable.
 type Options struct {
-	// LockTimeout bounds the wait for the migration lock (default 15s).
+	// LockTimeout bounds the wait for the migration lock: 15s when zero,
+	// and a negative value tries the lock once without waiting.
 	LockTimeout time.Duration
 	// SingleTransaction applies all pending migrations in one transaction.
 	SingleTransaction bool
@@ -100,8 +101,11 @@ type Migrator struct {
 
 // New returns a Migrator. It does not touch the database.
 func New(d Driver, src *Source, opts Options) *Migrator {
-	if opts.LockTimeout <= 0 {
+	switch {
+	case opts.LockTimeout == 0:
 		opts.LockTimeout = 15 * time.Second
+	case opts.LockTimeout < 0:
+		opts.LockTimeout = 0 // try once
 	}
 	m := &Migrator{driver: d, source: src, opts: opts}
 	if u, err := user.Current(); err == nil {

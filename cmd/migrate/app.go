@@ -312,7 +312,7 @@ func withMigratorFor(c *cli.Context, load migrator.LoadOptions, fn func(*migrato
 	defer drv.Close()
 	o := &printer{w: c.App.Writer, json: c.Bool("json"), dryRun: c.Bool("dry-run")}
 	m := migrator.New(drv, src, migrator.Options{
-		LockTimeout:       c.Duration("lock-timeout"),
+		LockTimeout:       lockTimeout(c),
 		SingleTransaction: c.Bool("single-transaction"),
 		AllowOutOfOrder:   c.Bool("allow-out-of-order"),
 		DryRun:            c.Bool("dry-run"),
@@ -337,6 +337,15 @@ func inspect(c *cli.Context, fn func(*migrator.Plan, *printer) error) error {
 		return err
 	}
 	return fn(p, &printer{w: c.App.Writer, json: c.Bool("json")})
+}
+
+// lockTimeout is --lock-timeout as Options reads it: there a zero means the
+// default, so --lock-timeout 0 (do not wait) becomes a negative value.
+func lockTimeout(c *cli.Context) time.Duration {
+	if d := c.Duration("lock-timeout"); d > 0 {
+		return d
+	}
+	return -1
 }
 
 func checkTableFlags(c *cli.Context) error {
