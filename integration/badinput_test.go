@@ -405,6 +405,7 @@ func badInputCases() []badCase {
 		// Moved before the command, it took "up" as its value: help, exit 0.
 		usage("flag without its value at the end", []string{"up", "--lock-timeout"}, "flag --lock-timeout needs a value"),
 		usage("bad lock timeout", []string{"--lock-timeout", "soon", "up"}, "lock-timeout", "soon"),
+		usage("create with a name too long for a file", []string{"create", strings.Repeat("x", 300)}, "NAME is too long", "at most 255"),
 		usage("empty --dir", []string{"--dir", "", "up"}, "--dir (or MIGRATE_DIR) is empty"),
 		usage("SQL in a table name", []string{"--state-table", "x; drop table y", "up"}, "--state-table", "is not allowed"),
 		usage("one name for both tables", []string{"--state-table", "mig", "--history-table", "MIG", "up"}, "--state-table, --history-table", "must have different names"),

@@ -161,6 +161,11 @@ func cmdCreate(c *cli.Context) error {
 		}
 		version = fmt.Sprintf("%0*d", width, next)
 	}
+	// Most file systems allow 255 bytes in a name; past that the error
+	// would come from the write, as if the folder could not be written.
+	if long := fmt.Sprintf("%s_%s.down.sql", version, name); len(long) > 255 {
+		return usagef("create: NAME is too long: %s would be %d bytes, and file names may have at most 255", long[:40]+"...", len(long))
+	}
 	for _, dirn := range []string{"up", "down"} {
 		p := filepath.Join(dir, fmt.Sprintf("%s_%s.%s.sql", version, name, dirn))
 		if dryRun {
