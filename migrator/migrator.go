@@ -472,6 +472,12 @@ func (m *Migrator) checkScripts() error {
 // START TRANSACTION), or "". A rollback to a savepoint, and BEGIN opening a
 // T-SQL block, are not: they leave the enclosing transaction alone.
 func transactionControl(stmt string) string {
+	// The first three words are all it reads: a data migration's statement
+	// can be megabytes long.
+	const head = 256
+	if len(stmt) > head {
+		stmt = stmt[:head]
+	}
 	var words []string
 	for _, w := range strings.FieldsFunc(stmt, func(r rune) bool { return !unicode.IsLetter(r) && r != '_' }) {
 		if words = append(words, strings.ToUpper(w)); len(words) == 3 {
