@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"slices"
@@ -78,12 +79,15 @@ type myReading struct {
 // each runs q with the database name for every placeholder and calls scan
 // for every row. Rows of tables not read (views', sequences', migrate's
 // own) are the scan's to skip.
+//
+// The name goes in as a hex literal, not a parameter: with parameters the
+// driver prepares, executes and closes a server-side statement, two round
+// trips and a prepare for each of a snapshot's queries, three snapshots
+// per migration in verify. A hex literal needs no escaping, whatever the
+// server's sql_mode, and MariaDB still looks up only that database.
 func (r *myReading) each(ctx context.Context, q string, scan func(*sql.Rows) error) error {
-	args := make([]any, strings.Count(q, "?"))
-	for i := range args {
-		args[i] = r.schema
-	}
-	rows, err := r.db.QueryContext(ctx, q, args...)
+	name := "_utf8mb4 X'" + hex.EncodeToString([]byte(r.schema)) + "'"
+	rows, err := r.db.QueryContext(ctx, strings.ReplaceAll(q, "?", name))
 	if err != nil {
 		return err
 	}
