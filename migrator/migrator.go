@@ -494,8 +494,15 @@ func transactionControl(stmt string) string {
 		return ""
 	}
 	switch words[0] {
-	case "COMMIT", "END", "ABORT":
+	case "COMMIT", "ABORT":
 		return words[0]
+	case "END":
+		// END [WORK | TRANSACTION] [AND [NO] CHAIN] in PostgreSQL and
+		// SQLite; T-SQL's END CONVERSATION ends a dialog, not a transaction.
+		switch next(1) {
+		case "", "WORK", "TRANSACTION", "AND":
+			return "END"
+		}
 	case "ROLLBACK":
 		if next(1) == "TO" || next(2) == "TO" {
 			return ""

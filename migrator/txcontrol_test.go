@@ -7,6 +7,9 @@ func TestTransactionControl(t *testing.T) {
 		"COMMIT":                             "COMMIT",
 		"commit work":                        "COMMIT",
 		"END TRANSACTION":                    "END",
+		"END":                                "END",
+		"end work and chain":                 "END",
+		"END CONVERSATION @handle":           "", // T-SQL Service Broker
 		"ABORT":                              "ABORT",
 		"ROLLBACK":                           "ROLLBACK",
 		"ROLLBACK AND NO CHAIN":              "ROLLBACK",
