@@ -40,7 +40,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			// Flags but no command is a script whose command variable came
 			// out empty (or a flag that took the command as its value):
 			// the help and exit 0 would pass for a run that did nothing.
-			if c.NumFlags() > 0 {
+			if given, _ := c.App.Metadata[flagsGivenKey].(int); given > 0 {
 				return usagef("no command given (run migrate --help for the list)")
 			}
 			return cli.ShowAppHelp(c)

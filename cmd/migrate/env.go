@@ -13,6 +13,11 @@ import (
 // environment forbids rolling back.
 const forbidRollbackKey = "forbid-rollback"
 
+// flagsGivenKey holds, in App.Metadata, how many flags the command line
+// set, counted before applyEnvironment fills in the environment's:
+// MIGRATE_ENV alone is not "flags but no command".
+const flagsGivenKey = "flags-given"
+
 // environmentFlags are the global flags that select a named environment.
 func environmentFlags() []cli.Flag {
 	return []cli.Flag{
@@ -30,6 +35,8 @@ var commandsWithoutDatabase = map[string]bool{"": true, "create": true, "lint": 
 // names from the config file, unless a flag gives them explicitly, and
 // records the environment's rollback policy.
 func applyEnvironment(c *cli.Context) error {
+	// Counted before the environment sets any: those were not typed.
+	c.App.Metadata[flagsGivenKey] = c.NumFlags()
 	if c.Duration("lock-timeout") < 0 {
 		return usagef("--lock-timeout must not be negative, got %v", c.Duration("lock-timeout"))
 	}

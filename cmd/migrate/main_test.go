@@ -93,3 +93,24 @@ func TestJSONOnError(t *testing.T) {
 		t.Errorf("--json=false printed JSON: %q", stdout.String())
 	}
 }
+
+// A bare migrate prints the help, also where the shell selects an
+// environment: what the environment fills in was not typed as flags.
+func TestBareCommandWithEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "migrate.yaml"), []byte("environments:\n  dev:\n    url_env: DEV_DATABASE_URL\n    dir: migrations\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	t.Setenv("MIGRATE_ENV", "dev")
+	t.Setenv("DEV_DATABASE_URL", "sqlite:"+filepath.Join(dir, "x.db"))
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"migrate"}, &stdout, &stderr); code != exitOK || !strings.Contains(stdout.String(), "USAGE") {
+		t.Errorf("bare migrate with MIGRATE_ENV: exit %d, want the help and %d; stderr: %s", code, exitOK, stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"migrate", "--lock-timeout", "1s"}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "no command given") {
+		t.Errorf("flags but no command with MIGRATE_ENV: exit %d, want %d; stderr: %s", code, exitUsage, stderr.String())
+	}
+}
