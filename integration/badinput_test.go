@@ -398,6 +398,11 @@ func badInputCases() []badCase {
 			return c
 		}(),
 		{name: "redo with nothing applied", files: oneTable, args: []string{"redo"}, applied: []int64{}, want: []string{"nothing to do"}},
+		// A --dir that exists but is the wrong folder: the valid no-op keeps
+		// exit 0, but says the folder holds no migrations.
+		{name: "folder with no migrations, up", files: map[string]string{"README.md": "notes\n"}, args: []string{"up"}, applied: []int64{}, want: []string{"nothing to do", "holds no migration files", "check --dir"}},
+		{name: "folder with no migrations, status", files: map[string]string{"README.md": "notes\n"}, args: []string{"status"}, want: []string{"holds no migration files", "check --dir"}},
+		{name: "folder with no migrations, validate", files: map[string]string{}, args: []string{"validate"}, want: []string{"holds no migration files", "check --dir"}},
 		// A script whose command variable came out empty: not the help and exit 0.
 		usage("flags but no command", nil, "no command given"),
 		usage("unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`),

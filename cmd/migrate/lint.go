@@ -40,9 +40,9 @@ func cmdLint(c *cli.Context) error {
 	if err != nil {
 		return usagef("lint: %v", err)
 	}
-	src, err := migrator.LoadDir(c.String("dir"))
+	src, err := loadFolder(c, migrator.LoadOptions{})
 	if err != nil {
-		return &codedError{err: err, code: exitBadSource}
+		return err
 	}
 	findings := migrator.Lint(src, d)
 	errs, warns := 0, 0
