@@ -343,6 +343,7 @@ func badInputCases() []badCase {
 				applyFirst(t, e)
 				e.exec(`UPDATE migrate_state SET checksum = 'edited' WHERE version = 1`)
 			}},
+		usage("revert of a version that does not exist", []string{"revert", "5"}, "revert 5", "no version 5", "nothing was written"),
 		{name: "revert --dry-run", files: oneTable, args: []string{"--dry-run", "revert", "1"}, want: []string{"would create", "0002_revert_a.up.sql", "nothing was written"},
 			setup: applyFirst,
 			check: func(t *testing.T, e *env) {

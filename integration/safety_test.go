@@ -223,7 +223,7 @@ func TestRevert(t *testing.T) {
 		if got := directions(e.history()); got != "up1 up2 up3 up4 up5" {
 			t.Fatalf("history %s, want up1 up2 up3 up4 up5", got)
 		}
-		// Refusals: a pending version, an unknown one, an irreversible one.
+		// Refusals: a pending version and an irreversible one; an unknown one is a bad argument.
 		if err := os.WriteFile(filepath.Join(e.dir, "0006_seed.up.sql"), []byte("-- migrate:irreversible\nCREATE TABLE seed_marker (id INTEGER PRIMARY KEY);\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -231,8 +231,8 @@ func TestRevert(t *testing.T) {
 		if _, err := e.migrator(migrator.Options{}).Revert(ctx, 6, e.dir, time.Now()); !errors.As(err, &refused) || !strings.Contains(err.Error(), "not applied") {
 			t.Fatalf("revert of a pending version: want a refusal, got %v", err)
 		}
-		if out, code := e.cli("revert", "99"); code != 7 || !strings.Contains(out, "no version 99") {
-			t.Fatalf("revert 99: exit %d, want 7\n%s", code, out)
+		if out, code := e.cli("revert", "99"); code != 2 || !strings.Contains(out, "no version 99") {
+			t.Fatalf("revert 99: exit %d, want 2 (a version argument naming no migration)\n%s", code, out)
 		}
 		if _, err := e.migrator(migrator.Options{}).Up(ctx, 0); err != nil {
 			t.Fatal(err)

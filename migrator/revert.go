@@ -59,7 +59,9 @@ func (m *Migrator) Revert(ctx context.Context, v int64, dir string, now time.Tim
 	}
 	switch {
 	case entry == nil:
-		return nil, &RevertRefusedError{Version: v, Reason: fmt.Sprintf("there is no version %d in the folder or the database", v)}
+		// A mistyped number, like goto's and baseline's: a bad argument,
+		// not a refusal to write something that exists.
+		return nil, fmt.Errorf("revert %d: %w: there is no version %d in the folder or the database; nothing was written", v, ErrNoSuchVersion, v)
 	case entry.State == nil:
 		return nil, &RevertRefusedError{Version: v, Reason: fmt.Sprintf("version %d is not applied in this database, so there is nothing to undo (edit or delete its files instead)", v)}
 	case entry.Status == Missing:
