@@ -406,6 +406,8 @@ func badInputCases() []badCase {
 		{name: "folder with no migrations, validate", files: map[string]string{}, args: []string{"validate"}, want: []string{"holds no migration files", "check --dir"}},
 		// A script whose command variable came out empty: not the help and exit 0.
 		usage("flags but no command", nil, "no command given"),
+		// Read as an unknown flag "-1" before, which named no command.
+		usage("negative version argument", []string{"goto", "-1"}, "goto: V must be a non-negative integer", `"-1"`),
 		usage("unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`),
 		usage("unknown flag", []string{"--frobnicate", "up"}, "frobnicate"),
 		// Moved before the command, it took "up" as its value: help, exit 0.

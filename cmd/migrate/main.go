@@ -221,5 +221,11 @@ func normaliseArgs(app *cli.App, args []string) ([]string, error) {
 		out = append(out, cmd.Name)
 	}
 	out = append(out, cmdFlags...)
+	// A negative number (goto -1) is kept as an argument above, but the
+	// command's own flag parser would read it as an unknown flag "-1": the
+	// terminator hands it to the command, which says what it must be.
+	if len(positionals) > 0 && positionals[0] != "--" && slices.ContainsFunc(positionals, func(p string) bool { return strings.HasPrefix(p, "-") }) {
+		out = append(out, "--")
+	}
 	return append(out, positionals...), nil
 }

@@ -17,7 +17,7 @@ func TestNormaliseArgs(t *testing.T) {
 		{"migrate repair 3 --applied", "migrate repair --applied 3"},
 		{"migrate up --database sqlite:x.db 2", "migrate --database sqlite:x.db up 2"},
 		{"migrate --dir m up --single-transaction", "migrate --dir m up --single-transaction"},
-		{"migrate down -1", "migrate down -1"},
+		{"migrate down -1", "migrate down -- -1"},
 		{"migrate status --json --lock-timeout=1s", "migrate --json --lock-timeout=1s status"},
 		{"migrate nosuch --json", "migrate nosuch --json"},
 	}
