@@ -137,6 +137,9 @@ func badInputCases() []badCase {
 		}(),
 		source("name without a name", with("0002.up.sql", "SELECT 1;"), "0002.up.sql", "file name must look like VERSION_NAME.up.sql"),
 		source("name with a space", with("0002_add orders.up.sql", "SELECT 1;"), "0002_add orders.up.sql", "file name must look like"),
+		source("accented letter in a name", with("0002_café.up.sql", "SELECT 1;", "0002_café.down.sql", ""), "0002_café.up.sql", `"é" (U+00E9) is not ASCII`),
+		// Cyrillic "у" in ".up.sql" looks exactly like the Latin one.
+		source("look-alike letter in the direction", with("0002_b.уp.sql", "SELECT 1;", "0002_b.down.sql", ""), "U+0443", "is not ASCII"),
 		source("misspelled direction", with("0002_b.upp.sql", "SELECT 1;"), "0002_b.upp.sql", "file name must look like"),
 		source("negative version", with("-1_neg.up.sql", "SELECT 1;", "-1_neg.down.sql", ""), "-1_neg.up.sql", "file name must look like"),
 		source("version zero", with("0_zero.up.sql", "SELECT 1;", "0_zero.down.sql", ""), "0_zero.up.sql", "must be a positive integer below 2^63"),

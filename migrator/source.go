@@ -138,8 +138,8 @@ func (e *SourceError) Error() string {
 }
 
 // parseFileName splits VERSION_NAME.up.sql or VERSION_NAME.down.sql, where
-// VERSION is digits and NAME starts with a letter or digit followed by
-// letters, digits, '_' or '-'. Written out rather than a regular expression:
+// VERSION is digits and NAME starts with an ASCII letter or digit followed
+// by ASCII letters, digits, '_' or '-'. Written out rather than a regular expression:
 // a folder of 10000 migrations has 20000 names, and `status` should not
 // spend its time matching them.
 func parseFileName(name string) (version, label, direction string, ok bool) {
@@ -170,6 +170,16 @@ func parseFileName(name string) (version, label, direction string, ok bool) {
 		}
 	}
 	return rest[:digits], label, direction, true
+}
+
+// firstNonASCII returns the first character of s outside ASCII.
+func firstNonASCII(s string) (rune, bool) {
+	for _, r := range s {
+		if r >= utf8.RuneSelf {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // directiveRE matches "-- migrate:word" comment lines.
@@ -250,7 +260,13 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 			continue
 		}
 		if !ok {
-			problems = append(problems, Problem{File: name, Msg: "file name must look like VERSION_NAME.up.sql or VERSION_NAME.down.sql (VERSION digits, NAME letters, digits, _ or -)"})
+			msg := "file name must look like VERSION_NAME.up.sql or VERSION_NAME.down.sql (VERSION digits, NAME ASCII letters, digits, _ or -)"
+			if r, found := firstNonASCII(name); found {
+				// An accented letter, or a look-alike (Cyrillic "у" in
+				// ".up.sql"), which the reader cannot see is wrong.
+				msg += fmt.Sprintf(": \"%c\" (%U) is not ASCII", r, r)
+			}
+			problems = append(problems, Problem{File: name, Msg: msg})
 			continue
 		}
 		version, err := strconv.ParseInt(digits, 10, 64)

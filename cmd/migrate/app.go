@@ -142,7 +142,7 @@ func cmdCreate(c *cli.Context) error {
 	}
 	name := c.Args().First()
 	if !createNameRE.MatchString(name) {
-		return usagef("create: NAME %q may hold only letters, digits, _ and -, starting with a letter or digit", name)
+		return usagef("create: NAME %q may hold only ASCII letters, digits, _ and -, starting with a letter or digit", name)
 	}
 	dir := c.String("dir")
 	dryRun := c.Bool("dry-run")
