@@ -201,7 +201,19 @@ func LoadDirWith(dir string, opts LoadOptions) (*Source, error) {
 		return nil, fmt.Errorf("migration directory %s is not a directory", dir)
 	}
 	src, err := LoadWith(diskFS{FS: os.DirFS(dir), root: dir}, ".", opts)
-	var se *SourceError
+	var (
+		se *SourceError
+		pe *fs.PathError
+	)
+	if !errors.As(err, &se) && errors.As(err, &pe) && pe.Path == "." {
+		// The folder itself could not be listed: name it as the user
+		// typed it, not as "." inside it.
+		err = fmt.Errorf("reading migration directory %s: %w", dir, pe.Err)
+		if errors.Is(pe.Err, fs.ErrPermission) {
+			err = fmt.Errorf("%w; run migrate as a user who may read it, or pass another --dir", err)
+		}
+		return nil, err
+	}
 	if errors.As(err, &se) {
 		se.Dir = dir
 		for i := range se.Problems {

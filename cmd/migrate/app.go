@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -148,7 +150,7 @@ func cmdCreate(c *cli.Context) error {
 	dryRun := c.Bool("dry-run")
 	if !dryRun {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
+			return folderError(dir, err)
 		}
 	}
 	var version string
@@ -157,7 +159,11 @@ func cmdCreate(c *cli.Context) error {
 	} else {
 		next, width, err := migrator.NextSequential(dir)
 		if err != nil {
-			return err
+			var se *migrator.SourceError
+			if errors.As(err, &se) {
+				return err
+			}
+			return folderError(dir, err)
 		}
 		version = fmt.Sprintf("%0*d", width, next)
 	}
@@ -175,7 +181,7 @@ func cmdCreate(c *cli.Context) error {
 		body := fmt.Sprintf("-- %s: %s (%s)\n", name, dirn, map[string]string{"up": "apply the change", "down": "undo exactly what the up script did"}[dirn])
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
-			return fmt.Errorf("create: %w", err)
+			return folderError(dir, err)
 		}
 		_, err = f.WriteString(body)
 		if cerr := f.Close(); err == nil {
@@ -187,6 +193,29 @@ func cmdCreate(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, "created", p)
 	}
 	return nil
+}
+
+// folderError explains why create could not read or write the migration
+// folder. It is a folder problem (exit 3), not a database one (exit 4,
+// which invites a retry that cannot help).
+func folderError(dir string, err error) error {
+	var hint string
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		switch {
+		case errors.Is(err, fs.ErrPermission):
+			// Creating a file or folder takes write permission on the
+			// folder holding it.
+			where := filepath.Dir(pe.Path)
+			if pe.Op == "open" && pe.Path == dir {
+				where = dir
+			}
+			hint = fmt.Sprintf("; run migrate as a user who may read and write in %s, or pass another --dir", where)
+		case errors.Is(err, syscall.ENOTDIR):
+			hint = fmt.Sprintf("; --dir (or MIGRATE_DIR) %s must be a folder, but %s is a file", dir, pe.Path)
+		}
+	}
+	return &codedError{err: fmt.Errorf("create: %w%s", err, hint), code: exitBadSource}
 }
 
 func cmdUp(c *cli.Context) error {
