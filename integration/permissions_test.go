@@ -97,3 +97,47 @@ func TestCreateInReadOnlyFolder(t *testing.T) {
 		t.Errorf("status of an unreadable folder: exit %d, want 3 naming %s:\n%s", code, dir, out)
 	}
 }
+
+// TestSQLiteReadOnly: up on a database file, or in a folder, the user may
+// not write is refused before anything runs (exit 4), naming the file or
+// folder, instead of failing the migration's first statement (exit 1) as if
+// the script were wrong; status, which only reads, still works.
+func TestSQLiteReadOnly(t *testing.T) {
+	run := otherUser(t)
+	dir := writeFiles(t, with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n"))
+	chmod(t, dir, 0o755)
+	chmod(t, filepath.Dir(dir), 0o755)
+	base := reachableDir(t)
+
+	db := filepath.Join(base, "app.db")
+	if out, code := runCLI(t, "--database", "sqlite:"+db, "--dir", dir, "up", "1"); code != 0 {
+		t.Fatalf("setup: exit %d\n%s", code, out)
+	}
+	if err := os.Remove(db + ".migrate-lock"); err != nil {
+		t.Fatal(err)
+	}
+	chmod(t, db, 0o444)
+	chmod(t, base, 0o777)
+	out, code := run("--database", "sqlite:"+db, "--dir", dir, "up")
+	if code != 4 || !strings.Contains(out, "database file "+db+" cannot be written") || strings.Contains(out, "0002_b.up.sql") {
+		t.Fatalf("up on a read-only file: exit %d, want 4 naming %s and not the script:\n%s", code, db, out)
+	}
+	out, code = run("--database", "sqlite:"+db, "--dir", dir, "status")
+	if code != 0 || !strings.Contains(out, "current version 1, 1 pending") {
+		t.Fatalf("status on a read-only file: exit %d, want 0 with version 1 and 2 pending:\n%s", code, out)
+	}
+
+	roDir := filepath.Join(base, "ro")
+	if err := os.Mkdir(roDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	chmod(t, roDir, 0o555)
+	newDB := filepath.Join(roDir, "new.db")
+	out, code = run("--database", "sqlite:"+newDB, "--dir", dir, "up")
+	if code != 4 || !strings.Contains(out, newDB+".migrate-lock") || !strings.Contains(out, "may write in "+roDir) {
+		t.Fatalf("up in a read-only folder: exit %d, want 4 naming the lock file and %s:\n%s", code, roDir, out)
+	}
+	if _, err := os.Stat(newDB); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused up left %s behind: %v", newDB, err)
+	}
+}

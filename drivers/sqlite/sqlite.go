@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/migrate-dev/migrate/drivers/sqlstore"
@@ -194,10 +195,24 @@ func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.
 	if d.path == "" {
 		return func(context.Context) error { return nil }, nil
 	}
+	// Only commands that write take the lock. SQLite opens a file it may
+	// not write read-only without a word, and the first write then fails
+	// as if the migration's own statement were wrong (exit 1, blaming the
+	// script); the file's permissions are the thing to fix, so say so
+	// before anything runs.
+	if f, err := os.OpenFile(d.path, os.O_RDWR, 0); err == nil {
+		f.Close()
+	} else if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return nil, fmt.Errorf("database file %s cannot be written by this user (%w): run migrate as a user who may write it and its folder %s, or change their permissions", d.path, err, filepath.Dir(d.path))
+	}
 	lockPath := d.path + ".migrate-lock"
 	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("opening lock file: %w", err)
+		hint := ""
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			hint = fmt.Sprintf(": migrate creates and writes this file beside the database; run it as a user who may write in %s (and the lock file, if it exists)", filepath.Dir(d.path))
+		}
+		return nil, fmt.Errorf("opening lock file %w%s", err, hint)
 	}
 	try := func(context.Context) (bool, error) { return tryLockFile(f) }
 	holder := func(context.Context) string {
