@@ -215,7 +215,7 @@ func badInputCases() []badCase {
 			}},
 		{name: "folder does not exist", files: oneTable, args: []string{"up"}, code: 3, want: []string{"no-such-folder", "does not exist", "--dir"},
 			setup: func(t *testing.T, e *env) { e.dir = filepath.Join(e.dir, "no-such-folder") }},
-		{name: "--dir names a file", files: oneTable, args: []string{"up"}, code: 3, want: []string{"0001_a.up.sql", "is not a directory"},
+		{name: "--dir names a file", files: oneTable, args: []string{"up"}, code: 3, want: []string{"0001_a.up.sql", "is not a directory", "--dir or MIGRATE_DIR"},
 			setup: func(t *testing.T, e *env) { e.dir = filepath.Join(e.dir, "0001_a.up.sql") }},
 		// The database URL and connection.
 		{name: "unknown URL scheme", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `unknown scheme "mysqlx"`},

@@ -198,7 +198,7 @@ func LoadDirWith(dir string, opts LoadOptions) (*Source, error) {
 		return nil, fmt.Errorf("migration directory %s: %w", dir, err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("migration directory %s is not a directory", dir)
+		return nil, fmt.Errorf("migration directory %s is not a directory (set --dir or MIGRATE_DIR to the folder holding the migrations)", dir)
 	}
 	src, err := LoadWith(diskFS{FS: os.DirFS(dir), root: dir}, ".", opts)
 	var (

@@ -427,6 +427,11 @@ func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, migrator.ErrNoDatabaseURL):
+			// DATABASE_URL= (a variable the deploy script left empty)
+			// reads as unset: say it is there and empty.
+			if v, set := os.LookupEnv("DATABASE_URL"); set && v == "" {
+				return nil, usagef("DATABASE_URL is set but empty: give it a database URL, or pass --database")
+			}
 			return nil, usagef("%v", err)
 		case errors.Is(err, migrator.ErrNoSchemas):
 			return nil, usagef("--schema: %v", err)

@@ -114,3 +114,14 @@ func TestBareCommandWithEnvironment(t *testing.T) {
 		t.Errorf("flags but no command with MIGRATE_ENV: exit %d, want %d; stderr: %s", code, exitUsage, stderr.String())
 	}
 }
+
+// TestEmptyDatabaseURL: an empty DATABASE_URL is named as such, not
+// reported as if it were unset.
+func TestEmptyDatabaseURL(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DATABASE_URL", "")
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"migrate", "--dir", dir, "status"}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "DATABASE_URL is set but empty") {
+		t.Errorf("exit %d, want %d saying DATABASE_URL is empty; stderr: %s", code, exitUsage, stderr.String())
+	}
+}
