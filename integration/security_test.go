@@ -78,6 +78,13 @@ func TestPasswordNeverPrinted(t *testing.T) {
 			"unknown scheme":    "pgx://admin:" + url.QueryEscape(secret) + "@127.0.0.1/db",
 			"unparseable URL":   "postgres://admin:" + url.QueryEscape(secret) + "@[::1/db",
 			"bad escape in URL": "postgres://admin:s3cr3t%zz@127.0.0.1/db",
+			// PostgreSQL and SQL Server read a password from the query too.
+			"password in the query": editURL(t, e, func(u *url.URL) {
+				u.User = url.User("migrate_no_such_role")
+				q := u.Query()
+				q.Set("password", secret)
+				u.RawQuery = q.Encode()
+			}),
 		}
 		for what, dbURL := range failures {
 			if out, code := run(what, dbURL, "up"); code == 0 {

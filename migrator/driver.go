@@ -406,7 +406,50 @@ func Redact(rawURL string) string {
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
+	if u.RawQuery != "" {
+		parts := strings.Split(u.RawQuery, "&")
+		for i, part := range parts {
+			if key, _, _ := strings.Cut(part, "="); isPasswordKey(key) {
+				parts[i] = key + "=xxxxx"
+			}
+		}
+		u.RawQuery = strings.Join(parts, "&")
+	}
 	return u.String()
+}
+
+// isPasswordKey reports a query parameter that carries a password:
+// PostgreSQL and SQL Server read one from "?password=" as well as from the
+// user info.
+func isPasswordKey(rawKey string) bool {
+	key, err := url.QueryUnescape(rawKey)
+	return err == nil && strings.EqualFold(key, "password")
+}
+
+// URLSecrets returns the passwords a database URL holds, in the user info
+// or a password query parameter, for removing from messages.
+func URLSecrets(rawURL string) []string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if pw, has := u.User.Password(); has && pw != "" {
+		out = append(out, pw)
+	}
+	for _, part := range strings.Split(u.RawQuery, "&") {
+		key, raw, _ := strings.Cut(part, "=")
+		if !isPasswordKey(key) {
+			continue
+		}
+		if pw, err := url.QueryUnescape(raw); err == nil && pw != "" {
+			out = append(out, pw)
+		}
+		if raw != "" {
+			out = append(out, raw)
+		}
+	}
+	return out
 }
 
 // redactErr removes the URL's password from an error message that might
@@ -415,15 +458,17 @@ func redactErr(err error, rawURL string) error {
 	if err == nil {
 		return nil
 	}
-	u, perr := url.Parse(rawURL)
-	if perr != nil {
+	if _, perr := url.Parse(rawURL); perr != nil {
 		return errors.New(strings.ReplaceAll(err.Error(), rawURL, Redact(rawURL)))
 	}
-	pw, has := u.User.Password()
-	if !has || pw == "" || !strings.Contains(err.Error(), pw) {
+	msg := err.Error()
+	for _, pw := range URLSecrets(rawURL) {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	}
+	if msg == err.Error() {
 		return err
 	}
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), pw, "xxxxx"), err: err}
+	return &redactedError{msg: msg, err: err}
 }
 
 type redactedError struct {

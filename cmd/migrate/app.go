@@ -485,11 +485,7 @@ func redactAll(msg string, args []string) string {
 		if i := strings.Index(a, "="); strings.HasPrefix(a, "--database=") || strings.HasPrefix(a, "-d=") {
 			a = a[i+1:]
 		}
-		u, err := url.Parse(a)
-		if err != nil || u.User == nil {
-			continue
-		}
-		if pw, ok := u.User.Password(); ok && pw != "" {
+		for _, pw := range migrator.URLSecrets(a) {
 			msg = strings.ReplaceAll(msg, pw, "xxxxx")
 			if esc := url.QueryEscape(pw); esc != pw {
 				msg = strings.ReplaceAll(msg, esc, "xxxxx")
