@@ -78,6 +78,11 @@ func TestPasswordNeverPrinted(t *testing.T) {
 			"unknown scheme":    "pgx://admin:" + url.QueryEscape(secret) + "@127.0.0.1/db",
 			"unparseable URL":   "postgres://admin:" + url.QueryEscape(secret) + "@[::1/db",
 			"bad escape in URL": "postgres://admin:s3cr3t%zz@127.0.0.1/db",
+			// Not URLs: the password is wherever the form puts it.
+			"key=value DSN": "host=127.0.0.1 user=admin password=" + secret + " dbname=db",
+			"MySQL DSN":     "admin:" + secret + "@tcp(127.0.0.1:3306)/db",
+			"ADO string":    "Server=127.0.0.1;User Id=sa;Password=" + secret,
+			"not parseable": "password=s3cr3t%zz host=127.0.0.1",
 			// PostgreSQL and SQL Server read a password from the query too.
 			"password in the query": editURL(t, e, func(u *url.URL) {
 				u.User = url.User("migrate_no_such_role")

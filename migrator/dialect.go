@@ -65,7 +65,8 @@ func LookupDialect(name string) (Dialect, error) {
 func DialectForURL(rawURL string) (Dialect, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {
-		return Dialect{}, fmt.Errorf("database URL %q has no scheme to take the dialect from", Redact(rawURL))
+		// Not echoed: a key=value DSN may hold a password anywhere.
+		return Dialect{}, fmt.Errorf("the database URL has no scheme to take the dialect from; %s", notURLHint)
 	}
 	return LookupDialect(u.Scheme)
 }

@@ -342,12 +342,20 @@ func CheckTableNames(state, history string) error {
 	return nil
 }
 
+// notURLHint says what a database URL looks like, for input that is not one.
+const notURLHint = "write a URL such as postgres://user@host/db, mysql://user@host/db or sqlite:path/to.db (key=value and driver DSN strings are not read)"
+
 // Open opens the driver that the URL's scheme names.
 func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 	if rawURL == "" {
 		return nil, ErrNoDatabaseURL
 	}
 	u, err := url.Parse(rawURL)
+	if err != nil && !strings.Contains(rawURL, "://") {
+		// Not a URL at all (a key=value or driver DSN): where its password
+		// is cannot be known, so none of it is echoed.
+		return nil, fmt.Errorf("%w: it does not parse as a URL; %s", ErrBadURL, notURLHint)
+	}
 	if err != nil {
 		// url.Parse echoes the whole input, password included.
 		return nil, fmt.Errorf("%w: %q does not parse: %v", ErrBadURL, Redact(rawURL), redactErr(err, rawURL))
@@ -356,7 +364,14 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 	opener := registry[u.Scheme]
 	registryMu.RUnlock()
 	if opener == nil {
-		return nil, fmt.Errorf("%w: %q: unknown scheme %q (known: %s; a driver registers its scheme when its package under drivers/ is imported)", ErrBadURL, Redact(rawURL), u.Scheme, strings.Join(Schemes(), ", "))
+		known := fmt.Sprintf("known: %s; a driver registers its scheme when its package under drivers/ is imported", strings.Join(Schemes(), ", "))
+		if u.Scheme == "" || u.Opaque != "" {
+			// "host=h password=pw" or "user:pw@tcp(h)/db" (the MySQL
+			// driver's DSN, whose user parses as a scheme): no part of it
+			// is echoed, for the same reason.
+			return nil, fmt.Errorf("%w: unknown scheme %q (%s); %s", ErrBadURL, u.Scheme, known, notURLHint)
+		}
+		return nil, fmt.Errorf("%w: %q: unknown scheme %q (%s)", ErrBadURL, Redact(rawURL), u.Scheme, known)
 	}
 	if cfg.StateTable == "" {
 		cfg.StateTable = DefaultStateTable
