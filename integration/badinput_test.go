@@ -215,6 +215,22 @@ func badInputCases() []badCase {
 			}},
 		{name: "folder does not exist", files: oneTable, args: []string{"up"}, code: 3, want: []string{"no-such-folder", "does not exist", "--dir"},
 			setup: func(t *testing.T, e *env) { e.dir = filepath.Join(e.dir, "no-such-folder") }},
+		{name: "--dir is a broken symbolic link", files: oneTable, args: []string{"up"}, code: 3, want: []string{"link", "is a symbolic link to", "which does not exist"},
+			setup: func(t *testing.T, e *env) {
+				link := filepath.Join(e.dir, "link")
+				if err := os.Symlink(filepath.Join(e.dir, "gone"), link); err != nil {
+					t.Fatal(err)
+				}
+				e.dir = link
+			}},
+		{name: "create in a broken symbolic link", files: oneTable, args: []string{"create", "b"}, code: 3, want: []string{"is a symbolic link to", "does not lead to a folder"},
+			setup: func(t *testing.T, e *env) {
+				link := filepath.Join(e.dir, "link")
+				if err := os.Symlink(filepath.Join(e.dir, "gone"), link); err != nil {
+					t.Fatal(err)
+				}
+				e.dir = link
+			}},
 		{name: "--dir names a file", files: oneTable, args: []string{"up"}, code: 3, want: []string{"0001_a.up.sql", "is not a directory", "--dir or MIGRATE_DIR"},
 			setup: func(t *testing.T, e *env) { e.dir = filepath.Join(e.dir, "0001_a.up.sql") }},
 		// The database URL and connection.

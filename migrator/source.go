@@ -193,6 +193,9 @@ func LoadDirWith(dir string, opts LoadOptions) (*Source, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
+			if target, lerr := os.Readlink(dir); lerr == nil {
+				return nil, fmt.Errorf("migration directory %s is a symbolic link to %s, which does not exist (set --dir or MIGRATE_DIR)", dir, target)
+			}
 			return nil, fmt.Errorf("migration directory %s does not exist (set --dir or MIGRATE_DIR)", dir)
 		}
 		return nil, fmt.Errorf("migration directory %s: %w", dir, err)

@@ -211,6 +211,12 @@ func folderError(dir string, err error) error {
 				where = dir
 			}
 			hint = fmt.Sprintf("; run migrate as a user who may read and write in %s, or pass another --dir", where)
+		case errors.Is(err, fs.ErrExist) && pe.Op == "mkdir":
+			// MkdirAll met a name that is there but is no folder: a
+			// symbolic link that leads nowhere.
+			if target, lerr := os.Readlink(pe.Path); lerr == nil {
+				hint = fmt.Sprintf("; %s is a symbolic link to %s, which does not lead to a folder", pe.Path, target)
+			}
 		case errors.Is(err, syscall.ENOTDIR):
 			hint = fmt.Sprintf("; --dir (or MIGRATE_DIR) %s must be a folder, but %s is a file", dir, pe.Path)
 		}
