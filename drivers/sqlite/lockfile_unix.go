@@ -19,3 +19,8 @@ func tryLockFile(f *os.File) (bool, error) {
 }
 
 func unlockFile(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
+
+// folderWritable returns why dir cannot be written by this user, if it
+// cannot: SQLite creates its journal beside the database while a
+// migration runs.
+func folderWritable(dir string) error { return unix.Access(dir, unix.W_OK) }

@@ -205,6 +205,9 @@ func (d *Driver) Lock(ctx context.Context, timeout time.Duration) (func(context.
 	} else if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
 		return nil, fmt.Errorf("database file %s cannot be written by this user (%w): run migrate as a user who may write it and its folder %s, or change their permissions", d.path, err, filepath.Dir(d.path))
 	}
+	if err := folderWritable(filepath.Dir(d.path)); errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return nil, fmt.Errorf("the folder %s of database file %s cannot be written by this user (%w): SQLite writes its journal there during each migration; run migrate as a user who may write in it, or change its permissions", filepath.Dir(d.path), d.path, err)
+	}
 	lockPath := d.path + ".migrate-lock"
 	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
