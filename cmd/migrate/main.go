@@ -47,6 +47,12 @@ func main() {
 	// in migrate's own words: the log line only reached users as noise
 	// under the explanation of an interrupted run.
 	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
+	// A reader of the output that goes away (`migrate up | head -1`, a log
+	// shipper that died) must not stop a deployment between two
+	// migrations: Go's default kills the process on the first write to a
+	// closed stdout. Ignored, the write fails, nothing more is printed,
+	// and the run finishes and exits as it would have.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
 	stop()
