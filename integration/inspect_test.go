@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"reflect"
@@ -92,13 +91,5 @@ func (e *env) assertUnchanged(before snapshot) {
 // combined output and exit code.
 func runCLI(t testing.TB, args ...string) (string, int) {
 	t.Helper()
-	out, err := exec.Command(migrateBin, args...).CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return string(out), ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatalf("running migrate: %v", err)
-	}
-	return string(out), 0
+	return combined(t, exec.Command(migrateBin, args...))
 }

@@ -240,16 +240,8 @@ func interruptMidMigration(t *testing.T, tg target, mode string, sig os.Signal) 
 	defer cancel()
 	var hold *sql.Tx
 	if s != "sqlite" {
-		e.exec("CREATE TABLE gate (id INTEGER PRIMARY KEY, v INTEGER)")
-		e.exec("INSERT INTO gate (id, v) VALUES (1, 0)")
-		var err error
-		if hold, err = e.db().BeginTx(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
+		hold = e.holdGate(ctx)
 		defer hold.Rollback()
-		if _, err := hold.ExecContext(ctx, "UPDATE gate SET v = 2 WHERE id = 1"); err != nil {
-			t.Fatal(err)
-		}
 	}
 	up := e.startUp()
 	defer func() { _ = up.cmd.Process.Kill() }()
@@ -476,16 +468,8 @@ func TestInterruptWhileWaitingForLock(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if s != "sqlite" {
-			e.exec("CREATE TABLE gate (id INTEGER PRIMARY KEY, v INTEGER)")
-			e.exec("INSERT INTO gate (id, v) VALUES (1, 0)")
-			hold, err := e.db().BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			hold := e.holdGate(ctx)
 			defer hold.Rollback()
-			if _, err := hold.ExecContext(ctx, "UPDATE gate SET v = 2 WHERE id = 1"); err != nil {
-				t.Fatal(err)
-			}
 		}
 		holder := e.startUp()
 		defer func() { _ = holder.cmd.Process.Kill() }()

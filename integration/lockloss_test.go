@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,18 +79,10 @@ func TestLockLostMidRun(t *testing.T) {
 		if err := os.WriteFile(gated, []byte(tg.script(gate)+string(body)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		e.exec("CREATE TABLE gate (id INTEGER PRIMARY KEY, v INTEGER)")
-		e.exec("INSERT INTO gate (id, v) VALUES (1, 0)")
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		hold, err := e.db().BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		hold := e.holdGate(ctx)
 		defer hold.Rollback()
-		if _, err := hold.ExecContext(ctx, "UPDATE gate SET v = 2 WHERE id = 1"); err != nil {
-			t.Fatal(err)
-		}
 
 		up := e.startUp()
 		defer func() { _ = up.cmd.Process.Kill() }()
@@ -160,4 +153,22 @@ func TestLockLostMidRun(t *testing.T) {
 		}
 		e.finish()
 	})
+}
+
+// holdGate creates the table gate with one row and locks that row in a
+// transaction the caller rolls back: a migration that updates it waits,
+// on the server, for as long as the test wants.
+func (e *env) holdGate(ctx context.Context) *sql.Tx {
+	e.t.Helper()
+	e.exec("CREATE TABLE gate (id INTEGER PRIMARY KEY, v INTEGER)")
+	e.exec("INSERT INTO gate (id, v) VALUES (1, 0)")
+	hold, err := e.db().BeginTx(ctx, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := hold.ExecContext(ctx, "UPDATE gate SET v = 2 WHERE id = 1"); err != nil {
+		hold.Rollback()
+		e.t.Fatal(err)
+	}
+	return hold
 }

@@ -29,15 +29,7 @@ func otherUser(t *testing.T) func(args ...string) (string, int) {
 	return func(args ...string) (string, int) {
 		t.Helper()
 		argv := append(append(prefix, migrateBin), args...)
-		out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return string(out), ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatalf("running migrate: %v", err)
-		}
-		return string(out), 0
+		return combined(t, exec.Command(argv[0], argv[1:]...))
 	}
 }
 

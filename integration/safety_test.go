@@ -258,15 +258,7 @@ func inDir(t *testing.T, dir string, env []string, args ...string) (string, int)
 		}
 	}
 	cmd.Env = append(cmd.Env, env...)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return string(out), ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatalf("running migrate: %v", err)
-	}
-	return string(out), 0
+	return combined(t, cmd)
 }
 
 const safetyConfig = `# The URL is in an environment variable, never in this file.

@@ -201,14 +201,20 @@ func (e *env) concurrentUps(procs int, lockTimeout string) (outs []string, codes
 // cli runs the migrate binary against the env's database and folder.
 func (e *env) cli(args ...string) (string, int) {
 	e.t.Helper()
-	cmd := exec.Command(migrateBin, append([]string{"--database", e.url, "--dir", e.dir}, args...)...)
+	return combined(e.t, exec.Command(migrateBin, append([]string{"--database", e.url, "--dir", e.dir}, args...)...))
+}
+
+// combined runs cmd and returns its combined output and exit code; a
+// command that could not run at all fails the test.
+func combined(t testing.TB, cmd *exec.Cmd) (string, int) {
+	t.Helper()
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return string(out), ee.ExitCode()
 	}
 	if err != nil {
-		e.t.Fatalf("running migrate: %v", err)
+		t.Fatalf("running migrate: %v", err)
 	}
 	return string(out), 0
 }
