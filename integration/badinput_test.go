@@ -56,6 +56,15 @@ type badCase struct {
 	check func(t *testing.T, e *env)
 }
 
+// foreignTable makes another tool's table with migrate's name, holding one
+// row that must survive whatever migrate is asked to do.
+func foreignTable(name string) func(*testing.T, *env) {
+	return func(t *testing.T, e *env) {
+		e.exec(`CREATE TABLE ` + name + ` (id INTEGER, note VARCHAR(50))`)
+		e.exec(`INSERT INTO ` + name + ` (id, note) VALUES (7, 'theirs')`)
+	}
+}
+
 func networked(t *testing.T, e *env) string {
 	if scheme(e.url) == "sqlite" {
 		return "SQLite is a file: there is no server, user or password"
@@ -311,32 +320,22 @@ func badInputCases() []badCase {
 			url: restrictedUser},
 		// Tables that are not migrate's.
 		{name: "history table of another tool", files: oneTable, args: []string{"up"}, code: 4,
-			want: []string{"migrate_history", "is not one of migrate's tables", "--history-table"},
-			setup: func(t *testing.T, e *env) {
-				e.exec(`CREATE TABLE migrate_history (id INTEGER, note VARCHAR(50))`)
-				e.exec(`INSERT INTO migrate_history (id, note) VALUES (7, 'theirs')`)
-			},
+			want:  []string{"migrate_history", "is not one of migrate's tables", "--history-table"},
+			setup: foreignTable("migrate_history"),
 			check: func(t *testing.T, e *env) { assertForeignTableKept(t, e, "migrate_history") }},
 		{name: "state table of another tool", files: oneTable, args: []string{"up"}, code: 4,
-			want: []string{"migrate_state", "is not one of migrate's tables"},
-			setup: func(t *testing.T, e *env) {
-				e.exec(`CREATE TABLE migrate_state (id INTEGER, note VARCHAR(50))`)
-				e.exec(`INSERT INTO migrate_state (id, note) VALUES (7, 'theirs')`)
-			},
+			want:  []string{"migrate_state", "is not one of migrate's tables"},
+			setup: foreignTable("migrate_state"),
 			check: func(t *testing.T, e *env) { assertForeignTableKept(t, e, "migrate_state") }},
 		{name: "status on a state table of another tool", files: oneTable, args: []string{"status"}, code: 4,
-			want: []string{"migrate_state", "is not one of migrate's tables", "--state-table"},
-			setup: func(t *testing.T, e *env) {
-				e.exec(`CREATE TABLE migrate_state (id INTEGER, note VARCHAR(50))`)
-				e.exec(`INSERT INTO migrate_state (id, note) VALUES (7, 'theirs')`)
-			},
+			want:  []string{"migrate_state", "is not one of migrate's tables", "--state-table"},
+			setup: foreignTable("migrate_state"),
 			check: func(t *testing.T, e *env) { assertForeignTableKept(t, e, "migrate_state") }},
 		{name: "history on a history table of another tool", files: oneTable, args: []string{"history"}, code: 4,
 			want: []string{"migrate_history", "is not one of migrate's tables", "--history-table"},
 			setup: func(t *testing.T, e *env) {
 				e.exec(`CREATE TABLE migrate_state (version INTEGER)`)
-				e.exec(`CREATE TABLE migrate_history (id INTEGER, note VARCHAR(50))`)
-				e.exec(`INSERT INTO migrate_history (id, note) VALUES (7, 'theirs')`)
+				foreignTable("migrate_history")(t, e)
 			},
 			check: func(t *testing.T, e *env) { assertForeignRowKept(t, e, "migrate_history") }},
 		// Edits after the fact.

@@ -59,15 +59,7 @@ func chmod(t *testing.T, path string, mode os.FileMode) {
 func TestCreateInReadOnlyFolder(t *testing.T) {
 	run := otherUser(t)
 	base := reachableDir(t)
-	dir := filepath.Join(base, "migrations")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range oneTable {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := writeFilesIn(t, filepath.Join(base, "migrations"), oneTable)
 	chmod(t, dir, 0o555)
 	for _, args := range [][]string{{"create", "b"}, {"create", "--timestamp", "b"}} {
 		out, code := run(append([]string{"--dir", dir}, args...)...)

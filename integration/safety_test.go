@@ -275,15 +275,7 @@ environments:
 func TestEnvironments(t *testing.T) {
 	forEachTarget(t, func(t *testing.T, tg target) {
 		work := t.TempDir()
-		dir := filepath.Join(work, "migrations")
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for name, body := range lossSet {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		dir := writeFilesIn(t, filepath.Join(work, "migrations"), lossSet)
 		if err := os.WriteFile(filepath.Join(work, "migrate.yaml"), []byte(safetyConfig), 0o644); err != nil {
 			t.Fatal(err)
 		}

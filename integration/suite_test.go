@@ -226,7 +226,15 @@ func exampleDir(tg target) string {
 // writeFiles writes a migration folder from name -> content.
 func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
+	return writeFilesIn(t, t.TempDir(), files)
+}
+
+// writeFilesIn writes a migration folder at dir, creating it if missing.
+func writeFilesIn(t *testing.T, dir string, files map[string]string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
