@@ -2,88 +2,30 @@ package postgres
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"sync"
 	"testing"
 	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/migrate-dev/migrate/internal/pgwire"
 	"github.com/migrate-dev/migrate/internal/testdb"
 	"github.com/migrate-dev/migrate/migrator"
 )
 
-// wireCounter counts round trips: every simple Query and every Sync of the
-// extended protocol makes the client wait for ReadyForQuery. Pool liveness
-// pings are left out; they are not part of any migration.
-type wireCounter struct {
-	mu    sync.Mutex
-	trips int
-}
-
-func (w *wireCounter) count() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.trips
-}
-
-// countingConn parses the frontend message stream written to the server.
-type countingConn struct {
-	net.Conn
-	w       *wireCounter
-	started bool // the startup message has no type byte
-	pending []byte
-}
-
-func (c *countingConn) Write(p []byte) (int, error) {
-	c.pending = append(c.pending, p...)
-	for {
-		head := 5
-		if !c.started {
-			head = 4
-		}
-		if len(c.pending) < head {
-			break
-		}
-		size := int(binary.BigEndian.Uint32(c.pending[head-4 : head]))
-		total := head - 4 + size
-		if len(c.pending) < total {
-			break
-		}
-		if c.started {
-			typ, body := c.pending[0], c.pending[5:total]
-			if typ == 'S' || typ == 'Q' && string(body) != "-- ping\x00" {
-				c.w.mu.Lock()
-				c.w.trips++
-				c.w.mu.Unlock()
-			}
-		}
-		c.started = true
-		c.pending = c.pending[total:]
-	}
-	return c.Conn.Write(p)
-}
-
-func openCounted(t *testing.T) (*Driver, *wireCounter) {
+// openCounted opens the driver on a fresh database through a counter of
+// round trips and commits.
+func openCounted(t *testing.T) (*Driver, *pgwire.Counter) {
 	t.Helper()
 	u, err := url.Parse(testdb.Postgres(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &wireCounter{}
+	w := &pgwire.Counter{}
 	d, err := open(context.Background(), migrator.Config{URL: u, StateTable: migrator.DefaultStateTable, HistoryTable: migrator.DefaultHistoryTable}, func(cc *pgx.ConnConfig) {
-		dial := cc.DialFunc
-		cc.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := dial(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return &countingConn{Conn: conn, w: w}, nil
-		}
+		cc.DialFunc = w.Dial(cc.DialFunc)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -109,8 +51,19 @@ func source(t *testing.T, n int) *migrator.Source {
 func TestOneRoundTripPerMigration(t *testing.T) {
 	d, w := openCounted(t)
 	ctx := context.Background()
-	var marks []int
-	opts := migrator.Options{AllowDataLoss: true, Progress: func(migrator.Result) { marks = append(marks, w.count()) }}
+	var marks []pgwire.Counts
+	opts := migrator.Options{AllowDataLoss: true, Progress: func(migrator.Result) { marks = append(marks, w.Counts()) }}
+	// each migration after the first: what happened between its progress
+	// report and the one before.
+	onePerMigration := func(direction string) {
+		t.Helper()
+		for i := 1; i < len(marks); i++ {
+			trips, commits := marks[i].RoundTrips-marks[i-1].RoundTrips, marks[i].Commits-marks[i-1].Commits
+			if trips != 1 || commits != 1 {
+				t.Fatalf("%s of migration %d took %d round trips and %d commits, want 1 of each", direction, i+1, trips, commits)
+			}
+		}
+	}
 	if _, err := migrator.New(d, source(t, 20), opts).Up(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -118,11 +71,7 @@ func TestOneRoundTripPerMigration(t *testing.T) {
 	if _, err := migrator.New(d, source(t, 20), opts).Down(ctx, 20); err != nil {
 		t.Fatal(err)
 	}
-	for i := 1; i < len(marks); i++ {
-		if trips := marks[i] - marks[i-1]; trips != 1 {
-			t.Fatalf("down of migration %d took %d round trips, want 1", i+1, trips)
-		}
-	}
+	onePerMigration("down")
 	marks = marks[:0]
 	if _, err := migrator.New(d, source(t, 20), opts).Up(ctx, 0); err != nil {
 		t.Fatal(err)
@@ -130,11 +79,7 @@ func TestOneRoundTripPerMigration(t *testing.T) {
 	if len(marks) != 20 {
 		t.Fatalf("progress reported %d migrations, want 20", len(marks))
 	}
-	for i := 1; i < len(marks); i++ {
-		if trips := marks[i] - marks[i-1]; trips != 1 {
-			t.Fatalf("up of migration %d took %d round trips, want 1", i+1, trips)
-		}
-	}
+	onePerMigration("up")
 	h, err := d.History(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -155,8 +100,8 @@ func TestSingleTransactionIsOneRoundTrip(t *testing.T) {
 	if _, err := migrator.New(many, source(t, 20), migrator.Options{SingleTransaction: true}).Up(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	if w20.count() > w1.count() {
-		t.Fatalf("20 migrations in a single transaction took %d round trips; one migration alone takes %d", w20.count(), w1.count())
+	if one, many := w1.Counts(), w20.Counts(); many.RoundTrips > one.RoundTrips || many.Commits > one.Commits {
+		t.Fatalf("20 migrations in a single transaction took %d round trips and %d commits; one migration alone takes %d and %d", many.RoundTrips, many.Commits, one.RoundTrips, one.Commits)
 	}
 	state, err := many.State(ctx)
 	if err != nil {

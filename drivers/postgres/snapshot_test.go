@@ -88,12 +88,12 @@ func TestSnapshotGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := wire.count()
+	before := wire.Counts().RoundTrips
 	s, err := d.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if trips := wire.count() - before; trips != 2 {
+	if trips := wire.Counts().RoundTrips - before; trips != 2 {
 		t.Errorf("a snapshot took %d round trips, want 2", trips)
 	}
 	got, err := json.MarshalIndent(s, "", "  ")
