@@ -10,12 +10,19 @@
 #   bench/run.sh --big                # also N = 10000
 #   bench/run.sh -n "100 500" --drivers "sqlite postgres" --reps 3
 #   bench/run.sh -n "" --status-n 0 --verify-n 300   # verify only
+#   bench/run.sh --peers /tmp/peers   # also goose and golang-migrate, same databases
 #
 # Servers: MIGRATE_BENCH_POSTGRES_URL (default the local trust-auth server)
 # and MIGRATE_BENCH_MYSQL_URL (default the local MariaDB root). Needs psql,
 # sqlite3 (apt-get install -y sqlite3) and mariadb/mysql clients for the raw
 # bound of their driver; a driver whose client or server is missing is
 # skipped with a note.
+#
+# --peers DIR (or MIGRATE_BENCH_PEERS) names a folder holding the peer
+# tools' binaries, `goose` and `golang-migrate`; either may be missing.
+# They time up and down of the same migrations on fresh databases, and on
+# PostgreSQL every tool's round trips and commits per migration are counted
+# on the wire (bench/pgcount) at --count-n migrations (default 100; 0: off).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +31,8 @@ DRIVERS="sqlite postgres mysql"
 REPS=1
 STATUS_N=10000
 VERIFY_N=300
+PEERS=${MIGRATE_BENCH_PEERS:-}
+COUNT_N=100
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) SIZES=$2; shift 2 ;;
@@ -32,7 +41,9 @@ while [ $# -gt 0 ]; do
 	--reps) REPS=$2; shift 2 ;;
 	--status-n) STATUS_N=$2; shift 2 ;;
 	--verify-n) VERIFY_N=$2; shift 2 ;;
-	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+	--peers) PEERS=$2; shift 2 ;;
+	--count-n) COUNT_N=$2; shift 2 ;;
+	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -49,8 +60,15 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building the CLI..." >&2
-(cd "$ROOT" && go build -o "$WORK/migrate" ./cmd/migrate)
+(cd "$ROOT" && go build -o "$WORK/migrate" ./cmd/migrate && go build -o "$WORK/pgcount" ./bench/pgcount)
 MIGRATE=$WORK/migrate
+
+PEER_TOOLS=()
+if [ -n "$PEERS" ]; then
+	for peer in goose golang-migrate; do
+		if [ -x "$PEERS/$peer" ]; then PEER_TOOLS+=("$peer"); else echo "no $PEERS/$peer: leaving $peer out" >&2; fi
+	done
+fi
 
 now_ns() { date +%s%N; }
 ms_since() { echo $(( ($(now_ns) - $1) / 1000000 )); }
@@ -178,6 +196,79 @@ gen_raw() {
 	fi
 }
 
+# --- peers -----------------------------------------------------------------
+
+# gen_goose_folder DIR N: the same migrations in goose's one-file format.
+gen_goose_folder() {
+	local dir=$1 n=$2 v
+	mkdir -p "$dir"
+	for ((v = 1; v <= n; v++)); do
+		printf -- '-- +goose Up\nCREATE TABLE t%d (id INTEGER PRIMARY KEY, name VARCHAR(100));\nCREATE INDEX t%d_name ON t%d (name);\n-- +goose Down\nDROP TABLE t%d;\n' $v $v $v $v >"$dir/$(printf %05d $v)_t$v.sql"
+	done
+}
+
+# go_mysql_dsn URL: the go-sql-driver DSN (user:pass@tcp(host:port)/db) of
+# a mysql:// URL, which goose and golang-migrate take.
+go_mysql_dsn() {
+	[[ $1 =~ ^mysql://([^@/]*)@([^/]*)/([^?]*) ]] || { echo "cannot parse $1" >&2; return 1; }
+	echo "${BASH_REMATCH[1]}@tcp(${BASH_REMATCH[2]})/${BASH_REMATCH[3]}"
+}
+
+# peer PEER up|down DRIVER URL N: the peer tool applies, or rolls back all
+# of, the N migrations, each in its own transaction (both tools' default).
+peer() {
+	local tool=$1 direction=$2 drv=$3 url=$4 n=$5 target
+	case "$tool" in
+	goose)
+		[ -d "$WORK/goose_$n" ] || gen_goose_folder "$WORK/goose_$n" "$n"
+		case "$drv" in
+		sqlite) set -- sqlite3 "${url#sqlite:}" ;;
+		postgres) set -- postgres "$url" ;;
+		mysql) set -- mysql "$(go_mysql_dsn "$url")" ;;
+		esac
+		if [ "$direction" = up ]; then
+			"$PEERS/goose" -dir "$WORK/goose_$n" "$@" up
+		else
+			"$PEERS/goose" -dir "$WORK/goose_$n" "$@" down-to 0
+		fi ;;
+	golang-migrate)
+		case "$drv" in
+		sqlite) target="sqlite://${url#sqlite:}" ;;
+		postgres) target=$url ;;
+		mysql) target="mysql://$(go_mysql_dsn "$url")?multiStatements=true" ;;
+		esac
+		if [ "$direction" = up ]; then
+			"$PEERS/golang-migrate" -path "$WORK/mig_$n" -database "$target" up
+		else
+			"$PEERS/golang-migrate" -path "$WORK/mig_$n" -database "$target" down -all
+		fi ;;
+	esac
+}
+
+# ensure_raw DRIVER N: the raw scripts for N migrations, up (with the
+# bookkeeping tables) and down.
+ensure_raw() {
+	[ -f "$WORK/raw_$1_$2_up.sql" ] && return
+	{ bookkeeping_ddl "$1"; gen_raw "$1" "$2" up; } >"$WORK/raw_$1_$2_up.sql"
+	gen_raw "$1" "$2" down >"$WORK/raw_$1_$2_down.sql"
+}
+
+# run_tool TOOL up|down DRIVER URL N: one run of migrate, the raw client or
+# a peer over the N trivial migrations.
+run_tool() {
+	local tool=$1 direction=$2 drv=$3 url=$4 n=$5
+	case "$tool" in
+	migrate)
+		if [ "$direction" = up ]; then
+			"$MIGRATE" --database "$url" --dir "$WORK/mig_$n" up
+		else
+			"$MIGRATE" --database "$url" --dir "$WORK/mig_$n" down --allow-data-loss "$n"
+		fi ;;
+	raw) raw_client "$drv" "$url" <"$WORK/raw_${drv}_${n}_${direction}.sql" ;;
+	*) peer "$tool" "$direction" "$drv" "$url" "$n" ;;
+	esac
+}
+
 # --- measurements ----------------------------------------------------------
 
 # timed CMD...: runs CMD, prints its wall time in ms; fails loudly.
@@ -197,25 +288,24 @@ min() { if [ -z "$1" ] || [ "$2" -lt "$1" ]; then echo "$2"; else echo "$1"; fi;
 ROWS=()
 row() { ROWS+=("$(printf '%-9s %-6s %-24s %10s %10s %7s %14s' "$@")"); }
 
+declare -A peer_up peer_down
+
 bench_driver() {
-	local drv=$1 n dir url best_up best_down raw_up raw_down single t
+	local drv=$1 n dir url best_up best_down raw_up raw_down single t tool
 	for n in $SIZES; do
 		dir=$WORK/mig_$n
 		[ -d "$dir" ] || gen_folder "$dir" "$n"
-		[ -f "$WORK/raw_${drv}_${n}_up.sql" ] || {
-			{ bookkeeping_ddl "$drv"; gen_raw "$drv" "$n" up; } >"$WORK/raw_${drv}_${n}_up.sql"
-			gen_raw "$drv" "$n" down >"$WORK/raw_${drv}_${n}_down.sql"
-		}
+		ensure_raw "$drv" "$n"
 		best_up="" best_down="" raw_up="" raw_down="" single=""
 		for ((r = 1; r <= REPS; r++)); do
 			echo "$drv N=$n rep $r: tool up/down" >&2
 			new_db "$drv"; url=$DB_URL
-			t=$(timed "$MIGRATE" --database "$url" --dir "$dir" up); best_up=$(min "$best_up" "$t")
-			t=$(timed "$MIGRATE" --database "$url" --dir "$dir" down --allow-data-loss "$n"); best_down=$(min "$best_down" "$t")
+			t=$(timed run_tool migrate up "$drv" "$url" "$n"); best_up=$(min "$best_up" "$t")
+			t=$(timed run_tool migrate down "$drv" "$url" "$n"); best_down=$(min "$best_down" "$t")
 			echo "$drv N=$n rep $r: raw up/down" >&2
 			new_db "$drv"; url=$DB_URL
-			t=$(timed raw_client "$drv" "$url" <"$WORK/raw_${drv}_${n}_up.sql"); raw_up=$(min "$raw_up" "$t")
-			t=$(timed raw_client "$drv" "$url" <"$WORK/raw_${drv}_${n}_down.sql"); raw_down=$(min "$raw_down" "$t")
+			t=$(timed run_tool raw up "$drv" "$url" "$n"); raw_up=$(min "$raw_up" "$t")
+			t=$(timed run_tool raw down "$drv" "$url" "$n"); raw_down=$(min "$raw_down" "$t")
 			# MySQL commits DDL implicitly, so migrate refuses
 			# --single-transaction there. PostgreSQL holds a lock per created
 			# relation until commit; 10000 tables in one transaction exceed
@@ -226,15 +316,110 @@ bench_driver() {
 				t=$(timed "$MIGRATE" --database "$url" --dir "$dir" up --single-transaction); single=$(min "$single" "$t")
 			fi
 		done
+		for tool in "${PEER_TOOLS[@]+"${PEER_TOOLS[@]}"}"; do
+			peer_up[$tool]="" peer_down[$tool]=""
+			for ((r = 1; r <= REPS; r++)); do
+				echo "$drv N=$n rep $r: $tool up/down" >&2
+				new_db "$drv"; url=$DB_URL
+				t=$(timed run_tool "$tool" up "$drv" "$url" "$n"); peer_up[$tool]=$(min "${peer_up[$tool]}" "$t")
+				t=$(timed run_tool "$tool" down "$drv" "$url" "$n"); peer_down[$tool]=$(min "${peer_down[$tool]}" "$t")
+			done
+		done
 		row "$drv" "$n" "up" "$best_up" "$raw_up" "$(ratio "$best_up" "$raw_up")" "$(per "$best_up" "$raw_up" "$n")"
 		row "$drv" "$n" "down" "$best_down" "$raw_down" "$(ratio "$best_down" "$raw_down")" "$(per "$best_down" "$raw_down" "$n")"
 		if [ -n "$single" ]; then
 			row "$drv" "$n" "up --single-transaction" "$single" "$raw_up" "$(ratio "$single" "$raw_up")" "$(per "$single" "$raw_up" "$n")"
 		fi
+		for tool in "${PEER_TOOLS[@]+"${PEER_TOOLS[@]}"}"; do
+			row "$drv" "$n" "$tool up" "${peer_up[$tool]}" "$raw_up" "$(ratio "${peer_up[$tool]}" "$raw_up")" "$(per "${peer_up[$tool]}" "$raw_up" "$n")"
+			row "$drv" "$n" "$tool down" "${peer_down[$tool]}" "$raw_down" "$(ratio "${peer_down[$tool]}" "$raw_down")" "$(per "${peer_down[$tool]}" "$raw_down" "$n")"
+		done
 	done
 	bench_status "$drv"
 	bench_verify "$drv"
 }
+
+# --- round trips and commits on PostgreSQL ---------------------------------
+
+# through URL ADDR: URL, reaching its server through ADDR without TLS.
+through() {
+	[[ $1 =~ ^(postgres(ql)?://)([^@/]*@)?([^/?]*)(.*)$ ]] || { echo "cannot parse $1" >&2; return 1; }
+	local rest=${BASH_REMATCH[5]}
+	case "$rest" in
+	*sslmode=*) rest=$(sed 's/sslmode=[a-z-]*/sslmode=disable/' <<<"$rest") ;;
+	*\?*) rest="$rest&sslmode=disable" ;;
+	*) rest="$rest?sslmode=disable" ;;
+	esac
+	echo "${BASH_REMATCH[1]}${BASH_REMATCH[3]}$2$rest"
+}
+
+# upstream_of URL: the host:port of URL's server.
+upstream_of() {
+	[[ $1 =~ ^postgres(ql)?://([^@/]*@)?([^/?]*) ]] || return 1
+	local hostport=${BASH_REMATCH[3]}
+	[[ $hostport == *:* ]] || hostport="$hostport:5432"
+	echo "$hostport"
+}
+
+# counted TOOL up|down N: runs the tool on the database in DB_URL through a
+# new pgcount proxy and echoes "ROUND_TRIPS COMMITS", liveness pings counted
+# as round trips (they are).
+counted() {
+	local pid addr="" line
+	"$WORK/pgcount" -upstream "$(upstream_of "$PG_URL")" >"$WORK/pgcount.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		addr=$(awk '/^listening on/ { print $3 }' "$WORK/pgcount.out")
+		[ -n "$addr" ] && break
+		sleep 0.05
+	done
+	[ -n "$addr" ] || { echo "pgcount did not start:" >&2; cat "$WORK/pgcount.out" >&2; exit 1; }
+	if ! run_tool "$1" "$2" postgres "$(through "$DB_URL" "$addr")" "$3" >"$WORK/out" 2>&1; then
+		echo "FAILED through pgcount: $1 $2 $3" >&2
+		tail -20 "$WORK/out" >&2
+		kill "$pid"
+		exit 1
+	fi
+	kill -TERM "$pid"
+	wait "$pid" || true
+	line=$(grep '^round_trips=' "$WORK/pgcount.out")
+	[[ $line =~ round_trips=([0-9]+)\ pings=([0-9]+)\ commits=([0-9]+) ]] || { echo "pgcount said: $(cat "$WORK/pgcount.out")" >&2; exit 1; }
+	echo "$((BASH_REMATCH[1] + BASH_REMATCH[2])) ${BASH_REMATCH[3]}"
+}
+
+COUNT_ROWS=()
+
+# bench_counts: every tool's round trips and commits for up and down of
+# COUNT_N/2 and COUNT_N migrations; the difference over COUNT_N/2 is the
+# cost of one migration, the rest the run's fixed cost.
+bench_counts() {
+	local half=$((COUNT_N / 2)) tool direction n trips commits
+	[ "$half" -gt 0 ] || return 0
+	for tool in migrate raw "${PEER_TOOLS[@]+"${PEER_TOOLS[@]}"}"; do
+		declare -A c=()
+		for n in "$half" "$COUNT_N"; do
+			[ -d "$WORK/mig_$n" ] || gen_folder "$WORK/mig_$n" "$n"
+			ensure_raw postgres "$n"
+			echo "postgres: counting $tool up/down of $n" >&2
+			new_db postgres
+			for direction in up down; do
+				read -r trips commits < <(counted "$tool" "$direction" "$n")
+				[ -n "$commits" ] || { echo "counting $tool $direction of $n failed" >&2; exit 1; }
+				c[$direction,$n,trips]=$trips c[$direction,$n,commits]=$commits
+			done
+		done
+		for direction in up down; do
+			COUNT_ROWS+=("$(printf '%-16s %-5s %10s %10s %12s %12s' "$tool" "$direction" \
+				"$(per_migration "${c[$direction,$COUNT_N,trips]}" "${c[$direction,$half,trips]}" "$half")" \
+				"$(per_migration "${c[$direction,$COUNT_N,commits]}" "${c[$direction,$half,commits]}" "$half")" \
+				"$(fixed "${c[$direction,$COUNT_N,trips]}" "${c[$direction,$half,trips]}")" \
+				"$(fixed "${c[$direction,$COUNT_N,commits]}" "${c[$direction,$half,commits]}")")")
+		done
+	done
+}
+
+per_migration() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.2f", (a - b) / n }'; }
+fixed() { echo $((2 * $2 - $1)); }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%+.3f", (a - b) / n }'; }
@@ -327,6 +512,7 @@ bench_verify() {
 for drv in $DRIVERS; do
 	if available "$drv"; then
 		bench_driver "$drv"
+		if [ "$drv" = postgres ] && [ "$COUNT_N" -gt 0 ]; then bench_counts; fi
 	else
 		echo "skipping $drv" >&2
 	fi
@@ -338,3 +524,10 @@ printf '%-9s %-6s %-24s %10s %10s %7s %14s\n' driver N command "tool ms" "raw ms
 printf '%s\n' "${ROWS[@]}"
 echo "ratio = tool / raw; ms/migration = (tool - raw) / N, the overhead over the raw lower bound."
 echo "raw = the same SQL plus the state and history writes, one transaction per migration, fed to sqlite3 / psql / mariadb in one process; for status and validate, sha256sum of the up scripts plus the client reading the state table; for verify, migrate's own up, down and up of the same folder (the issue's target: verify at most 2x that)."
+if [ ${#COUNT_ROWS[@]} -gt 0 ]; then
+	echo
+	echo "PostgreSQL, counted on the wire by bench/pgcount: per migration = (count at $COUNT_N - count at $((COUNT_N / 2))) / $((COUNT_N / 2)); fixed = what a run costs besides."
+	printf '%-16s %-5s %10s %10s %12s %12s\n' tool run "trips/mig" "commits/mig" "fixed trips" "fixed commits"
+	printf '%s\n' "${COUNT_ROWS[@]}"
+	echo "a round trip is a simple Query or an extended-protocol Sync (the client waits for the server); a commit is a transaction that wrote and committed (a durable WAL flush)."
+fi
