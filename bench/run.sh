@@ -366,10 +366,11 @@ upstream_of() {
 # as round trips (they are).
 counted() {
 	local pid addr="" line
+	rm -f "$WORK/pgcount.out" # the last proxy's address must not be read as this one's
 	"$WORK/pgcount" -upstream "$(upstream_of "$PG_URL")" >"$WORK/pgcount.out" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do
-		addr=$(awk '/^listening on/ { print $3 }' "$WORK/pgcount.out")
+		[ -s "$WORK/pgcount.out" ] && addr=$(awk '/^listening on/ { print $3 }' "$WORK/pgcount.out")
 		[ -n "$addr" ] && break
 		sleep 0.05
 	done
