@@ -85,6 +85,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				}},
 			verifyCommand(),
 			{Name: "version", Usage: "print the tool version", Action: func(c *cli.Context) error {
+				if c.Bool("json") {
+					(&printer{w: c.App.Writer, json: true}).emit(map[string]string{"version": migrator.ToolVersionString()})
+					return nil
+				}
 				fmt.Fprintln(c.App.Writer, "migrate", migrator.ToolVersionString())
 				return nil
 			}},
@@ -172,10 +176,21 @@ func cmdCreate(c *cli.Context) error {
 	if long := fmt.Sprintf("%s_%s.down.sql", version, name); len(long) > 255 {
 		return usagef("create: NAME is too long: %s would be %d bytes, and file names may have at most 255", long[:40]+"...", len(long))
 	}
+	// Under --json the files go into one object at the end, so that
+	// stdout holds one JSON value as for every other command.
+	o := &printer{w: c.App.Writer, json: c.Bool("json")}
+	created := createdFiles{Command: "create", Version: version, Name: name, DryRun: dryRun}
 	for _, dirn := range []string{"up", "down"} {
 		p := filepath.Join(dir, fmt.Sprintf("%s_%s.%s.sql", version, name, dirn))
+		if dirn == "up" {
+			created.UpPath = p
+		} else {
+			created.DownPath = p
+		}
 		if dryRun {
-			fmt.Fprintln(c.App.Writer, "would create", p)
+			if !o.json {
+				fmt.Fprintln(c.App.Writer, "would create", p)
+			}
 			continue
 		}
 		body := fmt.Sprintf("-- %s: %s (%s)\n", name, dirn, map[string]string{"up": "apply the change", "down": "undo exactly what the up script did"}[dirn])
@@ -190,9 +205,24 @@ func cmdCreate(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}
-		fmt.Fprintln(c.App.Writer, "created", p)
+		if !o.json {
+			fmt.Fprintln(c.App.Writer, "created", p)
+		}
+	}
+	if o.json {
+		o.emit(created)
 	}
 	return nil
+}
+
+// createdFiles is create's report under --json.
+type createdFiles struct {
+	Command  string `json:"command"`
+	Version  string `json:"version"`
+	Name     string `json:"name"`
+	UpPath   string `json:"up"`
+	DownPath string `json:"down"`
+	DryRun   bool   `json:"dry_run"`
 }
 
 // folderError explains why create could not read or write the migration

@@ -94,6 +94,28 @@ func TestJSONOnError(t *testing.T) {
 	}
 }
 
+// TestJSONOnSuccess: with --json, the commands that print no report of a
+// run (create, version) also print one JSON value: create printed its
+// "created FILE" lines as text.
+func TestJSONOnSuccess(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range []string{"--json version", "--json create add_x", "--json --dry-run create add_y", "--json create --timestamp add_z"} {
+		var stdout, stderr strings.Builder
+		code := run(context.Background(), append([]string{"migrate", "--dir", dir}, strings.Fields(args)...), &stdout, &stderr)
+		if code != exitOK {
+			t.Errorf("%s: exit %d; stderr: %s", args, code, stderr.String())
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(stdout.String()), &v); err != nil {
+			t.Errorf("%s: stdout is not one JSON value (%v):\n%s", args, err, stdout.String())
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 4 {
+		t.Errorf("the folder holds %d files (%v), want the two pairs create wrote", len(entries), err)
+	}
+}
+
 // A bare migrate prints the help, also where the shell selects an
 // environment: what the environment fills in was not typed as flags.
 func TestBareCommandWithEnvironment(t *testing.T) {
