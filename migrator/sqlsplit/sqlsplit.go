@@ -247,7 +247,10 @@ func (lx *lexer) run() error {
 		// every byte of a batch script.
 		case lx.d.BatchSeparator != "" && c|0x20 == lx.d.BatchSeparator[0]|0x20 && lx.atLineStart(lx.pos) && lx.batchSeparator():
 			continue
-		case lx.d.Delimiter && lx.start < 0 && lx.atLineStart(lx.pos) && lx.delimiterCommand():
+		case lx.d.Delimiter && lx.start < 0 && lx.atLineStart(lx.pos) && lx.delimiterLine():
+			if err := lx.delimiterCommand(); err != nil {
+				return err
+			}
 			continue
 		case lx.d.BatchSeparator == "" && lx.hasPrefix(lx.delim) && lx.depth == 0:
 			lx.pos += len(lx.delim)
@@ -445,33 +448,53 @@ func (lx *lexer) word() {
 	}
 }
 
-// delimiterCommand consumes a mysql-client "DELIMITER x" line.
-func (lx *lexer) delimiterCommand() bool {
+// delimiterLine reports whether a mysql-client DELIMITER command starts at
+// pos: the word, then a blank or the line's end.
+func (lx *lexer) delimiterLine() bool {
 	rest := lx.src[lx.pos:]
 	const kw = "DELIMITER"
-	if len(rest) <= len(kw) {
+	if len(rest) < len(kw) || len(rest) == len(kw) && lx.partial {
 		lx.touch()
 		return false
 	}
-	if !strings.EqualFold(rest[:len(kw)], kw) || (rest[len(kw)] != ' ' && rest[len(kw)] != '\t') {
+	if !strings.EqualFold(rest[:len(kw)], kw) {
 		return false
 	}
+	if len(rest) == len(kw) {
+		return true
+	}
+	switch rest[len(kw)] {
+	case ' ', '\t', '\r', '\n':
+		return true
+	}
+	return false
+}
+
+// delimiterCommand consumes a mysql-client "DELIMITER x" line. One without
+// its delimiter is an error, as in the client: sent to the server, it
+// failed there, after the statements before it had taken effect.
+func (lx *lexer) delimiterCommand() error {
+	rest := lx.src[lx.pos:]
+	const kw = "DELIMITER"
 	line := rest
 	if i := strings.IndexByte(rest, '\n'); i >= 0 {
 		line = rest[:i]
 	} else {
 		lx.touch()
+		if lx.partial {
+			return nil
+		}
 	}
 	d := strings.TrimSpace(line[len(kw):])
-	if d == "" {
-		return false
-	}
 	if f := strings.Fields(d); len(f) > 0 {
 		d = f[0]
 	}
+	if d == "" {
+		return lx.errAt(lx.pos, "DELIMITER needs the delimiter to use after it on the same line, such as DELIMITER //")
+	}
 	lx.delim = d
 	lx.skipLine()
-	return true
+	return nil
 }
 
 // batchSeparator consumes a SQL Server "GO [count]" line and ends the batch.
