@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/migrate-dev/migrate/internal/testdb"
@@ -226,6 +227,23 @@ func badInputCases() []badCase {
 		{name: "folder named like a migration", files: oneTable, args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a folder, not a migration file"},
 			setup: func(t *testing.T, e *env) {
 				if err := os.Mkdir(filepath.Join(e.dir, "0002_b.up.sql"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		// Reading it waited for a writer forever, deaf to SIGTERM.
+		{name: "named pipe named like a migration", files: with("0002_b.down.sql", "DROP TABLE b;"), args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a named pipe (FIFO)", "(1 problem)"},
+			setup: func(t *testing.T, e *env) {
+				if err := syscall.Mkfifo(filepath.Join(e.dir, "0002_b.up.sql"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "symbolic link to a named pipe", files: with("0002_b.down.sql", "DROP TABLE b;"), args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a named pipe (FIFO)", "(1 problem)"},
+			setup: func(t *testing.T, e *env) {
+				fifo := filepath.Join(t.TempDir(), "pipe")
+				if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(fifo, filepath.Join(e.dir, "0002_b.up.sql")); err != nil {
 					t.Fatal(err)
 				}
 			}},

@@ -260,6 +260,7 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 	files := make([]migrationFile, 0, len(entries))
 	names := make([]string, 0, len(entries))
 	firstFile := make(map[versionSide]string, len(entries)) // for duplicate messages
+	special := map[int64]bool{}                             // versions with a file that is not a regular one
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") || !strings.HasSuffix(strings.ToLower(name), ".sql") {
@@ -289,6 +290,25 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("version %s must be a positive integer below 2^63", digits)})
 			continue
 		}
+		if !e.Type().IsRegular() {
+			// A named pipe, socket or device would block the read (a FIFO
+			// waits for a writer forever) or yield no script: name it.
+			// A symbolic link is followed to what it leads to.
+			what := e.Type()
+			if what&fs.ModeSymlink != 0 {
+				if info, err := fs.Stat(fsys, path.Join(dir, name)); err == nil {
+					what = info.Mode().Type()
+				} else {
+					what = 0 // the read reports the broken link
+				}
+			}
+			if kind := specialFileKind(what); kind != "" {
+				problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("is %s, not a regular file: a migration must be a file holding its script", kind)})
+				// Its partner is not an orphan: the pair checks skip it.
+				special[version] = true
+				continue
+			}
+		}
 		key := versionSide{version, direction}
 		if other, dup := firstFile[key]; dup {
 			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("duplicate version %d: %s has the same version and direction", version, other)})
@@ -302,7 +322,7 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 	}
 	parsed := readScripts(fsys, dir, names)
 	byVersion := make(map[int64]*Migration, len(files)/2+1)
-	unreadable := map[int64]bool{}
+	unreadable := special
 	read := 0
 	for _, f := range files {
 		name, version := f.name, f.version
@@ -366,6 +386,22 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 	}
 	sort.Slice(src.Migrations, func(i, j int) bool { return src.Migrations[i].Version < src.Migrations[j].Version })
 	return src, nil
+}
+
+// specialFileKind names a file type that is neither a regular file nor a
+// folder, or returns "" for those.
+func specialFileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeIrregular != 0:
+		return "a file of unknown type"
+	}
+	return ""
 }
 
 // directives are the "-- migrate:" lines a script holds.
