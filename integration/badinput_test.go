@@ -307,6 +307,12 @@ func badInputCases() []badCase {
 				}
 				return ""
 			}},
+		// A line end copied in with the URL: url.Parse's error quoted
+		// the password, and a SQLite name kept it (a second database).
+		{name: "URL with a line feed at the end", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "line feed at its end"},
+			url: func(t *testing.T, e *env) string { return e.url + "\n" }},
+		{name: "URL with a space at the end", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "ends with a space"},
+			url: func(t *testing.T, e *env) string { return e.url + " " }},
 		{name: "SQLite URL with options", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `"?mode=ro"`, "take no parameters"},
 			skip: only("sqlite", "only a SQLite URL drops its parameters"),
 			url:  func(t *testing.T, e *env) string { return e.url + "?mode=ro" }},

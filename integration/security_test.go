@@ -70,6 +70,10 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+withPassword(t, editURL(t, e, func(u *url.URL) { u.Host = "127.0.0.1:1" })))
 		envOut, _ := cmd.CombinedOutput()
 		assertNoSecret(t, "status through DATABASE_URL, unreachable", string(envOut))
+		cmd = exec.Command(migrateBin, "--dir", e.dir, "--json", "status")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+secretURL+"\n")
+		envOut, _ = cmd.CombinedOutput()
+		assertNoSecret(t, "status through DATABASE_URL with a line feed at its end", string(envOut))
 
 		failures := map[string]string{
 			"unreachable host":  withPassword(t, editURL(t, e, func(u *url.URL) { u.Host = "127.0.0.1:1" })),
@@ -83,6 +87,11 @@ func TestPasswordNeverPrinted(t *testing.T) {
 			"MySQL DSN":     "admin:" + secret + "@tcp(127.0.0.1:3306)/db",
 			"ADO string":    "Server=127.0.0.1;User Id=sa;Password=" + secret,
 			"not parseable": "password=s3cr3t%zz host=127.0.0.1",
+			// url.Parse quotes the whole input in its error: a line
+			// end copied in with the URL printed the password twice.
+			"line feed at the end":      withPassword(t, e.url) + "\n",
+			"tab inside":                withPassword(t, e.url) + "\t",
+			"line feed, query password": editURL(t, e, func(u *url.URL) { u.RawQuery = "password=" + url.QueryEscape(secret) }) + "\n",
 			// PostgreSQL and SQL Server read a password from the query too.
 			"password in the query": editURL(t, e, func(u *url.URL) {
 				u.User = url.User("migrate_no_such_role")

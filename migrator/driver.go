@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/migrate-dev/migrate/migrator/sqlsplit"
 )
@@ -350,6 +352,12 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 	if rawURL == "" {
 		return nil, ErrNoDatabaseURL
 	}
+	if msg := urlSpaceProblem(rawURL); msg != "" {
+		// A newline or space read in with DATABASE_URL: url.Parse quoted
+		// the whole input (password included) in its error, and a SQLite
+		// file name kept a trailing space, opening another database.
+		return nil, fmt.Errorf("%w: %s", ErrBadURL, msg)
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil && !strings.Contains(rawURL, "://") {
 		// Not a URL at all (a key=value or driver DSN): where its password
@@ -357,7 +365,12 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 		return nil, fmt.Errorf("%w: it does not parse as a URL; %s", ErrBadURL, notURLHint)
 	}
 	if err != nil {
-		// url.Parse echoes the whole input, password included.
+		// url.Parse echoes the whole input, password included: only its
+		// reason is kept.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("%w: %q does not parse: %v", ErrBadURL, Redact(rawURL), redactErr(err, rawURL))
 	}
 	registryMu.RLock()
@@ -395,6 +408,31 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 		return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), redactErr(err, rawURL))
 	}
 	return d, nil
+}
+
+// urlSpaceProblem describes a control character anywhere in a database URL,
+// or a space at either end, or returns "". Neither belongs in a URL; both
+// come from copying it with its line end or a padded config file.
+func urlSpaceProblem(rawURL string) string {
+	if i := strings.IndexFunc(rawURL, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(rawURL[i:])
+		name := map[rune]string{'\n': "a line feed", '\r': "a carriage return", '\t': "a tab"}[r]
+		if name == "" {
+			name = fmt.Sprintf("the control character %U", r)
+		}
+		where := fmt.Sprintf("at byte %d of %d", i+1, len(rawURL))
+		if strings.TrimRightFunc(rawURL, unicode.IsSpace) == rawURL[:i] {
+			where = "at its end"
+		}
+		return fmt.Sprintf("it holds %s %s (copied in with the URL?); remove it", name, where)
+	}
+	switch {
+	case strings.TrimLeftFunc(rawURL, unicode.IsSpace) != rawURL:
+		return "it starts with a space; remove it"
+	case strings.TrimRightFunc(rawURL, unicode.IsSpace) != rawURL:
+		return "it ends with a space, which would be read as part of the database name; remove it"
+	}
+	return ""
 }
 
 // Default names of the tool's tables; they collide with no other migration
@@ -446,7 +484,17 @@ func isPasswordKey(rawKey string) bool {
 func URLSecrets(rawURL string) []string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil
+		// A URL with a line end or tab copied in does not parse, and
+		// still holds its password: look again without them.
+		u, err = url.Parse(strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, strings.TrimSpace(rawURL)))
+		if err != nil {
+			return nil
+		}
 	}
 	var out []string
 	if pw, has := u.User.Password(); has && pw != "" {

@@ -472,6 +472,11 @@ func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {
 		case errors.Is(err, migrator.ErrNoSchemas):
 			return nil, usagef("--schema: %v", err)
 		case errors.Is(err, migrator.ErrBadURL):
+			// Name where the URL came from: a newline at the end of
+			// DATABASE_URL is not on the command line to be seen.
+			if _, fromEnv := os.LookupEnv("DATABASE_URL"); fromEnv && !explicit(c, "database", "DATABASE_URL") {
+				return nil, usagef("DATABASE_URL: %v", err)
+			}
 			return nil, usagef("--database: %v", err)
 		}
 		return nil, &codedError{err: err, code: exitDatabase}
