@@ -423,6 +423,8 @@ func badInputCases() []badCase {
 			c.setup = applyFirst
 			return c
 		}(),
+		// Exit 4 read as "cannot connect", which invites a retry.
+		usage("verify --dry-run", []string{"--dry-run", "verify", "--scratch"}, "verify cannot be a dry run", "--dry-run"),
 		usage("goto without a version", []string{"goto"}, "missing argument V"),
 		usage("repair without an action", []string{"repair", "1"}, "exactly one of --applied, --rolled-back, --accept-checksum, --forget"),
 		usage("repair with two actions", []string{"repair", "--applied", "--forget", "1"}, "exactly one of"),
