@@ -455,6 +455,10 @@ func badInputCases() []badCase {
 			}
 			return c
 		}(),
+		// Exit 1 said a statement failed; none had run.
+		{name: "down of an irreversible migration", files: map[string]string{"0001_a.up.sql": "-- migrate:irreversible\nCREATE TABLE a (id INTEGER);\n"},
+			args: []string{"down"}, code: 7, want: []string{"cannot roll back version 1", "0001_a.up.sql", "marked irreversible", "migrate revert"},
+			setup: applyFirst},
 		{name: "redo with nothing applied", files: oneTable, args: []string{"redo"}, applied: []int64{}, want: []string{"nothing to do"}},
 		// A --dir that exists but is the wrong folder: the valid no-op keeps
 		// exit 0, but says the folder holds no migrations.

@@ -509,7 +509,10 @@ func classify(err error) int {
 		return exitBlocked
 	case errors.As(err, &src), errors.As(err, &syn):
 		return exitBadSource
-	case errors.As(err, &se), errors.Is(err, migrator.ErrNotReversible):
+	case errors.Is(err, migrator.ErrNotReversible):
+		// Refused before anything ran: no statement failed.
+		return exitRefused
+	case errors.As(err, &se):
 		return exitFailed
 	case errors.Is(err, migrator.ErrNoSuchVersion):
 		return exitUsage
