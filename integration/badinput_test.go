@@ -173,6 +173,8 @@ func badInputCases() []badCase {
 		source("down without up", with("0002_b.down.sql", "DROP TABLE b;"), "0002_b.down.sql", "down script without an up script"),
 		// Directives.
 		source("unknown directive", with("0002_b.up.sql", "SELECT 1;\n-- migrate:no-transactions\n", "0002_b.down.sql", ""), "0002_b.up.sql:2", `unknown directive "migrate:no-transactions"`),
+		// Read as a comment: the script ran in a transaction.
+		source("directive in upper case", with("0002_b.up.sql", "-- MIGRATE:NO-TRANSACTION\nCREATE TABLE b (id INTEGER);\n", "0002_b.down.sql", ""), "0002_b.up.sql:1", `write "-- migrate:no-transaction"`),
 		source("irreversible directive in a down file", with("0001_a.down.sql", "-- migrate:irreversible\nDROP TABLE a;\n"), "0001_a.down.sql", "belongs in the up script"),
 		source("irreversible up with a down file", with("0001_a.up.sql", "-- migrate:irreversible\nCREATE TABLE a (id INTEGER);\n"), "0001_a.up.sql", "marked irreversible but has a down script"),
 		// Contents.

@@ -48,8 +48,14 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, direc
 			if t := bytes.TrimLeft(chunk, " \t\f\r"); bytes.HasPrefix(t, []byte("--")) {
 				if d, ok := directiveIn(string(chunk)); ok {
 					if !ds.set(d) {
-						problems = append(problems, unknownDirective(name, line, d))
+						if p, miss := misspelledDirective(name, line, string(chunk)); miss {
+							problems = append(problems, p)
+						} else {
+							problems = append(problems, unknownDirective(name, line, d))
+						}
 					}
+				} else if p, miss := misspelledDirective(name, line, string(chunk)); miss {
+					problems = append(problems, p)
 				}
 			}
 		}

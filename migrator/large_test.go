@@ -216,6 +216,7 @@ func TestLargeScriptLoadsLikeSmall(t *testing.T) {
 		"directives after a BOM":    "\xef\xbb\xbf-- migrate:no-transaction\r\n  -- migrate:irreversible\nSELECT '" + long + "';\n",
 		"unknown directives":        "SELECT 1;\n\n\t--  migrate:sometimes\n-- migrate:never\r\n",
 		"directive then bad byte":   "-- migrate:sometimes\nSELECT '\xc3';\n",
+		"misspelled directives":     "-- MIGRATE:IRREVERSIBLE\n--- migrate:no-transaction\r\n-- migrate: irreversible\n",
 		"invalid UTF-8":             "SELECT '" + long + "';\n" + long + "\nSELECT '\xff';\n",
 		"invalid UTF-8 at end":      "SELECT 1;\n" + long + "\xe2\x82",
 		"no final newline":          "-- migrate:irreversible",

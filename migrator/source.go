@@ -453,14 +453,21 @@ func parseScript(name string, raw []byte) (Script, directives, []Problem) {
 	var problems []Problem
 	// Most scripts have no directive at all: only those that mention one
 	// are read line by line.
-	if strings.Contains(s.SQL, "migrate:") {
+	if mentionsMigrate(s.SQL) {
 		for i, line := range strings.Split(s.SQL, "\n") {
 			d, ok := directiveIn(line)
 			if !ok {
+				if p, miss := misspelledDirective(name, i+1, line); miss {
+					problems = append(problems, p)
+				}
 				continue
 			}
 			if !ds.set(d) {
-				problems = append(problems, unknownDirective(name, i+1, d))
+				if p, miss := misspelledDirective(name, i+1, line); miss {
+					problems = append(problems, p)
+				} else {
+					problems = append(problems, unknownDirective(name, i+1, d))
+				}
 			}
 		}
 	}
@@ -475,6 +482,39 @@ func directiveIn(line string) (string, bool) {
 		return "", false
 	}
 	return strings.TrimRight(m[1], "\r"), true
+}
+
+// misspelledRE matches a comment line that names a known directive but is
+// not written the one way directives are read: "-- MIGRATE:NO-TRANSACTION",
+// "--- migrate:irreversible", "-- migrate : no-transaction".
+var misspelledRE = regexp.MustCompile(`(?i)^\s*-{2,}\s*migrate\s*:\s*(no-transaction|irreversible)\b`)
+
+// misspelledDirective reports a line that misses a directive's spelling: it
+// was an ordinary comment, so the script ran in a transaction, or lacked its
+// down script, without a word about the directive.
+func misspelledDirective(file string, line int, text string) (Problem, bool) {
+	m := misspelledRE.FindStringSubmatch(text)
+	if m == nil {
+		return Problem{}, false
+	}
+	want := "-- migrate:" + strings.ToLower(m[1])
+	return Problem{File: file, Line: line, Msg: fmt.Sprintf("%q is not read as a directive: write %q (lower case, no space around the colon)", strings.TrimSpace(strings.TrimRight(text, "\r")), want)}, true
+}
+
+// mentionsMigrate reports whether s holds "migrate" in any case: only such
+// scripts can hold a directive, or a misspelled one.
+func mentionsMigrate(s string) bool {
+	for i := strings.IndexAny(s, "mM"); i >= 0; {
+		if len(s)-i >= 7 && strings.EqualFold(s[i:i+7], "migrate") {
+			return true
+		}
+		j := strings.IndexAny(s[i+1:], "mM")
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 func unknownDirective(file string, line int, d string) Problem {

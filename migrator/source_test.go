@@ -72,6 +72,12 @@ func TestLoadProblems(t *testing.T) {
 		{"down without up", map[string]string{"0003_orders.down.sql": "x"}, []string{"0003_orders.down.sql: down script without an up script"}},
 		{"irreversible with down", map[string]string{"1_a.up.sql": "-- migrate:irreversible\nx", "1_a.down.sql": "x"}, []string{"marked irreversible but has a down script"}},
 		{"unknown directive", map[string]string{"1_a.up.sql": "SELECT 1;\n-- migrate:no-transation\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: unknown directive \"migrate:no-transation\""}},
+		// Read as comments: the script ran in a transaction, or was
+		// refused for its missing down, with no word about the directive.
+		{"directive in upper case", map[string]string{"1_a.up.sql": "-- MIGRATE:NO-TRANSACTION\nVACUUM;\n", "1_a.down.sql": ""}, []string{`1_a.up.sql:1: "-- MIGRATE:NO-TRANSACTION" is not read as a directive: write "-- migrate:no-transaction"`}},
+		{"directive with three dashes", map[string]string{"1_a.up.sql": "SELECT 1;\n--- migrate:irreversible\r\n"}, []string{`1_a.up.sql:2: "--- migrate:irreversible" is not read as a directive`}},
+		{"directive with spaces around the colon", map[string]string{"1_a.up.sql": "-- migrate : no-transaction\n", "1_a.down.sql": ""}, []string{`1_a.up.sql:1: "-- migrate : no-transaction" is not read`}},
+		{"directive with a space after the colon", map[string]string{"1_a.up.sql": "-- migrate: irreversible\n"}, []string{`1_a.up.sql:1: "-- migrate: irreversible" is not read`}},
 		{"non-utf8", map[string]string{"1_a.up.sql": "SELECT 1;\nSELECT '\xff';\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: not valid UTF-8"}},
 		{"NUL byte", map[string]string{"1_a.up.sql": "SELECT 1;\nSELECT 2;\x00SELECT 3;\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: contains a NUL byte"}},
 		{"UTF-16 without a byte-order mark", map[string]string{"1_a.up.sql": "S\x00E\x00L\x00E\x00C\x00T\x00 \x001\x00;\x00", "1_a.down.sql": ""}, []string{"1_a.up.sql:1: contains a NUL byte", "UTF-16"}},
