@@ -188,6 +188,13 @@ func badInputCases() []badCase {
 			c.skip = only("postgres", "dollar-quotes are PostgreSQL syntax")
 			return c
 		}(),
+		// pg_dump's form: the server waited for the rows forever.
+		func() badCase {
+			c := source("COPY FROM STDIN", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER, note TEXT);\nCOPY b (id, note) FROM stdin;\n1\tit's\n\\.\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+				"0002_b.up.sql:2", "COPY ... FROM STDIN", "INSERT")
+			c.skip = only("postgres", "COPY FROM STDIN is PostgreSQL's")
+			return c
+		}(),
 		// SQLite ends a statement at a NUL and would silently skip the rest.
 		source("NUL byte", with("0002_nul.up.sql", "CREATE TABLE b (id INTEGER);\nCREATE TABLE c (id INTEGER);\x00CREATE TABLE d (id INTEGER);\n", "0002_nul.down.sql", ""), "0002_nul.up.sql:2", "NUL byte"),
 		// "--" comments end at a line feed: a CR-only script that starts

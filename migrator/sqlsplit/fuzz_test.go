@@ -11,7 +11,7 @@ import (
 // rather than imported because the drivers import this package (MySQL's
 // and SQL Server's are in mysql_test.go and sqlserver_test.go).
 var (
-	postgresDialect = Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true}
+	postgresDialect = Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true, NoCopyFromStdin: true}
 	sqliteDialect   = Dialect{Brackets: true, Backticks: true, BeginEnd: true}
 )
 
@@ -28,6 +28,7 @@ var seeds = []string{
 	"SELECT E'a\\'b;c';",
 	"SELECT \"weird;name\" FROM t;",
 	"CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nSELECT 2;",
+	"CREATE TABLE t (a int);\nCOPY t (a) FROM stdin;\n1\n\\.\n",
 	"DO $body$ BEGIN RAISE NOTICE 'x;'; END $body$;",
 	"CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT 3;",
 	"CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET n = n + 1; END;\nSELECT 1;",
@@ -192,4 +193,42 @@ func commentEnd(t *testing.T, script string, i, to int, d Dialect) int {
 	}
 	t.Fatalf("comment at byte %d runs past the gap it sits in", i)
 	return to
+}
+
+// TestSplitCopyFromStdin: PostgreSQL's COPY ... FROM STDIN is refused with
+// its line, by the in-memory splitter and the streaming one alike. The
+// server, sent it alone, waited for rows forever; the rows after it, split
+// as SQL, gave errors about the data.
+func TestSplitCopyFromStdin(t *testing.T) {
+	for script, line := range map[string]int{
+		"CREATE TABLE t (a int, b text);\n\nCOPY t (a, b) FROM stdin;\n1\tit's\n\\.\n": 3,
+		"copy t from STDIN with (format csv)":                                          1,
+		"SELECT 1;\n  COPY public.t FROM\n  STDIN;":                                    2,
+	} {
+		_, err := Split(script, postgresDialect)
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Line != line || !strings.Contains(se.Msg, "COPY ... FROM STDIN") {
+			t.Errorf("%q: want a syntax error on line %d about COPY FROM STDIN, got %v", script, line, err)
+		}
+		sc := NewScanner(strings.NewReader(script), postgresDialect)
+		for {
+			if _, err = sc.Next(); err != nil {
+				break
+			}
+		}
+		if !errors.As(err, &se) || se.Line != line {
+			t.Errorf("%q: the streaming scanner says %v, want the same syntax error", script, err)
+		}
+	}
+	// Other COPYs are SQL the server runs by itself.
+	for _, script := range []string{
+		"COPY t TO STDOUT;",
+		"COPY t FROM '/srv/t.csv';",
+		"COPY (SELECT * FROM stdin_log) TO '/tmp/x';",
+		"INSERT INTO t SELECT * FROM stdin;",
+	} {
+		if _, err := Split(script, postgresDialect); err != nil {
+			t.Errorf("%q: %v", script, err)
+		}
+	}
 }

@@ -51,6 +51,11 @@ type Dialect struct {
 	// BeginEnd keeps the ';' inside BEGIN ... END and CASE ... END bodies of
 	// a CREATE statement (triggers, procedures, SQL-standard function bodies).
 	BeginEnd bool
+	// NoCopyFromStdin refuses PostgreSQL's COPY ... FROM STDIN: psql sends
+	// the rows that follow it in the script, but to the splitter they are
+	// more SQL, and a server sent the statement alone waits for rows
+	// forever. Needs BeginEnd, which tracks a statement's words.
+	NoCopyFromStdin bool
 }
 
 // Statement is one piece of a script, in the order it appears.
@@ -103,6 +108,7 @@ type lexer struct {
 	firstWord  string
 	depth      int  // BEGIN/CASE nesting inside a CREATE body
 	compound   bool // MariaDB's BEGIN NOT ATOMIC ... END block
+	fromStdin  bool // a COPY ... FROM STDIN (Dialect.NoCopyFromStdin)
 	lastWord   string
 	lineAtPos  int // line number of pos, kept incrementally
 	lineCursor int
@@ -217,7 +223,7 @@ func (lx *lexer) flush(repeat int) {
 	if !lx.touched {
 		lx.cutPos, lx.cutDelim, lx.cutOut = lx.pos, lx.delim, len(lx.out)
 	}
-	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth, lx.compound = -1, 0, "", "", 0, false
+	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth, lx.compound, lx.fromStdin = -1, 0, "", "", 0, false, false
 }
 
 func isWordByte(c byte) bool {
@@ -253,6 +259,9 @@ func (lx *lexer) run() error {
 			}
 			continue
 		case lx.d.BatchSeparator == "" && lx.hasPrefix(lx.delim) && lx.depth == 0:
+			if lx.fromStdin {
+				return lx.copyFromStdin()
+			}
 			lx.pos += len(lx.delim)
 			lx.flush(1)
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
@@ -306,8 +315,15 @@ func (lx *lexer) run() error {
 		lx.touched = true
 		return nil
 	}
+	if lx.fromStdin {
+		return lx.copyFromStdin()
+	}
 	lx.flush(1)
 	return nil
+}
+
+func (lx *lexer) copyFromStdin() error {
+	return lx.errAt(lx.start, "COPY ... FROM STDIN reads rows that psql sends from the lines after it, and migrate sends SQL statements only (the server would wait for the rows forever); write the rows as INSERT statements, or COPY FROM a file on the server")
 }
 
 func (lx *lexer) skipLine() {
@@ -418,6 +434,9 @@ func (lx *lexer) word() {
 	if lx.firstWord == "" {
 		lx.firstWord = w
 		return // a statement that starts with BEGIN is a transaction, not a body
+	}
+	if lx.d.NoCopyFromStdin && lx.firstWord == "COPY" && prev == "FROM" && w == "STDIN" {
+		lx.fromStdin = true
 	}
 	if lx.firstWord == "BEGIN" && prev == "BEGIN" && w == "NOT" {
 		// BEGIN NOT ATOMIC opens a MariaDB compound statement, whose body
