@@ -195,6 +195,21 @@ func badInputCases() []badCase {
 			c.skip = only("postgres", "COPY FROM STDIN is PostgreSQL's")
 			return c
 		}(),
+		// The server rejected the client's command after b was created:
+		// version 2 half-applied.
+		source("client command", with("0002_b.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\n\\i other.sql\nCREATE TABLE c (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:3", `"\\i other.sql" is a command of the database's command-line client`),
+		func() badCase {
+			c := source("mysql client SOURCE", with("0002_b.up.sql", "CREATE TABLE b (id INT);\nSOURCE other.sql;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+				"0002_b.up.sql:2", "the mysql client's command to read another file")
+			c.skip = func(t *testing.T, e *env) string {
+				if scheme(e.url) != "mysql" {
+					return "SOURCE is the mysql client's command"
+				}
+				return ""
+			}
+			return c
+		}(),
 		// SQLite ends a statement at a NUL and would silently skip the rest.
 		source("NUL byte", with("0002_nul.up.sql", "CREATE TABLE b (id INTEGER);\nCREATE TABLE c (id INTEGER);\x00CREATE TABLE d (id INTEGER);\n", "0002_nul.down.sql", ""), "0002_nul.up.sql:2", "NUL byte"),
 		// "--" comments end at a line feed: a CR-only script that starts

@@ -29,6 +29,7 @@ var seeds = []string{
 	"SELECT \"weird;name\" FROM t;",
 	"CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nSELECT 2;",
 	"CREATE TABLE t (a int);\nCOPY t (a) FROM stdin;\n1\n\\.\n",
+	"SELECT 1;\n\\i other.sql\nSOURCE x.sql;\n",
 	"DO $body$ BEGIN RAISE NOTICE 'x;'; END $body$;",
 	"CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT 3;",
 	"CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET n = n + 1; END;\nSELECT 1;",
@@ -229,6 +230,54 @@ func TestSplitCopyFromStdin(t *testing.T) {
 	} {
 		if _, err := Split(script, postgresDialect); err != nil {
 			t.Errorf("%q: %v", script, err)
+		}
+	}
+}
+
+// TestSplitClientCommands: the command-line clients' own commands (psql's
+// \i and \set, the mysql client's \. and SOURCE) are refused with their
+// line: the server rejected them, on MySQL after the statements before
+// them had committed.
+func TestSplitClientCommands(t *testing.T) {
+	cases := []struct {
+		d      Dialect
+		script string
+		line   int
+	}{
+		{postgresDialect, "CREATE TABLE b (id int);\n\\i other.sql\nCREATE TABLE c (id int);", 2},
+		{postgresDialect, "\\set ON_ERROR_STOP on\nSELECT 1;", 1},
+		{sqliteDialect, "SELECT 1;\n  \\echo hi", 2},
+		{mysqlDialect, "CREATE TABLE b (id INT);\nSOURCE other.sql;\nCREATE TABLE c (id INT);", 2},
+		{mysqlDialect, "CREATE TABLE b (id INT);\nsource other.sql\n", 2},
+		{mysqlDialect, "SELECT 1;\n\\. other.sql\n", 2},
+		{sqlServer, "SELECT 1\nGO\n\\connect other\n", 3},
+	}
+	for _, c := range cases {
+		_, err := Split(c.script, c.d)
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Line != c.line || !strings.Contains(se.Msg, "not SQL") {
+			t.Errorf("%q: want a syntax error on line %d about a client command, got %v", c.script, c.line, err)
+		}
+		sc := NewScanner(strings.NewReader(c.script), c.d)
+		for {
+			if _, err = sc.Next(); err != nil {
+				break
+			}
+		}
+		if !errors.As(err, &se) || se.Line != c.line {
+			t.Errorf("%q: the streaming scanner says %v, want the same syntax error", c.script, err)
+		}
+	}
+	// A backslash inside a statement, and words that only start like SOURCE.
+	for _, c := range []struct {
+		d      Dialect
+		script string
+	}{
+		{postgresDialect, "SELECT E'\\\\i';\nSELECT 1 \\\n;"},
+		{mysqlDialect, "SELECT 'a\\'b';\nSOURCES;\nSELECT source FROM t;\nINSERT INTO t (source) VALUES\nsource;"},
+	} {
+		if _, err := Split(c.script, c.d); err != nil {
+			t.Errorf("%q: %v", c.script, err)
 		}
 	}
 }

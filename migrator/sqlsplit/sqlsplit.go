@@ -258,6 +258,13 @@ func (lx *lexer) run() error {
 				return err
 			}
 			continue
+		case c == '\\' && lx.start < 0:
+			// No SQL statement starts with a backslash: this is psql's
+			// \i or \set, or the mysql client's \. (source). The server
+			// would reject it, perhaps after earlier statements committed.
+			return lx.errAt(lx.pos, "%q is a command of the database's command-line client (psql, mysql), not SQL, and migrate sends SQL only; put the SQL it stands for in the script", firstWords(lx.src[lx.pos:]))
+		case lx.d.Delimiter && lx.start < 0 && c|0x20 == 's' && lx.atLineStart(lx.pos) && lx.sourceCommand():
+			return lx.errAt(lx.pos, "%q is the mysql client's command to read another file, not SQL, and migrate sends SQL only; put that file's statements in the script, or make it a migration of its own", firstWords(lx.src[lx.pos:]))
 		case lx.d.BatchSeparator == "" && lx.hasPrefix(lx.delim) && lx.depth == 0:
 			if lx.fromStdin {
 				return lx.copyFromStdin()
@@ -465,6 +472,18 @@ func (lx *lexer) word() {
 			lx.depth++
 		}
 	}
+}
+
+// sourceCommand reports whether the mysql client's SOURCE command starts at
+// pos: the word, then a blank.
+func (lx *lexer) sourceCommand() bool {
+	rest := lx.src[lx.pos:]
+	const kw = "SOURCE"
+	if len(rest) <= len(kw) {
+		lx.touch()
+		return false
+	}
+	return strings.EqualFold(rest[:len(kw)], kw) && (rest[len(kw)] == ' ' || rest[len(kw)] == '\t')
 }
 
 // delimiterLine reports whether a mysql-client DELIMITER command starts at
