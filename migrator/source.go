@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -110,10 +111,16 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
-	if p.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg)
+	file := p.File
+	if strings.IndexFunc(file, unicode.IsControl) >= 0 || !utf8.ValidString(file) {
+		// A line feed or an escape sequence in a file name would break
+		// the message, or paint the terminal: show it escaped.
+		file = strconv.Quote(file)
 	}
-	return fmt.Sprintf("%s: %s", p.File, p.Msg)
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", file, p.Line, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", file, p.Msg)
 }
 
 // SourceError lists every problem found in a migration folder. Nothing is
@@ -170,16 +177,6 @@ func parseFileName(name string) (version, label, direction string, ok bool) {
 		}
 	}
 	return rest[:digits], label, direction, true
-}
-
-// firstNonASCII returns the first character of s outside ASCII.
-func firstNonASCII(s string) (rune, bool) {
-	for _, r := range s {
-		if r >= utf8.RuneSelf {
-			return r, true
-		}
-	}
-	return 0, false
 }
 
 // directiveRE matches "-- migrate:word" comment lines.
@@ -277,10 +274,18 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 		}
 		if !ok {
 			msg := "file name must look like VERSION_NAME.up.sql or VERSION_NAME.down.sql (VERSION digits, NAME ASCII letters, digits, _ or -)"
-			if r, found := firstNonASCII(name); found {
+			if i := strings.IndexFunc(name, func(r rune) bool { return r >= utf8.RuneSelf || unicode.IsControl(r) }); i >= 0 {
 				// An accented letter, or a look-alike (Cyrillic "у" in
-				// ".up.sql"), which the reader cannot see is wrong.
-				msg += fmt.Sprintf(": \"%c\" (%U) is not ASCII", r, r)
+				// ".up.sql"), which the reader cannot see is wrong; or a
+				// byte that is not text at all.
+				switch r, size := utf8.DecodeRuneInString(name[i:]); {
+				case r == utf8.RuneError && size <= 1:
+					msg += fmt.Sprintf(": byte 0x%02X is not UTF-8 text", name[i])
+				case unicode.IsControl(r):
+					msg += fmt.Sprintf(": it holds the control character %U", r)
+				default:
+					msg += fmt.Sprintf(": \"%c\" (%U) is not ASCII", r, r)
+				}
 			}
 			problems = append(problems, Problem{File: name, Msg: msg})
 			continue

@@ -78,6 +78,11 @@ func TestLoadProblems(t *testing.T) {
 		{"directive with three dashes", map[string]string{"1_a.up.sql": "SELECT 1;\n--- migrate:irreversible\r\n"}, []string{`1_a.up.sql:2: "--- migrate:irreversible" is not read as a directive`}},
 		{"directive with spaces around the colon", map[string]string{"1_a.up.sql": "-- migrate : no-transaction\n", "1_a.down.sql": ""}, []string{`1_a.up.sql:1: "-- migrate : no-transaction" is not read`}},
 		{"directive with a space after the colon", map[string]string{"1_a.up.sql": "-- migrate: irreversible\n"}, []string{`1_a.up.sql:1: "-- migrate: irreversible" is not read`}},
+		// Printed raw, a line feed split the message and an escape
+		// sequence coloured the terminal; 0xFF was named U+FFFD.
+		{"line feed in a name", map[string]string{"2_b\n.up.sql": "x"}, []string{`"2_b\n.up.sql": file name must look like`, "control character U+000A"}},
+		{"escape sequence in a name", map[string]string{"2_b\x1b[31m.up.sql": "x"}, []string{`"2_b\x1b[31m.up.sql"`, "control character U+001B"}},
+		{"byte that is not UTF-8 in a name", map[string]string{"2_b\xff.up.sql": "x"}, []string{`"2_b\xff.up.sql"`, "byte 0xFF is not UTF-8 text"}},
 		{"non-utf8", map[string]string{"1_a.up.sql": "SELECT 1;\nSELECT '\xff';\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: not valid UTF-8"}},
 		{"NUL byte", map[string]string{"1_a.up.sql": "SELECT 1;\nSELECT 2;\x00SELECT 3;\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: contains a NUL byte"}},
 		{"UTF-16 without a byte-order mark", map[string]string{"1_a.up.sql": "S\x00E\x00L\x00E\x00C\x00T\x00 \x001\x00;\x00", "1_a.down.sql": ""}, []string{"1_a.up.sql:1: contains a NUL byte", "UTF-16"}},
