@@ -459,6 +459,19 @@ func badInputCases() []badCase {
 			c.setup = applyFirst
 			return c
 		}(),
+		// Both were refused only after migrate's tables had been created
+		// in a database that never had them.
+		usage("repair of a version never recorded", []string{"repair", "1", "--applied"}, "repair 1", "not recorded in the database"),
+		func() badCase {
+			c := usage("--single-transaction where DDL commits", []string{"up", "--single-transaction"}, "--single-transaction", "commits every DDL statement implicitly")
+			c.skip = func(t *testing.T, e *env) string {
+				if e.tg.transactionalDDL {
+					return "this database runs --single-transaction"
+				}
+				return ""
+			}
+			return c
+		}(),
 		func() badCase {
 			c := usage("baseline over recorded versions", []string{"baseline", "2"}, "baseline 2", "already has version 1 recorded")
 			c.files = with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;")

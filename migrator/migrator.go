@@ -304,6 +304,11 @@ func (m *Migrator) locked(ctx context.Context, fn func(p *Plan) (*Report, error)
 // many. It refuses to start while any version is failed, interrupted,
 // changed, missing or out of order.
 func (m *Migrator) Up(ctx context.Context, limit int) (*Report, error) {
+	if m.opts.SingleTransaction && !transactionalDDL(m.driver) {
+		// Refused before the lock and migrate's tables: the database is
+		// left as it was.
+		return nil, ErrNoTransactionalDDL
+	}
 	return m.locked(ctx, func(p *Plan) (*Report, error) {
 		if err := m.blocked(p); err != nil {
 			return nil, err
@@ -905,6 +910,12 @@ const (
 // Repair records what a person did about a blocked version. It never runs
 // migration SQL; it writes the state row and a history entry saying so.
 func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*Report, error) {
+	// A version the database does not record is refused before the lock
+	// is taken and migrate's tables are created (a database that never
+	// saw migrate has none to repair); it is checked again under the lock.
+	if p, err := m.Status(ctx); err == nil && !p.recorded(v) {
+		return nil, fmt.Errorf("repair %d: %w: version %d is not recorded in the database; nothing to repair", v, ErrNoSuchVersion, v)
+	}
 	return m.locked(ctx, func(p *Plan) (*Report, error) {
 		var e *Entry
 		for i := range p.Entries {
