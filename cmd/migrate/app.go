@@ -159,7 +159,17 @@ func cmdCreate(c *cli.Context) error {
 	}
 	var version string
 	if c.Bool("timestamp") {
-		version = time.Now().UTC().Format("20060102150405")
+		// Two creates in one second got the same version, which made the
+		// folder invalid: the second takes the next one.
+		v, err := migrator.NextTimestamp(dir, time.Now())
+		if err != nil {
+			var se *migrator.SourceError
+			if errors.As(err, &se) {
+				return err
+			}
+			return folderError(dir, err)
+		}
+		version = v
 	} else {
 		next, width, err := migrator.NextSequential(dir)
 		if err != nil {

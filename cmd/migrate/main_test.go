@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/migrate-dev/migrate/migrator"
 )
 
 func TestNormaliseArgs(t *testing.T) {
@@ -113,6 +115,25 @@ func TestJSONOnSuccess(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	if err != nil || len(entries) != 4 {
 		t.Errorf("the folder holds %d files (%v), want the two pairs create wrote", len(entries), err)
+	}
+}
+
+// TestCreateTimestampTwiceInOneSecond: the second create took the same
+// version as the first, and the folder no longer loaded.
+func TestCreateTimestampTwiceInOneSecond(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a", "b", "c"} {
+		var stdout, stderr strings.Builder
+		if code := run(context.Background(), []string{"migrate", "--dir", dir, "create", "--timestamp", name}, &stdout, &stderr); code != exitOK {
+			t.Fatalf("create --timestamp %s: exit %d; stderr: %s", name, code, stderr.String())
+		}
+	}
+	src, err := migrator.LoadDir(dir)
+	if err != nil {
+		t.Fatalf("the folder does not load: %v", err)
+	}
+	if len(src.Migrations) != 3 {
+		t.Fatalf("%d migrations, want 3", len(src.Migrations))
 	}
 }
 
