@@ -127,6 +127,9 @@ type largeSource struct {
 	fsys     fs.FS
 	file     string
 	checksum string
+	// scanned is set once scanAll found no syntax error, so the run does
+	// not read the file through a second time before running it.
+	scanned bool
 }
 
 // statements streams the statements of a large script. It checks the bytes
@@ -176,6 +179,7 @@ func (l *largeSource) scanAll(d sqlsplit.Dialect) error {
 	for {
 		if _, err := stmts.next(); err != nil {
 			if errors.Is(err, io.EOF) {
+				l.scanned = true
 				return nil
 			}
 			return err

@@ -164,7 +164,9 @@ func TestLargeScriptFailingStatement(t *testing.T) {
 }
 
 // TestLargeScriptSyntaxErrorRunsNothing stops at an unterminated string at
-// the end of a streamed script before its first statement runs.
+// the end of a streamed script before its first statement runs, and before
+// the lock and migrate's tables, as for a small script (they were created
+// first), with the same file:line form.
 func TestLargeScriptSyntaxErrorRunsNothing(t *testing.T) {
 	migrator.SetLargeScript(t, 1024)
 	script := dataScript(50, 10) + "INSERT INTO items VALUES (0, 'never closed);\n"
@@ -172,11 +174,12 @@ func TestLargeScriptSyntaxErrorRunsNothing(t *testing.T) {
 	m, db := openSQLite(t, dir)
 	_, err := m.Up(context.Background(), 0)
 	line := strings.Count(script, "\n")
-	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("line %d, column 30: unterminated string literal", line)) || !strings.Contains(err.Error(), "nothing was run") {
+	var se *migrator.SourceError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), fmt.Sprintf("0001_data.up.sql:%d: column 30: unterminated string literal", line)) || !strings.Contains(err.Error(), "nothing was run") {
 		t.Fatalf("want the unterminated string at line %d, got %v", line, err)
 	}
-	if tableExists(t, db, "items") || tableExists(t, db, "migrate_history") && historyRows(t, db) > 0 {
-		t.Fatal("something ran before the syntax error was found")
+	if tableExists(t, db, "items") || tableExists(t, db, "migrate_history") {
+		t.Fatal("something ran or was created before the syntax error was found")
 	}
 }
 
