@@ -183,15 +183,6 @@ func TestLargeScriptSyntaxErrorRunsNothing(t *testing.T) {
 	}
 }
 
-func historyRows(t *testing.T, db *sql.DB) int {
-	t.Helper()
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM migrate_history`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // TestLargeScriptChangedOnDisk refuses to commit a streamed script whose
 // file changed after it was loaded: what ran is not what was checked.
 func TestLargeScriptChangedOnDisk(t *testing.T) {
