@@ -34,7 +34,7 @@ func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
 
 // Dialect is PostgreSQL's lexical rules: dollar-quoted bodies, nested
 // block comments, E” strings, and BEGIN ATOMIC ... END function bodies.
-var Dialect = sqlsplit.Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true, NoCopyFromStdin: true}
+var Dialect = sqlsplit.Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true, Parens: true, NoCopyFromStdin: true}
 
 // Driver is a PostgreSQL database.
 type Driver struct {

@@ -11,7 +11,7 @@ import (
 // rather than imported because the drivers import this package (MySQL's
 // and SQL Server's are in mysql_test.go and sqlserver_test.go).
 var (
-	postgresDialect = Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true, NoCopyFromStdin: true}
+	postgresDialect = Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true, Parens: true, NoCopyFromStdin: true}
 	sqliteDialect   = Dialect{Brackets: true, Backticks: true, BeginEnd: true}
 )
 
@@ -279,5 +279,31 @@ func TestSplitClientCommands(t *testing.T) {
 		if _, err := Split(c.script, c.d); err != nil {
 			t.Errorf("%q: %v", c.script, err)
 		}
+	}
+}
+
+// TestSplitPostgresParens: a ';' inside parentheses does not end a
+// PostgreSQL statement, as in psql. CREATE RULE ... DO ALSO (a; b) was cut
+// in two, and run statement by statement (no-transaction, large scripts)
+// its first half failed after the statements before it took effect.
+func TestSplitPostgresParens(t *testing.T) {
+	script := "CREATE TABLE b (id int);\nCREATE RULE r AS ON INSERT TO b DO ALSO (INSERT INTO lg VALUES (1); INSERT INTO lg VALUES (2));\nSELECT ')';\n"
+	stmts, err := Split(script, postgresDialect)
+	if err != nil || len(stmts) != 3 || !strings.HasSuffix(stmts[1].Text, "VALUES (2))") || stmts[2].Line != 3 {
+		t.Fatalf("got %v %+v, want three statements, the rule whole", err, stmts)
+	}
+	_, err = Split("SELECT 1;\nSELECT (1;\nSELECT 2;\n", postgresDialect)
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Line != 2 || se.Column != 8 || !strings.Contains(se.Msg, "unclosed parenthesis") {
+		t.Fatalf("an unclosed parenthesis: got %v, want a syntax error at 2:8", err)
+	}
+	sc := NewScanner(strings.NewReader("SELECT 1;\nSELECT (1;\nSELECT 2;\n"), postgresDialect)
+	for {
+		if _, err = sc.Next(); err != nil {
+			break
+		}
+	}
+	if !errors.As(err, &se) || se.Line != 2 {
+		t.Fatalf("the streaming scanner says %v, want the same syntax error", err)
 	}
 }

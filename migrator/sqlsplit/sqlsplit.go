@@ -51,6 +51,11 @@ type Dialect struct {
 	// BeginEnd keeps the ';' inside BEGIN ... END and CASE ... END bodies of
 	// a CREATE statement (triggers, procedures, SQL-standard function bodies).
 	BeginEnd bool
+	// Parens keeps the ';' inside parentheses, as psql does: CREATE RULE
+	// ... DO ALSO (INSERT ...; INSERT ...) is one statement. An unclosed
+	// parenthesis is a syntax error rather than the rest of the script
+	// read as one statement.
+	Parens bool
 	// NoCopyFromStdin refuses PostgreSQL's COPY ... FROM STDIN: psql sends
 	// the rows that follow it in the script, but to the splitter they are
 	// more SQL, and a server sent the statement alone waits for rows
@@ -109,6 +114,8 @@ type lexer struct {
 	depth      int  // BEGIN/CASE nesting inside a CREATE body
 	compound   bool // MariaDB's BEGIN NOT ATOMIC ... END block
 	fromStdin  bool // a COPY ... FROM STDIN (Dialect.NoCopyFromStdin)
+	parens     int  // open parentheses (Dialect.Parens)
+	parenOpen  int  // offset of the outermost open parenthesis
 	lastWord   string
 	lineAtPos  int // line number of pos, kept incrementally
 	lineCursor int
@@ -223,7 +230,7 @@ func (lx *lexer) flush(repeat int) {
 	if !lx.touched {
 		lx.cutPos, lx.cutDelim, lx.cutOut = lx.pos, lx.delim, len(lx.out)
 	}
-	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth, lx.compound, lx.fromStdin = -1, 0, "", "", 0, false, false
+	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth, lx.compound, lx.fromStdin, lx.parens = -1, 0, "", "", 0, false, false, 0
 }
 
 func isWordByte(c byte) bool {
@@ -265,7 +272,7 @@ func (lx *lexer) run() error {
 			return lx.errAt(lx.pos, "%q is a command of the database's command-line client (psql, mysql), not SQL, and migrate sends SQL only; put the SQL it stands for in the script", firstWords(lx.src[lx.pos:]))
 		case lx.d.Delimiter && lx.start < 0 && c|0x20 == 's' && lx.atLineStart(lx.pos) && lx.sourceCommand():
 			return lx.errAt(lx.pos, "%q is the mysql client's command to read another file, not SQL, and migrate sends SQL only; put that file's statements in the script, or make it a migration of its own", firstWords(lx.src[lx.pos:]))
-		case lx.d.BatchSeparator == "" && lx.hasPrefix(lx.delim) && lx.depth == 0:
+		case lx.d.BatchSeparator == "" && lx.parens == 0 && lx.hasPrefix(lx.delim) && lx.depth == 0:
 			if lx.fromStdin {
 				return lx.copyFromStdin()
 			}
@@ -310,6 +317,17 @@ func (lx *lexer) run() error {
 			if err := lx.dollarQuoted(); err != nil {
 				return err
 			}
+		case lx.d.Parens && c == '(':
+			if lx.parens == 0 {
+				lx.parenOpen = lx.pos
+			}
+			lx.parens++
+			lx.mark(lx.pos, lx.pos+1)
+			lx.pos++
+		case lx.d.Parens && c == ')' && lx.parens > 0:
+			lx.parens--
+			lx.mark(lx.pos, lx.pos+1)
+			lx.pos++
 		case isWordByte(c):
 			lx.word()
 		default:
@@ -324,6 +342,9 @@ func (lx *lexer) run() error {
 	}
 	if lx.fromStdin {
 		return lx.copyFromStdin()
+	}
+	if lx.parens > 0 {
+		return lx.errAt(lx.parenOpen, "unclosed parenthesis: the rest of the script would be read as one statement")
 	}
 	lx.flush(1)
 	return nil
