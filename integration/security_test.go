@@ -82,6 +82,11 @@ func TestPasswordNeverPrinted(t *testing.T) {
 			"unknown scheme":    "pgx://admin:" + url.QueryEscape(secret) + "@127.0.0.1/db",
 			"unparseable URL":   "postgres://admin:" + url.QueryEscape(secret) + "@[::1/db",
 			"bad escape in URL": "postgres://admin:s3cr3t%zz@127.0.0.1/db",
+			// Not percent-encoded, the "/" ended the host: url.Parse's
+			// error quoted ":s3cr3t" as an invalid port.
+			"password not escaped": "postgres://admin:" + secret + "@127.0.0.1/db",
+			"password with a #":    "mysql://admin:s3cr3t#x@127.0.0.1/db",
+			"password with a ?":    "mysql://admin:s3cr3t?x@127.0.0.1/db",
 			// Not URLs: the password is wherever the form puts it.
 			"key=value DSN": "host=127.0.0.1 user=admin password=" + secret + " dbname=db",
 			"MySQL DSN":     "admin:" + secret + "@tcp(127.0.0.1:3306)/db",

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -371,7 +372,7 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%w: %q does not parse: %v", ErrBadURL, Redact(rawURL), redactErr(err, rawURL))
+		return nil, fmt.Errorf("%w: %q does not parse: %s", ErrBadURL, Redact(rawURL), parseErrorText(rawURL, redactErr(err, rawURL)))
 	}
 	registryMu.RLock()
 	opener := registry[u.Scheme]
@@ -408,6 +409,34 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 		return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), redactErr(err, rawURL))
 	}
 	return d, nil
+}
+
+// quotedRE finds the quoted pieces of url.Parse's errors ("invalid port
+// \":pw\" after host", "invalid URL escape \"%zz\"").
+var quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// parseErrorText is url.Parse's reason, unless it quotes a piece of the
+// URL's user information: a password holding "/", "#" or "?" ends the host
+// early, and the error then quoted the password as an invalid port; one
+// holding "%" got its next two characters quoted as an invalid escape.
+func parseErrorText(rawURL string, err error) string {
+	msg := err.Error()
+	i := strings.Index(rawURL, "://")
+	at := strings.LastIndex(rawURL, "@")
+	if i < 0 || at <= i {
+		return msg
+	}
+	userinfo := rawURL[i+3 : at]
+	for _, q := range quotedRE.FindAllString(msg, -1) {
+		frag, uerr := strconv.Unquote(q)
+		if uerr != nil {
+			frag = strings.Trim(q, `"`)
+		}
+		if frag = strings.TrimPrefix(frag, ":"); frag != "" && strings.Contains(userinfo, frag) {
+			return "the user name or password holds a character that a URL needs percent-encoded: write @ as %40, : as %3A, / as %2F, ? as %3F, # as %23 and % as %25"
+		}
+	}
+	return msg
 }
 
 // urlSpaceProblem describes a control character anywhere in a database URL,
