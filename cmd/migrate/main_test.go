@@ -112,6 +112,12 @@ func TestJSONOnSuccess(t *testing.T) {
 			t.Errorf("%s: stdout is not one JSON value (%v):\n%s", args, err, stdout.String())
 		}
 	}
+	// Nothing to do: results is an empty list, not null.
+	var stdout, stderr strings.Builder
+	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
+	if code := run(context.Background(), []string{"migrate", "--dir", t.TempDir(), "--database", db, "--json", "up"}, &stdout, &stderr); code != exitOK || !strings.Contains(stdout.String(), `"results": []`) {
+		t.Errorf("up with nothing to do: exit %d, want %d and \"results\": []:\n%s", code, exitOK, stdout.String())
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil || len(entries) != 4 {
 		t.Errorf("the folder holds %d files (%v), want the two pairs create wrote", len(entries), err)
