@@ -484,6 +484,9 @@ func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {
 		case errors.Is(err, migrator.ErrBadURL):
 			// Name where the URL came from: a newline at the end of
 			// DATABASE_URL is not on the command line to be seen.
+			if v, _ := c.App.Metadata[urlVarKey].(string); v != "" {
+				return nil, usagef("%s (--env): %v", v, err)
+			}
 			if _, fromEnv := os.LookupEnv("DATABASE_URL"); fromEnv && !explicit(c, "database", "DATABASE_URL") {
 				return nil, usagef("DATABASE_URL: %v", err)
 			}

@@ -164,6 +164,32 @@ func TestBareCommandWithEnvironment(t *testing.T) {
 	}
 }
 
+// TestBadURLNamesItsVariable: a bad URL from DATABASE_URL or an
+// environment's url_env variable is reported under that variable's name,
+// not as --database, which was never typed.
+func TestBadURLNamesItsVariable(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "migrate.yaml"), []byte("environments:\n  dev:\n    url_env: DEV_DATABASE_URL\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	t.Setenv("DEV_DATABASE_URL", "postgres://u:pw@h/db\n")
+	t.Setenv("DATABASE_URL", "sqlite:x.db\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--dir", ".", "--env", "dev", "status"}, "DEV_DATABASE_URL (--env): bad database URL: it holds a line feed at its end"},
+		{[]string{"--dir", ".", "status"}, "DATABASE_URL: bad database URL: it holds a line feed at its end"},
+		{[]string{"--dir", ".", "--database", "sqlite:y.db\t", "status"}, "--database: bad database URL: it holds a tab"},
+	} {
+		var stdout, stderr strings.Builder
+		if code := run(context.Background(), append([]string{"migrate"}, c.args...), &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%q: exit %d, want %d and %q; stderr: %s", c.args, code, exitUsage, c.want, stderr.String())
+		}
+	}
+}
+
 // TestEmptyDatabaseURL: an empty DATABASE_URL is named as such, not
 // reported as if it were unset.
 func TestEmptyDatabaseURL(t *testing.T) {
