@@ -182,6 +182,16 @@ func parseFileName(name string) (version, label, direction string, ok bool) {
 // directiveRE matches "-- migrate:word" comment lines.
 var directiveRE = regexp.MustCompile(`^\s*--\s*migrate:(\S*)`)
 
+// TildeHint explains a path that starts with "~" and was not found: the
+// shell expands it, but not inside quotes or from a variable set in a file,
+// and migrate does not.
+func TildeHint(p string) string {
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return ""
+	}
+	return "; a leading ~ is expanded by the shell, not by migrate (not inside quotes, nor in a value read from a file): write the full path or $HOME"
+}
+
 // LoadDir reads migrations from a directory on disk.
 func LoadDir(dir string) (*Source, error) { return LoadDirWith(dir, LoadOptions{}) }
 
@@ -193,7 +203,7 @@ func LoadDirWith(dir string, opts LoadOptions) (*Source, error) {
 			if target, lerr := os.Readlink(dir); lerr == nil {
 				return nil, fmt.Errorf("migration directory %s is a symbolic link to %s, which does not exist (set --dir or MIGRATE_DIR)", dir, target)
 			}
-			return nil, fmt.Errorf("migration directory %s does not exist (set --dir or MIGRATE_DIR)", dir)
+			return nil, fmt.Errorf("migration directory %s does not exist (set --dir or MIGRATE_DIR)%s", dir, TildeHint(dir))
 		}
 		return nil, fmt.Errorf("migration directory %s: %w", dir, err)
 	}

@@ -112,8 +112,15 @@ func TestLoadProblems(t *testing.T) {
 
 func TestLoadDirMissing(t *testing.T) {
 	_, err := migrator.LoadDir("/no/such/dir")
-	if err == nil || !strings.Contains(err.Error(), "/no/such/dir does not exist") {
+	if err == nil || !strings.Contains(err.Error(), "/no/such/dir does not exist") || strings.Contains(err.Error(), "~") {
 		t.Fatalf("got %v", err)
+	}
+	// MIGRATE_DIR='~/db/migrations' from a quoted value or a .env file:
+	// the message said only that the folder does not exist.
+	t.Chdir(t.TempDir())
+	_, err = migrator.LoadDir("~/db/migrations")
+	if err == nil || !strings.Contains(err.Error(), "a leading ~ is expanded by the shell, not by migrate") {
+		t.Fatalf("got %v, want the ~ explained", err)
 	}
 }
 
