@@ -344,6 +344,10 @@ func badInputCases() []badCase {
 			url: func(t *testing.T, e *env) string { return e.url + "\n" }},
 		{name: "URL with a space at the end", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "ends with a space"},
 			url: func(t *testing.T, e *env) string { return e.url + " " }},
+		// postgres:db and sqlserver:sa:pw@host were read as naming no
+		// host: the local default server was used instead.
+		{name: "URL without //", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "no // after"}, skip: networked,
+			url: func(t *testing.T, e *env) string { return strings.Replace(e.url, "://", ":", 1) }},
 		{name: "SQLite URL with options", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `"?mode=ro"`, "take no parameters"},
 			skip: only("sqlite", "only a SQLite URL drops its parameters"),
 			url:  func(t *testing.T, e *env) string { return e.url + "?mode=ro" }},

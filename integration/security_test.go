@@ -86,7 +86,10 @@ func TestPasswordNeverPrinted(t *testing.T) {
 			// error quoted ":s3cr3t" as an invalid port.
 			"password not escaped": "postgres://admin:" + secret + "@127.0.0.1/db",
 			"password with a #":    "mysql://admin:s3cr3t#x@127.0.0.1/db",
-			"password with a ?":    "mysql://admin:s3cr3t?x@127.0.0.1/db",
+			// Without "//" the user info stays in the URL's opaque part,
+			// which the masking did not look in.
+			"URL without //":    "postgres:admin:" + url.QueryEscape(secret) + "@127.0.0.1/db",
+			"password with a ?": "mysql://admin:s3cr3t?x@127.0.0.1/db",
 			// Not URLs: the password is wherever the form puts it.
 			"key=value DSN": "host=127.0.0.1 user=admin password=" + secret + " dbname=db",
 			"MySQL DSN":     "admin:" + secret + "@tcp(127.0.0.1:3306)/db",

@@ -488,6 +488,9 @@ func Redact(rawURL string) string {
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
+	if _, pw, ok := opaquePassword(u); ok {
+		u.Opaque = strings.Replace(u.Opaque, ":"+pw+"@", ":xxxxx@", 1)
+	}
 	if u.RawQuery != "" {
 		parts := strings.Split(u.RawQuery, "&")
 		for i, part := range parts {
@@ -498,6 +501,30 @@ func Redact(rawURL string) string {
 		u.RawQuery = strings.Join(parts, "&")
 	}
 	return u.String()
+}
+
+// CheckSlashes refuses a server URL written without "//" after its scheme
+// (postgres:db, sqlserver:sa:pw@host): url.Parse keeps all of it as one
+// opaque string, and the drivers read that as no host at all, so the
+// local default server (or a misread key=value string) was used instead
+// of the one named.
+func CheckSlashes(u *url.URL) error {
+	if u.Opaque == "" {
+		return nil
+	}
+	return fmt.Errorf("%w: no // after %s: (write %s://user@host/...)", ErrBadURL, u.Scheme, u.Scheme)
+}
+
+// opaquePassword finds user:password@ in a URL written without "//"
+// (postgres:user:pw@host/db), which url.Parse leaves in Opaque instead of
+// User: Redact printed it whole.
+func opaquePassword(u *url.URL) (user, pw string, ok bool) {
+	at := strings.LastIndex(u.Opaque, "@")
+	if at < 0 {
+		return "", "", false
+	}
+	user, pw, ok = strings.Cut(u.Opaque[:at], ":")
+	return user, pw, ok
 }
 
 // isPasswordKey reports a query parameter that carries a password:
@@ -528,6 +555,12 @@ func URLSecrets(rawURL string) []string {
 	var out []string
 	if pw, has := u.User.Password(); has && pw != "" {
 		out = append(out, pw)
+	}
+	if _, pw, ok := opaquePassword(u); ok && pw != "" {
+		out = append(out, pw)
+		if dec, err := url.PathUnescape(pw); err == nil && dec != pw {
+			out = append(out, dec)
+		}
 	}
 	for _, part := range strings.Split(u.RawQuery, "&") {
 		key, raw, _ := strings.Cut(part, "=")
