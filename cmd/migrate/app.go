@@ -23,7 +23,34 @@ import (
 
 // usageErrorHandler turns a flag the parser rejects into a usage error
 // (exit 2) reported in one line, instead of a page of help.
-func usageErrorHandler(_ *cli.Context, err error, _ bool) error { return &usageError{err.Error()} }
+func usageErrorHandler(_ *cli.Context, err error, _ bool) error {
+	return &usageError{flagValueMessage(err.Error())}
+}
+
+// badFlagValueRE matches the flag package's "invalid value" errors, which
+// spell the flag with one dash and end in a bare "parse error".
+var badFlagValueRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-([a-z][a-z-]*): parse error$`)
+
+// flagValueMessage says what a flag's value should look like: "invalid
+// value \"15\" for flag -lock-timeout: parse error" did not say that a
+// duration needs its unit.
+func flagValueMessage(msg string) string {
+	m := badFlagValueRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	value, flag := m[1], m[2]
+	want := "a value of its kind"
+	switch flag {
+	case "lock-timeout":
+		want = "a duration such as 30s, 2m or 1h (the unit is needed, and at most 2562047h; 0 tries once and does not wait)"
+	default:
+		if strings.Contains(msg, "boolean") {
+			want = "true or false (or the flag alone for true)"
+		}
+	}
+	return fmt.Sprintf("--%s: %q is not %s", flag, value, want)
+}
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{

@@ -190,6 +190,23 @@ func TestBadURLNamesItsVariable(t *testing.T) {
 	}
 }
 
+// TestBadFlagValue: a value a flag cannot take says what it should be;
+// the flag package said only "parse error", with the flag spelled -flag.
+func TestBadFlagValue(t *testing.T) {
+	for args, want := range map[string]string{
+		"--lock-timeout 15 up":         `--lock-timeout: "15" is not a duration such as 30s`,
+		"--lock-timeout=1e9h up":       `--lock-timeout: "1e9h" is not a duration`,
+		"--json=maybe status":          `--json: "maybe" is not true or false`,
+		"down --allow-data-loss=maybe": `--allow-data-loss: "maybe" is not true or false`,
+	} {
+		var stdout, stderr strings.Builder
+		argv := append([]string{"migrate", "--dir", t.TempDir(), "--database", "sqlite:" + filepath.Join(t.TempDir(), "x.db")}, strings.Fields(args)...)
+		if code := run(context.Background(), argv, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), want) {
+			t.Errorf("%s: exit %d, want %d and %q; stderr: %s", args, code, exitUsage, want, stderr.String())
+		}
+	}
+}
+
 // TestEmptyDatabaseURL: an empty DATABASE_URL is named as such, not
 // reported as if it were unset.
 func TestEmptyDatabaseURL(t *testing.T) {
