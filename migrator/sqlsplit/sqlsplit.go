@@ -270,6 +270,9 @@ func (lx *lexer) run() error {
 			// \i or \set, or the mysql client's \. (source). The server
 			// would reject it, perhaps after earlier statements committed.
 			return lx.errAt(lx.pos, "%q is a command of the database's command-line client (psql, mysql), not SQL, and migrate sends SQL only; put the SQL it stands for in the script", firstWords(lx.src[lx.pos:]))
+		case lx.d.BatchSeparator != "" && c == ':' && lx.start < 0 && lx.atLineStart(lx.pos) && lx.sqlcmdCommand():
+			// sqlcmd's :r, :setvar, :on error: T-SQL never starts so.
+			return lx.errAt(lx.pos, "%q is a sqlcmd command, not T-SQL, and migrate sends T-SQL only; put the SQL it stands for in the script", firstWords(lx.src[lx.pos:]))
 		case lx.d.Delimiter && lx.start < 0 && c|0x20 == 's' && lx.atLineStart(lx.pos) && lx.sourceCommand():
 			return lx.errAt(lx.pos, "%q is the mysql client's command to read another file, not SQL, and migrate sends SQL only; put that file's statements in the script, or make it a migration of its own", firstWords(lx.src[lx.pos:]))
 		case lx.d.BatchSeparator == "" && lx.parens == 0 && lx.hasPrefix(lx.delim) && lx.depth == 0:
@@ -493,6 +496,17 @@ func (lx *lexer) word() {
 			lx.depth++
 		}
 	}
+}
+
+// sqlcmdCommand reports whether a sqlcmd command (":" and a letter) starts
+// at pos.
+func (lx *lexer) sqlcmdCommand() bool {
+	if lx.pos+1 >= len(lx.src) {
+		lx.touch()
+		return false
+	}
+	c := lx.src[lx.pos+1] | 0x20
+	return c >= 'a' && c <= 'z'
 }
 
 // sourceCommand reports whether the mysql client's SOURCE command starts at
