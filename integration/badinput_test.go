@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/migrate-dev/migrate/internal/testdb"
@@ -144,6 +145,19 @@ func badInputCases() []badCase {
 			}
 			return c
 		}(),
+		// The server got "DELIMITER\nCREATE TABLE c ..." as SQL and failed
+		// it after b was created: version 2 half-applied.
+		func() badCase {
+			c := source("DELIMITER without its delimiter", with("0002_b.up.sql", "CREATE TABLE b (id INT);\nDELIMITER\nCREATE TABLE c (id INT);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+				"0002_b.up.sql:2", "DELIMITER needs the delimiter")
+			c.skip = func(t *testing.T, e *env) string {
+				if scheme(e.url) != "mysql" {
+					return "DELIMITER is the mysql client's command"
+				}
+				return ""
+			}
+			return c
+		}(),
 		source("name without a name", with("0002.up.sql", "SELECT 1;"), "0002.up.sql", "file name must look like VERSION_NAME.up.sql"),
 		source("name with a space", with("0002_add orders.up.sql", "SELECT 1;"), "0002_add orders.up.sql", "file name must look like"),
 		source("accented letter in a name", with("0002_café.up.sql", "SELECT 1;", "0002_café.down.sql", ""), "0002_café.up.sql", `"é" (U+00E9) is not ASCII`),
@@ -159,6 +173,8 @@ func badInputCases() []badCase {
 		source("down without up", with("0002_b.down.sql", "DROP TABLE b;"), "0002_b.down.sql", "down script without an up script"),
 		// Directives.
 		source("unknown directive", with("0002_b.up.sql", "SELECT 1;\n-- migrate:no-transactions\n", "0002_b.down.sql", ""), "0002_b.up.sql:2", `unknown directive "migrate:no-transactions"`),
+		// Read as a comment: the script ran in a transaction.
+		source("directive in upper case", with("0002_b.up.sql", "-- MIGRATE:NO-TRANSACTION\nCREATE TABLE b (id INTEGER);\n", "0002_b.down.sql", ""), "0002_b.up.sql:1", `write "-- migrate:no-transaction"`),
 		source("irreversible directive in a down file", with("0001_a.down.sql", "-- migrate:irreversible\nDROP TABLE a;\n"), "0001_a.down.sql", "belongs in the up script"),
 		source("irreversible up with a down file", with("0001_a.up.sql", "-- migrate:irreversible\nCREATE TABLE a (id INTEGER);\n"), "0001_a.up.sql", "marked irreversible but has a down script"),
 		// Contents.
@@ -170,6 +186,28 @@ func badInputCases() []badCase {
 		func() badCase {
 			c := source("unterminated dollar-quote", with("0002_f.up.sql", "CREATE FUNCTION f() RETURNS int AS $body$\nSELECT 1;\n", "0002_f.down.sql", "DROP FUNCTION f;"), "0002_f.up.sql:1", "unterminated dollar-quoted string (opened with $body$)")
 			c.skip = only("postgres", "dollar-quotes are PostgreSQL syntax")
+			return c
+		}(),
+		// pg_dump's form: the server waited for the rows forever.
+		func() badCase {
+			c := source("COPY FROM STDIN", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER, note TEXT);\nCOPY b (id, note) FROM stdin;\n1\tit's\n\\.\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+				"0002_b.up.sql:2", "COPY ... FROM STDIN", "INSERT")
+			c.skip = only("postgres", "COPY FROM STDIN is PostgreSQL's")
+			return c
+		}(),
+		// The server rejected the client's command after b was created:
+		// version 2 half-applied.
+		source("client command", with("0002_b.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\n\\i other.sql\nCREATE TABLE c (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:3", `"\\i other.sql" is a command of the database's command-line client`),
+		func() badCase {
+			c := source("mysql client SOURCE", with("0002_b.up.sql", "CREATE TABLE b (id INT);\nSOURCE other.sql;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+				"0002_b.up.sql:2", "the mysql client's command to read another file")
+			c.skip = func(t *testing.T, e *env) string {
+				if scheme(e.url) != "mysql" {
+					return "SOURCE is the mysql client's command"
+				}
+				return ""
+			}
 			return c
 		}(),
 		// SQLite ends a statement at a NUL and would silently skip the rest.
@@ -193,6 +231,13 @@ func badInputCases() []badCase {
 			}
 			return c
 		}(),
+		// Cut at the ';' inside the parentheses, the rule's first half
+		// failed after b and lg were created.
+		func() badCase {
+			c := valid("semicolons inside parentheses", with("0002_r.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\nCREATE TABLE lg (id INTEGER);\nCREATE RULE r AS ON INSERT TO b DO ALSO (INSERT INTO lg VALUES (1); INSERT INTO lg VALUES (2));\n", "0002_r.down.sql", "DROP TABLE lg CASCADE;\nDROP TABLE b CASCADE;\n"), 1, 2)
+			c.skip = only("postgres", "CREATE RULE is PostgreSQL's")
+			return c
+		}(),
 		valid("empty files are no-ops", with("0002_empty.up.sql", "", "0002_empty.down.sql", ""), 1, 2),
 		valid("comment-only files are no-ops", with("0002_later.up.sql", "-- nothing yet\n/* later */\n", "0002_later.down.sql", "-- nothing to undo\n"), 1, 2),
 		valid("byte-order mark", with("0002_bom.up.sql", "\ufeffCREATE TABLE bom (id INTEGER);\n", "0002_bom.down.sql", "\ufeffDROP TABLE bom;\n"), 1, 2),
@@ -213,6 +258,23 @@ func badInputCases() []badCase {
 		{name: "folder named like a migration", files: oneTable, args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a folder, not a migration file"},
 			setup: func(t *testing.T, e *env) {
 				if err := os.Mkdir(filepath.Join(e.dir, "0002_b.up.sql"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		// Reading it waited for a writer forever, deaf to SIGTERM.
+		{name: "named pipe named like a migration", files: with("0002_b.down.sql", "DROP TABLE b;"), args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a named pipe (FIFO)", "(1 problem)"},
+			setup: func(t *testing.T, e *env) {
+				if err := syscall.Mkfifo(filepath.Join(e.dir, "0002_b.up.sql"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "symbolic link to a named pipe", files: with("0002_b.down.sql", "DROP TABLE b;"), args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a named pipe (FIFO)", "(1 problem)"},
+			setup: func(t *testing.T, e *env) {
+				fifo := filepath.Join(t.TempDir(), "pipe")
+				if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(fifo, filepath.Join(e.dir, "0002_b.up.sql")); err != nil {
 					t.Fatal(err)
 				}
 			}},
@@ -276,6 +338,16 @@ func badInputCases() []badCase {
 				}
 				return ""
 			}},
+		// A line end copied in with the URL: url.Parse's error quoted
+		// the password, and a SQLite name kept it (a second database).
+		{name: "URL with a line feed at the end", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "line feed at its end"},
+			url: func(t *testing.T, e *env) string { return e.url + "\n" }},
+		{name: "URL with a space at the end", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "ends with a space"},
+			url: func(t *testing.T, e *env) string { return e.url + " " }},
+		// postgres:db and sqlserver:sa:pw@host were read as naming no
+		// host: the local default server was used instead.
+		{name: "URL without //", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "no // after"}, skip: networked,
+			url: func(t *testing.T, e *env) string { return strings.Replace(e.url, "://", ":", 1) }},
 		{name: "SQLite URL with options", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `"?mode=ro"`, "take no parameters"},
 			skip: only("sqlite", "only a SQLite URL drops its parameters"),
 			url:  func(t *testing.T, e *env) string { return e.url + "?mode=ro" }},
@@ -386,6 +458,8 @@ func badInputCases() []badCase {
 			c.setup = applyFirst
 			return c
 		}(),
+		// Exit 4 read as "cannot connect", which invites a retry.
+		usage("verify --dry-run", []string{"--dry-run", "verify", "--scratch"}, "verify cannot be a dry run", "--dry-run"),
 		usage("goto without a version", []string{"goto"}, "missing argument V"),
 		usage("repair without an action", []string{"repair", "1"}, "exactly one of --applied, --rolled-back, --accept-checksum, --forget"),
 		usage("repair with two actions", []string{"repair", "--applied", "--forget", "1"}, "exactly one of"),
@@ -394,6 +468,19 @@ func badInputCases() []badCase {
 		func() badCase {
 			c := usage("repair of an applied version", []string{"repair", "1", "--applied"}, "repair 1 --applied", "version 1 is applied, not failed or interrupted")
 			c.setup = applyFirst
+			return c
+		}(),
+		// Both were refused only after migrate's tables had been created
+		// in a database that never had them.
+		usage("repair of a version never recorded", []string{"repair", "1", "--applied"}, "repair 1", "not recorded in the database"),
+		func() badCase {
+			c := usage("--single-transaction where DDL commits", []string{"up", "--single-transaction"}, "--single-transaction", "commits every DDL statement implicitly")
+			c.skip = func(t *testing.T, e *env) string {
+				if e.tg.transactionalDDL {
+					return "this database runs --single-transaction"
+				}
+				return ""
+			}
 			return c
 		}(),
 		func() badCase {
@@ -416,6 +503,10 @@ func badInputCases() []badCase {
 			}
 			return c
 		}(),
+		// Exit 1 said a statement failed; none had run.
+		{name: "down of an irreversible migration", files: map[string]string{"0001_a.up.sql": "-- migrate:irreversible\nCREATE TABLE a (id INTEGER);\n"},
+			args: []string{"down"}, code: 7, want: []string{"cannot roll back version 1", "0001_a.up.sql", "marked irreversible", "migrate revert"},
+			setup: applyFirst},
 		{name: "redo with nothing applied", files: oneTable, args: []string{"redo"}, applied: []int64{}, want: []string{"nothing to do"}},
 		// A --dir that exists but is the wrong folder: the valid no-op keeps
 		// exit 0, but says the folder holds no migrations.

@@ -70,6 +70,10 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+withPassword(t, editURL(t, e, func(u *url.URL) { u.Host = "127.0.0.1:1" })))
 		envOut, _ := cmd.CombinedOutput()
 		assertNoSecret(t, "status through DATABASE_URL, unreachable", string(envOut))
+		cmd = exec.Command(migrateBin, "--dir", e.dir, "--json", "status")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+secretURL+"\n")
+		envOut, _ = cmd.CombinedOutput()
+		assertNoSecret(t, "status through DATABASE_URL with a line feed at its end", string(envOut))
 
 		failures := map[string]string{
 			"unreachable host":  withPassword(t, editURL(t, e, func(u *url.URL) { u.Host = "127.0.0.1:1" })),
@@ -78,11 +82,24 @@ func TestPasswordNeverPrinted(t *testing.T) {
 			"unknown scheme":    "pgx://admin:" + url.QueryEscape(secret) + "@127.0.0.1/db",
 			"unparseable URL":   "postgres://admin:" + url.QueryEscape(secret) + "@[::1/db",
 			"bad escape in URL": "postgres://admin:s3cr3t%zz@127.0.0.1/db",
+			// Not percent-encoded, the "/" ended the host: url.Parse's
+			// error quoted ":s3cr3t" as an invalid port.
+			"password not escaped": "postgres://admin:" + secret + "@127.0.0.1/db",
+			"password with a #":    "mysql://admin:s3cr3t#x@127.0.0.1/db",
+			// Without "//" the user info stays in the URL's opaque part,
+			// which the masking did not look in.
+			"URL without //":    "postgres:admin:" + url.QueryEscape(secret) + "@127.0.0.1/db",
+			"password with a ?": "mysql://admin:s3cr3t?x@127.0.0.1/db",
 			// Not URLs: the password is wherever the form puts it.
 			"key=value DSN": "host=127.0.0.1 user=admin password=" + secret + " dbname=db",
 			"MySQL DSN":     "admin:" + secret + "@tcp(127.0.0.1:3306)/db",
 			"ADO string":    "Server=127.0.0.1;User Id=sa;Password=" + secret,
 			"not parseable": "password=s3cr3t%zz host=127.0.0.1",
+			// url.Parse quotes the whole input in its error: a line
+			// end copied in with the URL printed the password twice.
+			"line feed at the end":      withPassword(t, e.url) + "\n",
+			"tab inside":                withPassword(t, e.url) + "\t",
+			"line feed, query password": editURL(t, e, func(u *url.URL) { u.RawQuery = "password=" + url.QueryEscape(secret) }) + "\n",
 			// PostgreSQL and SQL Server read a password from the query too.
 			"password in the query": editURL(t, e, func(u *url.URL) {
 				u.User = url.User("migrate_no_such_role")

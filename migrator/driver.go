@@ -8,9 +8,12 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/migrate-dev/migrate/migrator/sqlsplit"
 )
@@ -350,6 +353,12 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 	if rawURL == "" {
 		return nil, ErrNoDatabaseURL
 	}
+	if msg := urlSpaceProblem(rawURL); msg != "" {
+		// A newline or space read in with DATABASE_URL: url.Parse quoted
+		// the whole input (password included) in its error, and a SQLite
+		// file name kept a trailing space, opening another database.
+		return nil, fmt.Errorf("%w: %s", ErrBadURL, msg)
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil && !strings.Contains(rawURL, "://") {
 		// Not a URL at all (a key=value or driver DSN): where its password
@@ -357,8 +366,13 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 		return nil, fmt.Errorf("%w: it does not parse as a URL; %s", ErrBadURL, notURLHint)
 	}
 	if err != nil {
-		// url.Parse echoes the whole input, password included.
-		return nil, fmt.Errorf("%w: %q does not parse: %v", ErrBadURL, Redact(rawURL), redactErr(err, rawURL))
+		// url.Parse echoes the whole input, password included: only its
+		// reason is kept.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%w: %q does not parse: %s", ErrBadURL, Redact(rawURL), parseErrorText(rawURL, redactErr(err, rawURL)))
 	}
 	registryMu.RLock()
 	opener := registry[u.Scheme]
@@ -397,6 +411,59 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 	return d, nil
 }
 
+// quotedRE finds the quoted pieces of url.Parse's errors ("invalid port
+// \":pw\" after host", "invalid URL escape \"%zz\"").
+var quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// parseErrorText is url.Parse's reason, unless it quotes a piece of the
+// URL's user information: a password holding "/", "#" or "?" ends the host
+// early, and the error then quoted the password as an invalid port; one
+// holding "%" got its next two characters quoted as an invalid escape.
+func parseErrorText(rawURL string, err error) string {
+	msg := err.Error()
+	i := strings.Index(rawURL, "://")
+	at := strings.LastIndex(rawURL, "@")
+	if i < 0 || at <= i {
+		return msg
+	}
+	userinfo := rawURL[i+3 : at]
+	for _, q := range quotedRE.FindAllString(msg, -1) {
+		frag, uerr := strconv.Unquote(q)
+		if uerr != nil {
+			frag = strings.Trim(q, `"`)
+		}
+		if frag = strings.TrimPrefix(frag, ":"); frag != "" && strings.Contains(userinfo, frag) {
+			return "the user name or password holds a character that a URL needs percent-encoded: write @ as %40, : as %3A, / as %2F, ? as %3F, # as %23 and % as %25"
+		}
+	}
+	return msg
+}
+
+// urlSpaceProblem describes a control character anywhere in a database URL,
+// or a space at either end, or returns "". Neither belongs in a URL; both
+// come from copying it with its line end or a padded config file.
+func urlSpaceProblem(rawURL string) string {
+	if i := strings.IndexFunc(rawURL, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(rawURL[i:])
+		name := map[rune]string{'\n': "a line feed", '\r': "a carriage return", '\t': "a tab"}[r]
+		if name == "" {
+			name = fmt.Sprintf("the control character %U", r)
+		}
+		where := fmt.Sprintf("at byte %d of %d", i+1, len(rawURL))
+		if strings.TrimRightFunc(rawURL, unicode.IsSpace) == rawURL[:i] {
+			where = "at its end"
+		}
+		return fmt.Sprintf("it holds %s %s (copied in with the URL?); remove it", name, where)
+	}
+	switch {
+	case strings.TrimLeftFunc(rawURL, unicode.IsSpace) != rawURL:
+		return "it starts with a space; remove it"
+	case strings.TrimRightFunc(rawURL, unicode.IsSpace) != rawURL:
+		return "it ends with a space, which would be read as part of the database name; remove it"
+	}
+	return ""
+}
+
 // Default names of the tool's tables; they collide with no other migration
 // tool's (schema_migrations, goose_db_version, flyway_schema_history,
 // migrations).
@@ -421,6 +488,9 @@ func Redact(rawURL string) string {
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
+	if _, pw, ok := opaquePassword(u); ok {
+		u.Opaque = strings.Replace(u.Opaque, ":"+pw+"@", ":xxxxx@", 1)
+	}
 	if u.RawQuery != "" {
 		parts := strings.Split(u.RawQuery, "&")
 		for i, part := range parts {
@@ -431,6 +501,30 @@ func Redact(rawURL string) string {
 		u.RawQuery = strings.Join(parts, "&")
 	}
 	return u.String()
+}
+
+// CheckSlashes refuses a server URL written without "//" after its scheme
+// (postgres:db, sqlserver:sa:pw@host): url.Parse keeps all of it as one
+// opaque string, and the drivers read that as no host at all, so the
+// local default server (or a misread key=value string) was used instead
+// of the one named.
+func CheckSlashes(u *url.URL) error {
+	if u.Opaque == "" {
+		return nil
+	}
+	return fmt.Errorf("%w: no // after %s: (write %s://user@host/...)", ErrBadURL, u.Scheme, u.Scheme)
+}
+
+// opaquePassword finds user:password@ in a URL written without "//"
+// (postgres:user:pw@host/db), which url.Parse leaves in Opaque instead of
+// User: Redact printed it whole.
+func opaquePassword(u *url.URL) (user, pw string, ok bool) {
+	at := strings.LastIndex(u.Opaque, "@")
+	if at < 0 {
+		return "", "", false
+	}
+	user, pw, ok = strings.Cut(u.Opaque[:at], ":")
+	return user, pw, ok
 }
 
 // isPasswordKey reports a query parameter that carries a password:
@@ -446,11 +540,27 @@ func isPasswordKey(rawKey string) bool {
 func URLSecrets(rawURL string) []string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil
+		// A URL with a line end or tab copied in does not parse, and
+		// still holds its password: look again without them.
+		u, err = url.Parse(strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, strings.TrimSpace(rawURL)))
+		if err != nil {
+			return nil
+		}
 	}
 	var out []string
 	if pw, has := u.User.Password(); has && pw != "" {
 		out = append(out, pw)
+	}
+	if _, pw, ok := opaquePassword(u); ok && pw != "" {
+		out = append(out, pw)
+		if dec, err := url.PathUnescape(pw); err == nil && dec != pw {
+			out = append(out, dec)
+		}
 	}
 	for _, part := range strings.Split(u.RawQuery, "&") {
 		key, raw, _ := strings.Cut(part, "=")

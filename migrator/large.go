@@ -48,8 +48,14 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, direc
 			if t := bytes.TrimLeft(chunk, " \t\f\r"); bytes.HasPrefix(t, []byte("--")) {
 				if d, ok := directiveIn(string(chunk)); ok {
 					if !ds.set(d) {
-						problems = append(problems, unknownDirective(name, line, d))
+						if p, miss := misspelledDirective(name, line, string(chunk)); miss {
+							problems = append(problems, p)
+						} else {
+							problems = append(problems, unknownDirective(name, line, d))
+						}
 					}
+				} else if p, miss := misspelledDirective(name, line, string(chunk)); miss {
+					problems = append(problems, p)
 				}
 			}
 		}
@@ -121,6 +127,9 @@ type largeSource struct {
 	fsys     fs.FS
 	file     string
 	checksum string
+	// scanned is set once scanAll found no syntax error, so the run does
+	// not read the file through a second time before running it.
+	scanned bool
 }
 
 // statements streams the statements of a large script. It checks the bytes
@@ -170,6 +179,7 @@ func (l *largeSource) scanAll(d sqlsplit.Dialect) error {
 	for {
 		if _, err := stmts.next(); err != nil {
 			if errors.Is(err, io.EOF) {
+				l.scanned = true
 				return nil
 			}
 			return err

@@ -164,7 +164,9 @@ func TestLargeScriptFailingStatement(t *testing.T) {
 }
 
 // TestLargeScriptSyntaxErrorRunsNothing stops at an unterminated string at
-// the end of a streamed script before its first statement runs.
+// the end of a streamed script before its first statement runs, and before
+// the lock and migrate's tables, as for a small script (they were created
+// first), with the same file:line form.
 func TestLargeScriptSyntaxErrorRunsNothing(t *testing.T) {
 	migrator.SetLargeScript(t, 1024)
 	script := dataScript(50, 10) + "INSERT INTO items VALUES (0, 'never closed);\n"
@@ -172,21 +174,13 @@ func TestLargeScriptSyntaxErrorRunsNothing(t *testing.T) {
 	m, db := openSQLite(t, dir)
 	_, err := m.Up(context.Background(), 0)
 	line := strings.Count(script, "\n")
-	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("line %d, column 30: unterminated string literal", line)) || !strings.Contains(err.Error(), "nothing was run") {
+	var se *migrator.SourceError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), fmt.Sprintf("0001_data.up.sql:%d: column 30: unterminated string literal", line)) || !strings.Contains(err.Error(), "nothing was run") {
 		t.Fatalf("want the unterminated string at line %d, got %v", line, err)
 	}
-	if tableExists(t, db, "items") || tableExists(t, db, "migrate_history") && historyRows(t, db) > 0 {
-		t.Fatal("something ran before the syntax error was found")
+	if tableExists(t, db, "items") || tableExists(t, db, "migrate_history") {
+		t.Fatal("something ran or was created before the syntax error was found")
 	}
-}
-
-func historyRows(t *testing.T, db *sql.DB) int {
-	t.Helper()
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM migrate_history`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // TestLargeScriptChangedOnDisk refuses to commit a streamed script whose
@@ -216,6 +210,7 @@ func TestLargeScriptLoadsLikeSmall(t *testing.T) {
 		"directives after a BOM":    "\xef\xbb\xbf-- migrate:no-transaction\r\n  -- migrate:irreversible\nSELECT '" + long + "';\n",
 		"unknown directives":        "SELECT 1;\n\n\t--  migrate:sometimes\n-- migrate:never\r\n",
 		"directive then bad byte":   "-- migrate:sometimes\nSELECT '\xc3';\n",
+		"misspelled directives":     "-- MIGRATE:IRREVERSIBLE\n--- migrate:no-transaction\r\n-- migrate: irreversible\n",
 		"invalid UTF-8":             "SELECT '" + long + "';\n" + long + "\nSELECT '\xff';\n",
 		"invalid UTF-8 at end":      "SELECT 1;\n" + long + "\xe2\x82",
 		"no final newline":          "-- migrate:irreversible",

@@ -277,6 +277,9 @@ func (m *Migrator) locked(ctx context.Context, fn func(p *Plan) (*Report, error)
 	if err := m.checkScripts(); err != nil {
 		return nil, err
 	}
+	if err := m.checkLargeScripts(ctx); err != nil {
+		return nil, err
+	}
 	if !m.opts.DryRun {
 		unlock, err := m.driver.Lock(ctx, m.opts.LockTimeout)
 		if err != nil {
@@ -304,6 +307,11 @@ func (m *Migrator) locked(ctx context.Context, fn func(p *Plan) (*Report, error)
 // many. It refuses to start while any version is failed, interrupted,
 // changed, missing or out of order.
 func (m *Migrator) Up(ctx context.Context, limit int) (*Report, error) {
+	if m.opts.SingleTransaction && !transactionalDDL(m.driver) {
+		// Refused before the lock and migrate's tables: the database is
+		// left as it was.
+		return nil, ErrNoTransactionalDDL
+	}
 	return m.locked(ctx, func(p *Plan) (*Report, error) {
 		if err := m.blocked(p); err != nil {
 			return nil, err
@@ -465,6 +473,50 @@ func (m *Migrator) checkScripts() error {
 		return nil
 	}
 	return &SourceError{Dir: filepath.Dir(problems[0].File), Problems: problems}
+}
+
+// checkLargeScripts does for large scripts what checkScripts does for the
+// others, before the lock is taken: their syntax errors were found only
+// when the run split them, after migrate's tables had been created (and a
+// SQLite database file with them). Only scripts that may run are read, as
+// each is a streaming pass over the file: the up scripts of versions not
+// applied and the down scripts of applied ones, by a read of the state
+// that changes nothing. A script scanned here is not scanned again.
+func (m *Migrator) checkLargeScripts(ctx context.Context) error {
+	ld, ok := m.driver.(LintDialecter)
+	if !ok {
+		return nil // split reads such scripts whole, after the lock
+	}
+	var applied map[int64]bool
+	for _, mig := range m.source.Migrations {
+		for _, s := range []*Script{&mig.Up, mig.Down} {
+			if s == nil || !s.Large() {
+				continue
+			}
+			if applied == nil {
+				applied = map[int64]bool{}
+				if p, err := m.Status(ctx); err == nil {
+					for _, e := range p.Entries {
+						if e.State != nil {
+							applied[e.Version] = true
+						}
+					}
+				}
+			}
+			if (s == &mig.Up) == applied[mig.Version] {
+				continue // the up of an applied version, the down of a pending one
+			}
+			if err := s.large.scanAll(ld.LintDialect().Lex); err != nil {
+				p := Problem{File: s.Path, Msg: err.Error()}
+				var se *sqlsplit.SyntaxError
+				if errors.As(err, &se) {
+					p.Line, p.Msg = se.Line, fmt.Sprintf("column %d: %s", se.Column, se.Msg)
+				}
+				return &SourceError{Dir: filepath.Dir(s.Path), Problems: []Problem{p}}
+			}
+		}
+	}
+	return nil
 }
 
 // transactionControl returns the leading words of a statement that begins,
@@ -677,8 +729,10 @@ func (m *Migrator) split(script *Script) ([]sqlsplit.Statement, func() (*stateme
 		return stmts, nil, err
 	}
 	lex := ld.LintDialect().Lex
-	if err := script.large.scanAll(lex); err != nil {
-		return nil, nil, err
+	if !script.large.scanned {
+		if err := script.large.scanAll(lex); err != nil {
+			return nil, nil, err
+		}
 	}
 	return nil, func() (*statements, error) { return script.large.open(lex) }, nil
 }
@@ -905,6 +959,12 @@ const (
 // Repair records what a person did about a blocked version. It never runs
 // migration SQL; it writes the state row and a history entry saying so.
 func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*Report, error) {
+	// A version the database does not record is refused before the lock
+	// is taken and migrate's tables are created (a database that never
+	// saw migrate has none to repair); it is checked again under the lock.
+	if p, err := m.Status(ctx); err == nil && !p.recorded(v) {
+		return nil, fmt.Errorf("repair %d: %w: version %d is not recorded in the database; nothing to repair", v, ErrNoSuchVersion, v)
+	}
 	return m.locked(ctx, func(p *Plan) (*Report, error) {
 		var e *Entry
 		for i := range p.Entries {

@@ -131,3 +131,13 @@ func (p *Plan) AppliedDesc() []Entry {
 	}
 	return out
 }
+
+// recorded reports whether the state table has a row for version v.
+func (p *Plan) recorded(v int64) bool {
+	for _, e := range p.Entries {
+		if e.Version == v && e.State != nil {
+			return true
+		}
+	}
+	return false
+}

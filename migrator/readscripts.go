@@ -68,6 +68,10 @@ func (d diskFS) ReadLink(name string) (string, error) { return fs.ReadLink(d.FS,
 
 func (d diskFS) Lstat(name string) (fs.FileInfo, error) { return fs.Lstat(d.FS, name) }
 
+// Stat passes through too: without it fs.Stat opens the file, and opening
+// a named pipe waits for a writer.
+func (d diskFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(d.FS, name) }
+
 // readScript reads one file into p; a large one is only streamed through.
 // buf is the worker's scratch space for small files; fast, when not nil,
 // reads them straight from the folder on disk.

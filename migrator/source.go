@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -110,10 +111,16 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
-	if p.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg)
+	file := p.File
+	if strings.IndexFunc(file, unicode.IsControl) >= 0 || !utf8.ValidString(file) {
+		// A line feed or an escape sequence in a file name would break
+		// the message, or paint the terminal: show it escaped.
+		file = strconv.Quote(file)
 	}
-	return fmt.Sprintf("%s: %s", p.File, p.Msg)
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", file, p.Line, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", file, p.Msg)
 }
 
 // SourceError lists every problem found in a migration folder. Nothing is
@@ -172,18 +179,18 @@ func parseFileName(name string) (version, label, direction string, ok bool) {
 	return rest[:digits], label, direction, true
 }
 
-// firstNonASCII returns the first character of s outside ASCII.
-func firstNonASCII(s string) (rune, bool) {
-	for _, r := range s {
-		if r >= utf8.RuneSelf {
-			return r, true
-		}
-	}
-	return 0, false
-}
-
 // directiveRE matches "-- migrate:word" comment lines.
 var directiveRE = regexp.MustCompile(`^\s*--\s*migrate:(\S*)`)
+
+// TildeHint explains a path that starts with "~" and was not found: the
+// shell expands it, but not inside quotes or from a variable set in a file,
+// and migrate does not.
+func TildeHint(p string) string {
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return ""
+	}
+	return "; a leading ~ is expanded by the shell, not by migrate (not inside quotes, nor in a value read from a file): write the full path or $HOME"
+}
 
 // LoadDir reads migrations from a directory on disk.
 func LoadDir(dir string) (*Source, error) { return LoadDirWith(dir, LoadOptions{}) }
@@ -196,7 +203,7 @@ func LoadDirWith(dir string, opts LoadOptions) (*Source, error) {
 			if target, lerr := os.Readlink(dir); lerr == nil {
 				return nil, fmt.Errorf("migration directory %s is a symbolic link to %s, which does not exist (set --dir or MIGRATE_DIR)", dir, target)
 			}
-			return nil, fmt.Errorf("migration directory %s does not exist (set --dir or MIGRATE_DIR)", dir)
+			return nil, fmt.Errorf("migration directory %s does not exist (set --dir or MIGRATE_DIR)%s", dir, TildeHint(dir))
 		}
 		return nil, fmt.Errorf("migration directory %s: %w", dir, err)
 	}
@@ -260,6 +267,7 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 	files := make([]migrationFile, 0, len(entries))
 	names := make([]string, 0, len(entries))
 	firstFile := make(map[versionSide]string, len(entries)) // for duplicate messages
+	special := map[int64]bool{}                             // versions with a file that is not a regular one
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") || !strings.HasSuffix(strings.ToLower(name), ".sql") {
@@ -276,10 +284,18 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 		}
 		if !ok {
 			msg := "file name must look like VERSION_NAME.up.sql or VERSION_NAME.down.sql (VERSION digits, NAME ASCII letters, digits, _ or -)"
-			if r, found := firstNonASCII(name); found {
+			if i := strings.IndexFunc(name, func(r rune) bool { return r >= utf8.RuneSelf || unicode.IsControl(r) }); i >= 0 {
 				// An accented letter, or a look-alike (Cyrillic "у" in
-				// ".up.sql"), which the reader cannot see is wrong.
-				msg += fmt.Sprintf(": \"%c\" (%U) is not ASCII", r, r)
+				// ".up.sql"), which the reader cannot see is wrong; or a
+				// byte that is not text at all.
+				switch r, size := utf8.DecodeRuneInString(name[i:]); {
+				case r == utf8.RuneError && size <= 1:
+					msg += fmt.Sprintf(": byte 0x%02X is not UTF-8 text", name[i])
+				case unicode.IsControl(r):
+					msg += fmt.Sprintf(": it holds the control character %U", r)
+				default:
+					msg += fmt.Sprintf(": \"%c\" (%U) is not ASCII", r, r)
+				}
 			}
 			problems = append(problems, Problem{File: name, Msg: msg})
 			continue
@@ -288,6 +304,25 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 		if err != nil || version <= 0 {
 			problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("version %s must be a positive integer below 2^63", digits)})
 			continue
+		}
+		if !e.Type().IsRegular() {
+			// A named pipe, socket or device would block the read (a FIFO
+			// waits for a writer forever) or yield no script: name it.
+			// A symbolic link is followed to what it leads to.
+			what := e.Type()
+			if what&fs.ModeSymlink != 0 {
+				if info, err := fs.Stat(fsys, path.Join(dir, name)); err == nil {
+					what = info.Mode().Type()
+				} else {
+					what = 0 // the read reports the broken link
+				}
+			}
+			if kind := specialFileKind(what); kind != "" {
+				problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("is %s, not a regular file: a migration must be a file holding its script", kind)})
+				// Its partner is not an orphan: the pair checks skip it.
+				special[version] = true
+				continue
+			}
 		}
 		key := versionSide{version, direction}
 		if other, dup := firstFile[key]; dup {
@@ -302,7 +337,7 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 	}
 	parsed := readScripts(fsys, dir, names)
 	byVersion := make(map[int64]*Migration, len(files)/2+1)
-	unreadable := map[int64]bool{}
+	unreadable := special
 	read := 0
 	for _, f := range files {
 		name, version := f.name, f.version
@@ -368,6 +403,22 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 	return src, nil
 }
 
+// specialFileKind names a file type that is neither a regular file nor a
+// folder, or returns "" for those.
+func specialFileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeIrregular != 0:
+		return "a file of unknown type"
+	}
+	return ""
+}
+
 // directives are the "-- migrate:" lines a script holds.
 type directives struct {
 	noTransaction, irreversible bool
@@ -417,14 +468,21 @@ func parseScript(name string, raw []byte) (Script, directives, []Problem) {
 	var problems []Problem
 	// Most scripts have no directive at all: only those that mention one
 	// are read line by line.
-	if strings.Contains(s.SQL, "migrate:") {
+	if mentionsMigrate(s.SQL) {
 		for i, line := range strings.Split(s.SQL, "\n") {
 			d, ok := directiveIn(line)
 			if !ok {
+				if p, miss := misspelledDirective(name, i+1, line); miss {
+					problems = append(problems, p)
+				}
 				continue
 			}
 			if !ds.set(d) {
-				problems = append(problems, unknownDirective(name, i+1, d))
+				if p, miss := misspelledDirective(name, i+1, line); miss {
+					problems = append(problems, p)
+				} else {
+					problems = append(problems, unknownDirective(name, i+1, d))
+				}
 			}
 		}
 	}
@@ -439,6 +497,39 @@ func directiveIn(line string) (string, bool) {
 		return "", false
 	}
 	return strings.TrimRight(m[1], "\r"), true
+}
+
+// misspelledRE matches a comment line that names a known directive but is
+// not written the one way directives are read: "-- MIGRATE:NO-TRANSACTION",
+// "--- migrate:irreversible", "-- migrate : no-transaction".
+var misspelledRE = regexp.MustCompile(`(?i)^\s*-{2,}\s*migrate\s*:\s*(no-transaction|irreversible)\b`)
+
+// misspelledDirective reports a line that misses a directive's spelling: it
+// was an ordinary comment, so the script ran in a transaction, or lacked its
+// down script, without a word about the directive.
+func misspelledDirective(file string, line int, text string) (Problem, bool) {
+	m := misspelledRE.FindStringSubmatch(text)
+	if m == nil {
+		return Problem{}, false
+	}
+	want := "-- migrate:" + strings.ToLower(m[1])
+	return Problem{File: file, Line: line, Msg: fmt.Sprintf("%q is not read as a directive: write %q (lower case, no space around the colon)", strings.TrimSpace(strings.TrimRight(text, "\r")), want)}, true
+}
+
+// mentionsMigrate reports whether s holds "migrate" in any case: only such
+// scripts can hold a directive, or a misspelled one.
+func mentionsMigrate(s string) bool {
+	for i := strings.IndexAny(s, "mM"); i >= 0; {
+		if len(s)-i >= 7 && strings.EqualFold(s[i:i+7], "migrate") {
+			return true
+		}
+		j := strings.IndexAny(s[i+1:], "mM")
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 func unknownDirective(file string, line int, d string) Problem {

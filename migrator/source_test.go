@@ -72,6 +72,17 @@ func TestLoadProblems(t *testing.T) {
 		{"down without up", map[string]string{"0003_orders.down.sql": "x"}, []string{"0003_orders.down.sql: down script without an up script"}},
 		{"irreversible with down", map[string]string{"1_a.up.sql": "-- migrate:irreversible\nx", "1_a.down.sql": "x"}, []string{"marked irreversible but has a down script"}},
 		{"unknown directive", map[string]string{"1_a.up.sql": "SELECT 1;\n-- migrate:no-transation\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: unknown directive \"migrate:no-transation\""}},
+		// Read as comments: the script ran in a transaction, or was
+		// refused for its missing down, with no word about the directive.
+		{"directive in upper case", map[string]string{"1_a.up.sql": "-- MIGRATE:NO-TRANSACTION\nVACUUM;\n", "1_a.down.sql": ""}, []string{`1_a.up.sql:1: "-- MIGRATE:NO-TRANSACTION" is not read as a directive: write "-- migrate:no-transaction"`}},
+		{"directive with three dashes", map[string]string{"1_a.up.sql": "SELECT 1;\n--- migrate:irreversible\r\n"}, []string{`1_a.up.sql:2: "--- migrate:irreversible" is not read as a directive`}},
+		{"directive with spaces around the colon", map[string]string{"1_a.up.sql": "-- migrate : no-transaction\n", "1_a.down.sql": ""}, []string{`1_a.up.sql:1: "-- migrate : no-transaction" is not read`}},
+		{"directive with a space after the colon", map[string]string{"1_a.up.sql": "-- migrate: irreversible\n"}, []string{`1_a.up.sql:1: "-- migrate: irreversible" is not read`}},
+		// Printed raw, a line feed split the message and an escape
+		// sequence coloured the terminal; 0xFF was named U+FFFD.
+		{"line feed in a name", map[string]string{"2_b\n.up.sql": "x"}, []string{`"2_b\n.up.sql": file name must look like`, "control character U+000A"}},
+		{"escape sequence in a name", map[string]string{"2_b\x1b[31m.up.sql": "x"}, []string{`"2_b\x1b[31m.up.sql"`, "control character U+001B"}},
+		{"byte that is not UTF-8 in a name", map[string]string{"2_b\xff.up.sql": "x"}, []string{`"2_b\xff.up.sql"`, "byte 0xFF is not UTF-8 text"}},
 		{"non-utf8", map[string]string{"1_a.up.sql": "SELECT 1;\nSELECT '\xff';\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: not valid UTF-8"}},
 		{"NUL byte", map[string]string{"1_a.up.sql": "SELECT 1;\nSELECT 2;\x00SELECT 3;\n", "1_a.down.sql": ""}, []string{"1_a.up.sql:2: contains a NUL byte"}},
 		{"UTF-16 without a byte-order mark", map[string]string{"1_a.up.sql": "S\x00E\x00L\x00E\x00C\x00T\x00 \x001\x00;\x00", "1_a.down.sql": ""}, []string{"1_a.up.sql:1: contains a NUL byte", "UTF-16"}},
@@ -101,8 +112,15 @@ func TestLoadProblems(t *testing.T) {
 
 func TestLoadDirMissing(t *testing.T) {
 	_, err := migrator.LoadDir("/no/such/dir")
-	if err == nil || !strings.Contains(err.Error(), "/no/such/dir does not exist") {
+	if err == nil || !strings.Contains(err.Error(), "/no/such/dir does not exist") || strings.Contains(err.Error(), "~") {
 		t.Fatalf("got %v", err)
+	}
+	// MIGRATE_DIR='~/db/migrations' from a quoted value or a .env file:
+	// the message said only that the folder does not exist.
+	t.Chdir(t.TempDir())
+	_, err = migrator.LoadDir("~/db/migrations")
+	if err == nil || !strings.Contains(err.Error(), "a leading ~ is expanded by the shell, not by migrate") {
+		t.Fatalf("got %v, want the ~ explained", err)
 	}
 }
 

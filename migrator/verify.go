@@ -112,11 +112,11 @@ func (m *Migrator) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 		return nil, ErrDownScriptsNotRead
 	}
 	if m.opts.DryRun {
-		return nil, errors.New("verify cannot be a dry run: it has to run the scripts to compare the schemas")
+		return nil, misfitf("verify cannot be a dry run (--dry-run): it has to run the scripts to compare the schemas")
 	}
 	snap, ok := m.driver.(Snapshotter)
 	if !ok {
-		return nil, fmt.Errorf("driver %T does not support schema snapshots, so verify cannot compare schemas", m.driver)
+		return nil, misfitf("driver %T does not support schema snapshots, so verify cannot compare schemas", m.driver)
 	}
 	if opts.Scratch {
 		return m.verifyScratch(ctx, opts)

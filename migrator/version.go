@@ -67,3 +67,19 @@ func NextVersion(dir string, now time.Time) (string, error) {
 	}
 	return strconv.FormatInt(next, 10), nil
 }
+
+// NextTimestamp returns the version `create --timestamp` gives a new
+// migration in dir: the UTC time now, or, when the folder already holds that
+// second or a later one (two creates in one second), the next number after
+// its newest version, so that no two migrations share a version.
+func NextTimestamp(dir string, now time.Time) (string, error) {
+	next, _, err := NextSequential(dir)
+	if err != nil {
+		return "", err
+	}
+	stamp := now.UTC().Format(TimestampLayout)
+	if v, _ := strconv.ParseInt(stamp, 10, 64); v >= next {
+		return stamp, nil
+	}
+	return strconv.FormatInt(next, 10), nil
+}

@@ -23,7 +23,34 @@ import (
 
 // usageErrorHandler turns a flag the parser rejects into a usage error
 // (exit 2) reported in one line, instead of a page of help.
-func usageErrorHandler(_ *cli.Context, err error, _ bool) error { return &usageError{err.Error()} }
+func usageErrorHandler(_ *cli.Context, err error, _ bool) error {
+	return &usageError{flagValueMessage(err.Error())}
+}
+
+// badFlagValueRE matches the flag package's "invalid value" errors, which
+// spell the flag with one dash and end in a bare "parse error".
+var badFlagValueRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-([a-z][a-z-]*): parse error$`)
+
+// flagValueMessage says what a flag's value should look like: "invalid
+// value \"15\" for flag -lock-timeout: parse error" did not say that a
+// duration needs its unit.
+func flagValueMessage(msg string) string {
+	m := badFlagValueRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	value, flag := m[1], m[2]
+	want := "a value of its kind"
+	switch flag {
+	case "lock-timeout":
+		want = "a duration such as 30s, 2m or 1h (the unit is needed, and at most 2562047h; 0 tries once and does not wait)"
+	default:
+		if strings.Contains(msg, "boolean") {
+			want = "true or false (or the flag alone for true)"
+		}
+	}
+	return fmt.Sprintf("--%s: %q is not %s", flag, value, want)
+}
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
@@ -85,6 +112,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				}},
 			verifyCommand(),
 			{Name: "version", Usage: "print the tool version", Action: func(c *cli.Context) error {
+				if c.Bool("json") {
+					(&printer{w: c.App.Writer, json: true}).emit(map[string]string{"version": migrator.ToolVersionString()})
+					return nil
+				}
 				fmt.Fprintln(c.App.Writer, "migrate", migrator.ToolVersionString())
 				return nil
 			}},
@@ -155,7 +186,17 @@ func cmdCreate(c *cli.Context) error {
 	}
 	var version string
 	if c.Bool("timestamp") {
-		version = time.Now().UTC().Format("20060102150405")
+		// Two creates in one second got the same version, which made the
+		// folder invalid: the second takes the next one.
+		v, err := migrator.NextTimestamp(dir, time.Now())
+		if err != nil {
+			var se *migrator.SourceError
+			if errors.As(err, &se) {
+				return err
+			}
+			return folderError(dir, err)
+		}
+		version = v
 	} else {
 		next, width, err := migrator.NextSequential(dir)
 		if err != nil {
@@ -172,10 +213,21 @@ func cmdCreate(c *cli.Context) error {
 	if long := fmt.Sprintf("%s_%s.down.sql", version, name); len(long) > 255 {
 		return usagef("create: NAME is too long: %s would be %d bytes, and file names may have at most 255", long[:40]+"...", len(long))
 	}
+	// Under --json the files go into one object at the end, so that
+	// stdout holds one JSON value as for every other command.
+	o := &printer{w: c.App.Writer, json: c.Bool("json")}
+	created := createdFiles{Command: "create", Version: version, Name: name, DryRun: dryRun}
 	for _, dirn := range []string{"up", "down"} {
 		p := filepath.Join(dir, fmt.Sprintf("%s_%s.%s.sql", version, name, dirn))
+		if dirn == "up" {
+			created.UpPath = p
+		} else {
+			created.DownPath = p
+		}
 		if dryRun {
-			fmt.Fprintln(c.App.Writer, "would create", p)
+			if !o.json {
+				fmt.Fprintln(c.App.Writer, "would create", p)
+			}
 			continue
 		}
 		body := fmt.Sprintf("-- %s: %s (%s)\n", name, dirn, map[string]string{"up": "apply the change", "down": "undo exactly what the up script did"}[dirn])
@@ -190,9 +242,24 @@ func cmdCreate(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}
-		fmt.Fprintln(c.App.Writer, "created", p)
+		if !o.json {
+			fmt.Fprintln(c.App.Writer, "created", p)
+		}
+	}
+	if o.json {
+		o.emit(created)
 	}
 	return nil
+}
+
+// createdFiles is create's report under --json.
+type createdFiles struct {
+	Command  string `json:"command"`
+	Version  string `json:"version"`
+	Name     string `json:"name"`
+	UpPath   string `json:"up"`
+	DownPath string `json:"down"`
+	DryRun   bool   `json:"dry_run"`
 }
 
 // folderError explains why create could not read or write the migration
@@ -442,6 +509,14 @@ func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {
 		case errors.Is(err, migrator.ErrNoSchemas):
 			return nil, usagef("--schema: %v", err)
 		case errors.Is(err, migrator.ErrBadURL):
+			// Name where the URL came from: a newline at the end of
+			// DATABASE_URL is not on the command line to be seen.
+			if v, _ := c.App.Metadata[urlVarKey].(string); v != "" {
+				return nil, usagef("%s (--env): %v", v, err)
+			}
+			if _, fromEnv := os.LookupEnv("DATABASE_URL"); fromEnv && !explicit(c, "database", "DATABASE_URL") {
+				return nil, usagef("DATABASE_URL: %v", err)
+			}
 			return nil, usagef("--database: %v", err)
 		}
 		return nil, &codedError{err: err, code: exitDatabase}
@@ -474,7 +549,10 @@ func classify(err error) int {
 		return exitBlocked
 	case errors.As(err, &src), errors.As(err, &syn):
 		return exitBadSource
-	case errors.As(err, &se), errors.Is(err, migrator.ErrNotReversible):
+	case errors.Is(err, migrator.ErrNotReversible):
+		// Refused before anything ran: no statement failed.
+		return exitRefused
+	case errors.As(err, &se):
 		return exitFailed
 	case errors.Is(err, migrator.ErrNoSuchVersion):
 		return exitUsage

@@ -13,6 +13,10 @@ import (
 // environment forbids rolling back.
 const forbidRollbackKey = "forbid-rollback"
 
+// urlVarKey holds, in App.Metadata, the environment variable the selected
+// environment read the database URL from, for naming it in errors.
+const urlVarKey = "url-var"
+
 // flagsGivenKey holds, in App.Metadata, how many flags the command line
 // set, counted before applyEnvironment fills in the environment's:
 // MIGRATE_ENV alone is not "flags but no command".
@@ -76,6 +80,7 @@ func applyEnvironment(c *cli.Context) error {
 		if err := c.Set("database", url); err != nil {
 			return err
 		}
+		c.App.Metadata[urlVarKey] = env.URLEnv
 	case !commandsWithoutDatabase[c.Args().First()]:
 		return usagef("%v (%s)", err, path)
 	}

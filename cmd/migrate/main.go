@@ -70,7 +70,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	code := exitCode(ctx, err)
-	msg := redactAll(err.Error(), args)
+	secrets := args
+	if v, _ := app.Metadata[urlVarKey].(string); v != "" {
+		// The environment's URL variable, beside DATABASE_URL.
+		secrets = append(append([]string{}, args...), os.Getenv(v))
+	}
+	msg := redactAll(err.Error(), secrets)
 	fmt.Fprintln(stderr, "migrate: "+msg)
 	if out.n == 0 && jsonWanted(args) {
 		// A command that failed before printing its report still prints

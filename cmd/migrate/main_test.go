@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/migrate-dev/migrate/migrator"
 )
 
 func TestNormaliseArgs(t *testing.T) {
@@ -94,6 +96,53 @@ func TestJSONOnError(t *testing.T) {
 	}
 }
 
+// TestJSONOnSuccess: with --json, the commands that print no report of a
+// run (create, version) also print one JSON value: create printed its
+// "created FILE" lines as text.
+func TestJSONOnSuccess(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range []string{"--json version", "--json create add_x", "--json --dry-run create add_y", "--json create --timestamp add_z"} {
+		var stdout, stderr strings.Builder
+		code := run(context.Background(), append([]string{"migrate", "--dir", dir}, strings.Fields(args)...), &stdout, &stderr)
+		if code != exitOK {
+			t.Errorf("%s: exit %d; stderr: %s", args, code, stderr.String())
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(stdout.String()), &v); err != nil {
+			t.Errorf("%s: stdout is not one JSON value (%v):\n%s", args, err, stdout.String())
+		}
+	}
+	// Nothing to do: results is an empty list, not null.
+	var stdout, stderr strings.Builder
+	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
+	if code := run(context.Background(), []string{"migrate", "--dir", t.TempDir(), "--database", db, "--json", "up"}, &stdout, &stderr); code != exitOK || !strings.Contains(stdout.String(), `"results": []`) {
+		t.Errorf("up with nothing to do: exit %d, want %d and \"results\": []:\n%s", code, exitOK, stdout.String())
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 4 {
+		t.Errorf("the folder holds %d files (%v), want the two pairs create wrote", len(entries), err)
+	}
+}
+
+// TestCreateTimestampTwiceInOneSecond: the second create took the same
+// version as the first, and the folder no longer loaded.
+func TestCreateTimestampTwiceInOneSecond(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a", "b", "c"} {
+		var stdout, stderr strings.Builder
+		if code := run(context.Background(), []string{"migrate", "--dir", dir, "create", "--timestamp", name}, &stdout, &stderr); code != exitOK {
+			t.Fatalf("create --timestamp %s: exit %d; stderr: %s", name, code, stderr.String())
+		}
+	}
+	src, err := migrator.LoadDir(dir)
+	if err != nil {
+		t.Fatalf("the folder does not load: %v", err)
+	}
+	if len(src.Migrations) != 3 {
+		t.Fatalf("%d migrations, want 3", len(src.Migrations))
+	}
+}
+
 // A bare migrate prints the help, also where the shell selects an
 // environment: what the environment fills in was not typed as flags.
 func TestBareCommandWithEnvironment(t *testing.T) {
@@ -112,6 +161,49 @@ func TestBareCommandWithEnvironment(t *testing.T) {
 	stderr.Reset()
 	if code := run(context.Background(), []string{"migrate", "--lock-timeout", "1s"}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "no command given") {
 		t.Errorf("flags but no command with MIGRATE_ENV: exit %d, want %d; stderr: %s", code, exitUsage, stderr.String())
+	}
+}
+
+// TestBadURLNamesItsVariable: a bad URL from DATABASE_URL or an
+// environment's url_env variable is reported under that variable's name,
+// not as --database, which was never typed.
+func TestBadURLNamesItsVariable(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "migrate.yaml"), []byte("environments:\n  dev:\n    url_env: DEV_DATABASE_URL\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	t.Setenv("DEV_DATABASE_URL", "postgres://u:pw@h/db\n")
+	t.Setenv("DATABASE_URL", "sqlite:x.db\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--dir", ".", "--env", "dev", "status"}, "DEV_DATABASE_URL (--env): bad database URL: it holds a line feed at its end"},
+		{[]string{"--dir", ".", "status"}, "DATABASE_URL: bad database URL: it holds a line feed at its end"},
+		{[]string{"--dir", ".", "--database", "sqlite:y.db\t", "status"}, "--database: bad database URL: it holds a tab"},
+	} {
+		var stdout, stderr strings.Builder
+		if code := run(context.Background(), append([]string{"migrate"}, c.args...), &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%q: exit %d, want %d and %q; stderr: %s", c.args, code, exitUsage, c.want, stderr.String())
+		}
+	}
+}
+
+// TestBadFlagValue: a value a flag cannot take says what it should be;
+// the flag package said only "parse error", with the flag spelled -flag.
+func TestBadFlagValue(t *testing.T) {
+	for args, want := range map[string]string{
+		"--lock-timeout 15 up":         `--lock-timeout: "15" is not a duration such as 30s`,
+		"--lock-timeout=1e9h up":       `--lock-timeout: "1e9h" is not a duration`,
+		"--json=maybe status":          `--json: "maybe" is not true or false`,
+		"down --allow-data-loss=maybe": `--allow-data-loss: "maybe" is not true or false`,
+	} {
+		var stdout, stderr strings.Builder
+		argv := append([]string{"migrate", "--dir", t.TempDir(), "--database", "sqlite:" + filepath.Join(t.TempDir(), "x.db")}, strings.Fields(args)...)
+		if code := run(context.Background(), argv, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), want) {
+			t.Errorf("%s: exit %d, want %d and %q; stderr: %s", args, code, exitUsage, want, stderr.String())
+		}
 	}
 }
 

@@ -56,6 +56,11 @@ func (o *printer) report(verb string, rep *migrator.Report, err error) error {
 				err = serr
 			}
 		}
+		if rep.Results == nil {
+			// "nothing to do" is an empty list, not null: a reader
+			// iterating over results would fail on null.
+			rep.Results = []migrator.Result{}
+		}
 		out := struct {
 			Command string `json:"command"`
 			*migrator.Report

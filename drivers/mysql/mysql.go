@@ -62,6 +62,9 @@ type Driver struct {
 // Statements are never sent several at a time: the engine splits scripts
 // itself, so multiStatements is forced off.
 func DSNConfig(u *url.URL) (*mysql.Config, error) {
+	if err := migrator.CheckSlashes(u); err != nil {
+		return nil, err
+	}
 	c, err := mysql.ParseDSN("/?" + u.RawQuery)
 	if err != nil {
 		return nil, fmt.Errorf("%w: URL parameters: %w", migrator.ErrBadURL, err)

@@ -34,7 +34,7 @@ func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
 
 // Dialect is PostgreSQL's lexical rules: dollar-quoted bodies, nested
 // block comments, E” strings, and BEGIN ATOMIC ... END function bodies.
-var Dialect = sqlsplit.Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true}
+var Dialect = sqlsplit.Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true, Parens: true, NoCopyFromStdin: true}
 
 // Driver is a PostgreSQL database.
 type Driver struct {
@@ -69,7 +69,20 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 		q.Set("application_name", "migrate")
 	}
 	u.RawQuery = q.Encode()
-	connConfig, err := pgx.ParseConfig(u.String())
+	// postgres:db or postgres:user@host: pgx would read it as a
+	// key=value string and send the server a parameter named
+	// "postgres:db?application_name".
+	if err := migrator.CheckSlashes(&u); err != nil {
+		return nil, err
+	}
+	conn := u.String()
+	if !strings.Contains(conn, "://") {
+		// postgres:// with nothing after it, which libpq reads as every
+		// default (the local socket, the OS user): url.URL.String drops
+		// the "//" and pgx, as for postgres:db, misreads the rest.
+		conn = strings.Replace(conn, ":", "://", 1)
+	}
+	connConfig, err := pgx.ParseConfig(conn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", migrator.ErrBadURL, err)
 	}

@@ -48,11 +48,17 @@ type Driver struct {
 
 // Path returns the database file named by a sqlite URL.
 func Path(u *url.URL) string {
-	p := u.Opaque
-	if p == "" {
-		p = u.Host + u.Path
+	if u.Opaque == "" {
+		return u.Host + u.Path
 	}
-	return p
+	// sqlite:path/to.db: its escapes (%23 for "#", %3F for "?") are
+	// decoded as they are in sqlite:///abs/path.db; kept as written, they
+	// named another file than the one meant. An invalid escape is
+	// refused by Open.
+	if p, err := url.PathUnescape(u.Opaque); err == nil {
+		return p
+	}
+	return u.Opaque
 }
 
 // Open opens the database named by cfg.URL. A file that does not exist yet
@@ -61,6 +67,9 @@ func Path(u *url.URL) string {
 // typo in the path must not leave a new empty file behind.
 func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	path := Path(cfg.URL)
+	if _, err := url.PathUnescape(cfg.URL.Opaque); err != nil {
+		return nil, fmt.Errorf("%w: the file name %s: %v; write %% in a file name as %%25", migrator.ErrBadURL, cfg.URL.Opaque, err)
+	}
 	if path == "" {
 		return nil, fmt.Errorf("%w: it names no file: use sqlite:path/to.db or sqlite::memory:", migrator.ErrBadURL)
 	}
@@ -81,7 +90,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	if !memory {
 		if dir := filepath.Dir(path); dir != "." {
 			if _, err := os.Stat(dir); err != nil {
-				return nil, fmt.Errorf("directory of database file %s: %w", path, err)
+				return nil, fmt.Errorf("directory of database file %s: %w%s", path, err, migrator.TildeHint(path))
 			}
 		}
 		if st, err := os.Stat(path); err == nil && st.IsDir() {

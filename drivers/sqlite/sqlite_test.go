@@ -43,6 +43,27 @@ func TestFileNameIsTheFileOpened(t *testing.T) {
 	}
 }
 
+// TestRelativeURLEscapes: sqlite:path/to.db decodes its escapes as
+// sqlite:///abs/path.db does; "sqlite:a%23b.db" wrote a file named "a%23b.db".
+func TestRelativeURLEscapes(t *testing.T) {
+	t.Chdir(t.TempDir())
+	drv, err := migrator.Open(context.Background(), "sqlite:a%23b%3Fc%25d%20e.db", migrator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv.Close()
+	if err := drv.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("a#b?c%d e.db"); err != nil {
+		entries, _ := os.ReadDir(".")
+		t.Fatalf("the database is not the file the URL names: %v (the folder holds %v)", err, entries)
+	}
+	if _, err := migrator.Open(context.Background(), "sqlite:50%.db", migrator.Config{}); !errors.Is(err, migrator.ErrBadURL) || !strings.Contains(err.Error(), "%25") {
+		t.Errorf("an invalid escape: got %v, want a bad URL error saying how to write %%", err)
+	}
+}
+
 // TestURLRefused: options and fragments would otherwise be dropped, opening
 // another file than the one named, read-write.
 func TestURLRefused(t *testing.T) {

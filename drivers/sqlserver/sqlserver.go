@@ -72,6 +72,10 @@ type Driver struct {
 
 // Open connects to the database named by cfg.URL.
 func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
+	// sqlserver:sa:pw@host read as no host: the local server was used.
+	if err := migrator.CheckSlashes(cfg.URL); err != nil {
+		return nil, err
+	}
 	dsn := connString(cfg.URL, cfg.AppName)
 	// Parse first so that a bad URL is reported at once; msdsn's messages
 	// never quote the password.

@@ -226,7 +226,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("creating the migrate tables: %w", err)
+		return fmt.Errorf("committing: %w", err)
 	}
 	return s.loadUser(ctx)
 }

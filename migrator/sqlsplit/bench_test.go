@@ -8,7 +8,7 @@ import (
 
 // The dialects as the drivers configure them.
 var (
-	benchPostgres  = Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true}
+	benchPostgres  = Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true, Parens: true, NoCopyFromStdin: true}
 	benchSQLite    = Dialect{Brackets: true, Backticks: true, BeginEnd: true}
 	benchMySQL     = Dialect{Backticks: true, HashComments: true, DashCommentNeedsSpace: true, BackslashEscapes: true, DoubleQuoteStrings: true, Delimiter: true, BeginEnd: true}
 	benchSQLServer = Dialect{Brackets: true, NestedComments: true, BatchSeparator: "GO", BeginEnd: true}

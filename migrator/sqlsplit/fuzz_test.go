@@ -11,7 +11,7 @@ import (
 // rather than imported because the drivers import this package (MySQL's
 // and SQL Server's are in mysql_test.go and sqlserver_test.go).
 var (
-	postgresDialect = Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true}
+	postgresDialect = Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true, Parens: true, NoCopyFromStdin: true}
 	sqliteDialect   = Dialect{Brackets: true, Backticks: true, BeginEnd: true}
 )
 
@@ -28,6 +28,8 @@ var seeds = []string{
 	"SELECT E'a\\'b;c';",
 	"SELECT \"weird;name\" FROM t;",
 	"CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nSELECT 2;",
+	"CREATE TABLE t (a int);\nCOPY t (a) FROM stdin;\n1\n\\.\n",
+	"SELECT 1;\n\\i other.sql\nSOURCE x.sql;\n",
 	"DO $body$ BEGIN RAISE NOTICE 'x;'; END $body$;",
 	"CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT 3;",
 	"CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET n = n + 1; END;\nSELECT 1;",
@@ -192,4 +194,118 @@ func commentEnd(t *testing.T, script string, i, to int, d Dialect) int {
 	}
 	t.Fatalf("comment at byte %d runs past the gap it sits in", i)
 	return to
+}
+
+// TestSplitCopyFromStdin: PostgreSQL's COPY ... FROM STDIN is refused with
+// its line, by the in-memory splitter and the streaming one alike. The
+// server, sent it alone, waited for rows forever; the rows after it, split
+// as SQL, gave errors about the data.
+func TestSplitCopyFromStdin(t *testing.T) {
+	for script, line := range map[string]int{
+		"CREATE TABLE t (a int, b text);\n\nCOPY t (a, b) FROM stdin;\n1\tit's\n\\.\n": 3,
+		"copy t from STDIN with (format csv)":                                          1,
+		"SELECT 1;\n  COPY public.t FROM\n  STDIN;":                                    2,
+	} {
+		_, err := Split(script, postgresDialect)
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Line != line || !strings.Contains(se.Msg, "COPY ... FROM STDIN") {
+			t.Errorf("%q: want a syntax error on line %d about COPY FROM STDIN, got %v", script, line, err)
+		}
+		sc := NewScanner(strings.NewReader(script), postgresDialect)
+		for {
+			if _, err = sc.Next(); err != nil {
+				break
+			}
+		}
+		if !errors.As(err, &se) || se.Line != line {
+			t.Errorf("%q: the streaming scanner says %v, want the same syntax error", script, err)
+		}
+	}
+	// Other COPYs are SQL the server runs by itself.
+	for _, script := range []string{
+		"COPY t TO STDOUT;",
+		"COPY t FROM '/srv/t.csv';",
+		"COPY (SELECT * FROM stdin_log) TO '/tmp/x';",
+		"INSERT INTO t SELECT * FROM stdin;",
+	} {
+		if _, err := Split(script, postgresDialect); err != nil {
+			t.Errorf("%q: %v", script, err)
+		}
+	}
+}
+
+// TestSplitClientCommands: the command-line clients' own commands (psql's
+// \i and \set, the mysql client's \. and SOURCE) are refused with their
+// line: the server rejected them, on MySQL after the statements before
+// them had committed.
+func TestSplitClientCommands(t *testing.T) {
+	cases := []struct {
+		d      Dialect
+		script string
+		line   int
+	}{
+		{postgresDialect, "CREATE TABLE b (id int);\n\\i other.sql\nCREATE TABLE c (id int);", 2},
+		{postgresDialect, "\\set ON_ERROR_STOP on\nSELECT 1;", 1},
+		{sqliteDialect, "SELECT 1;\n  \\echo hi", 2},
+		{mysqlDialect, "CREATE TABLE b (id INT);\nSOURCE other.sql;\nCREATE TABLE c (id INT);", 2},
+		{mysqlDialect, "CREATE TABLE b (id INT);\nsource other.sql\n", 2},
+		{mysqlDialect, "SELECT 1;\n\\. other.sql\n", 2},
+		{sqlServer, "SELECT 1\nGO\n\\connect other\n", 3},
+		{sqlServer, ":setvar db shop\nSELECT 1\nGO\n", 1},
+		{sqlServer, "SELECT 1\nGO\n  :r other.sql\nGO\n", 3},
+	}
+	for _, c := range cases {
+		_, err := Split(c.script, c.d)
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Line != c.line || !strings.Contains(se.Msg, "not SQL") && !strings.Contains(se.Msg, "not T-SQL") {
+			t.Errorf("%q: want a syntax error on line %d about a client command, got %v", c.script, c.line, err)
+		}
+		sc := NewScanner(strings.NewReader(c.script), c.d)
+		for {
+			if _, err = sc.Next(); err != nil {
+				break
+			}
+		}
+		if !errors.As(err, &se) || se.Line != c.line {
+			t.Errorf("%q: the streaming scanner says %v, want the same syntax error", c.script, err)
+		}
+	}
+	// A backslash inside a statement, and words that only start like SOURCE.
+	for _, c := range []struct {
+		d      Dialect
+		script string
+	}{
+		{postgresDialect, "SELECT E'\\\\i';\nSELECT 1 \\\n;"},
+		{mysqlDialect, "SELECT 'a\\'b';\nSOURCES;\nSELECT source FROM t;\nINSERT INTO t (source) VALUES\nsource;"},
+	} {
+		if _, err := Split(c.script, c.d); err != nil {
+			t.Errorf("%q: %v", c.script, err)
+		}
+	}
+}
+
+// TestSplitPostgresParens: a ';' inside parentheses does not end a
+// PostgreSQL statement, as in psql. CREATE RULE ... DO ALSO (a; b) was cut
+// in two, and run statement by statement (no-transaction, large scripts)
+// its first half failed after the statements before it took effect.
+func TestSplitPostgresParens(t *testing.T) {
+	script := "CREATE TABLE b (id int);\nCREATE RULE r AS ON INSERT TO b DO ALSO (INSERT INTO lg VALUES (1); INSERT INTO lg VALUES (2));\nSELECT ')';\n"
+	stmts, err := Split(script, postgresDialect)
+	if err != nil || len(stmts) != 3 || !strings.HasSuffix(stmts[1].Text, "VALUES (2))") || stmts[2].Line != 3 {
+		t.Fatalf("got %v %+v, want three statements, the rule whole", err, stmts)
+	}
+	_, err = Split("SELECT 1;\nSELECT (1;\nSELECT 2;\n", postgresDialect)
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Line != 2 || se.Column != 8 || !strings.Contains(se.Msg, "unclosed parenthesis") {
+		t.Fatalf("an unclosed parenthesis: got %v, want a syntax error at 2:8", err)
+	}
+	sc := NewScanner(strings.NewReader("SELECT 1;\nSELECT (1;\nSELECT 2;\n"), postgresDialect)
+	for {
+		if _, err = sc.Next(); err != nil {
+			break
+		}
+	}
+	if !errors.As(err, &se) || se.Line != 2 {
+		t.Fatalf("the streaming scanner says %v, want the same syntax error", err)
+	}
 }

@@ -213,3 +213,34 @@ func TestSplitMySQLDashWithoutSpace(t *testing.T) {
 		t.Fatalf("double minus inside a statement: %v %+v", err, stmts)
 	}
 }
+
+// TestSplitMySQLDelimiterWithoutArgument: a DELIMITER line with nothing after
+// it is refused with its line, as the mysql client refuses it; it was sent to
+// the server as SQL, which failed it after the statements before it committed.
+func TestSplitMySQLDelimiterWithoutArgument(t *testing.T) {
+	for script, line := range map[string]int{
+		"CREATE TABLE b (id INT);\nDELIMITER\nCREATE TABLE c (id INT);": 2,
+		"DELIMITER   \nSELECT 1;":             1,
+		"SELECT 1;\r\ndelimiter\r\nSELECT 2;": 2,
+		"SELECT 1;\nDELIMITER":                2,
+	} {
+		_, err := Split(script, mysqlDialect)
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Line != line || !strings.Contains(se.Msg, "DELIMITER needs the delimiter") {
+			t.Errorf("%q: want a syntax error on line %d about the missing delimiter, got %v", script, line, err)
+		}
+		sc := NewScanner(strings.NewReader(script), mysqlDialect)
+		for {
+			if _, err = sc.Next(); err != nil {
+				break
+			}
+		}
+		if !errors.As(err, &se) || se.Line != line {
+			t.Errorf("%q: the streaming scanner says %v, want the same syntax error", script, err)
+		}
+	}
+	// A word that only starts like the command is SQL.
+	if stmts, err := Split("DELIMITERS;\nSELECT 1;", mysqlDialect); err != nil || len(stmts) != 2 {
+		t.Fatalf("DELIMITERS: %v %+v", err, stmts)
+	}
+}

@@ -51,6 +51,16 @@ type Dialect struct {
 	// BeginEnd keeps the ';' inside BEGIN ... END and CASE ... END bodies of
 	// a CREATE statement (triggers, procedures, SQL-standard function bodies).
 	BeginEnd bool
+	// Parens keeps the ';' inside parentheses, as psql does: CREATE RULE
+	// ... DO ALSO (INSERT ...; INSERT ...) is one statement. An unclosed
+	// parenthesis is a syntax error rather than the rest of the script
+	// read as one statement.
+	Parens bool
+	// NoCopyFromStdin refuses PostgreSQL's COPY ... FROM STDIN: psql sends
+	// the rows that follow it in the script, but to the splitter they are
+	// more SQL, and a server sent the statement alone waits for rows
+	// forever. Needs BeginEnd, which tracks a statement's words.
+	NoCopyFromStdin bool
 }
 
 // Statement is one piece of a script, in the order it appears.
@@ -103,6 +113,9 @@ type lexer struct {
 	firstWord  string
 	depth      int  // BEGIN/CASE nesting inside a CREATE body
 	compound   bool // MariaDB's BEGIN NOT ATOMIC ... END block
+	fromStdin  bool // a COPY ... FROM STDIN (Dialect.NoCopyFromStdin)
+	parens     int  // open parentheses (Dialect.Parens)
+	parenOpen  int  // offset of the outermost open parenthesis
 	lastWord   string
 	lineAtPos  int // line number of pos, kept incrementally
 	lineCursor int
@@ -217,7 +230,7 @@ func (lx *lexer) flush(repeat int) {
 	if !lx.touched {
 		lx.cutPos, lx.cutDelim, lx.cutOut = lx.pos, lx.delim, len(lx.out)
 	}
-	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth, lx.compound = -1, 0, "", "", 0, false
+	lx.start, lx.end, lx.firstWord, lx.lastWord, lx.depth, lx.compound, lx.fromStdin, lx.parens = -1, 0, "", "", 0, false, false, 0
 }
 
 func isWordByte(c byte) bool {
@@ -247,9 +260,25 @@ func (lx *lexer) run() error {
 		// every byte of a batch script.
 		case lx.d.BatchSeparator != "" && c|0x20 == lx.d.BatchSeparator[0]|0x20 && lx.atLineStart(lx.pos) && lx.batchSeparator():
 			continue
-		case lx.d.Delimiter && lx.start < 0 && lx.atLineStart(lx.pos) && lx.delimiterCommand():
+		case lx.d.Delimiter && lx.start < 0 && lx.atLineStart(lx.pos) && lx.delimiterLine():
+			if err := lx.delimiterCommand(); err != nil {
+				return err
+			}
 			continue
-		case lx.d.BatchSeparator == "" && lx.hasPrefix(lx.delim) && lx.depth == 0:
+		case c == '\\' && lx.start < 0:
+			// No SQL statement starts with a backslash: this is psql's
+			// \i or \set, or the mysql client's \. (source). The server
+			// would reject it, perhaps after earlier statements committed.
+			return lx.errAt(lx.pos, "%q is a command of the database's command-line client (psql, mysql), not SQL, and migrate sends SQL only; put the SQL it stands for in the script", firstWords(lx.src[lx.pos:]))
+		case lx.d.BatchSeparator != "" && c == ':' && lx.start < 0 && lx.atLineStart(lx.pos) && lx.sqlcmdCommand():
+			// sqlcmd's :r, :setvar, :on error: T-SQL never starts so.
+			return lx.errAt(lx.pos, "%q is a sqlcmd command, not T-SQL, and migrate sends T-SQL only; put the SQL it stands for in the script", firstWords(lx.src[lx.pos:]))
+		case lx.d.Delimiter && lx.start < 0 && c|0x20 == 's' && lx.atLineStart(lx.pos) && lx.sourceCommand():
+			return lx.errAt(lx.pos, "%q is the mysql client's command to read another file, not SQL, and migrate sends SQL only; put that file's statements in the script, or make it a migration of its own", firstWords(lx.src[lx.pos:]))
+		case lx.d.BatchSeparator == "" && lx.parens == 0 && lx.hasPrefix(lx.delim) && lx.depth == 0:
+			if lx.fromStdin {
+				return lx.copyFromStdin()
+			}
 			lx.pos += len(lx.delim)
 			lx.flush(1)
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
@@ -291,6 +320,17 @@ func (lx *lexer) run() error {
 			if err := lx.dollarQuoted(); err != nil {
 				return err
 			}
+		case lx.d.Parens && c == '(':
+			if lx.parens == 0 {
+				lx.parenOpen = lx.pos
+			}
+			lx.parens++
+			lx.mark(lx.pos, lx.pos+1)
+			lx.pos++
+		case lx.d.Parens && c == ')' && lx.parens > 0:
+			lx.parens--
+			lx.mark(lx.pos, lx.pos+1)
+			lx.pos++
 		case isWordByte(c):
 			lx.word()
 		default:
@@ -303,8 +343,18 @@ func (lx *lexer) run() error {
 		lx.touched = true
 		return nil
 	}
+	if lx.fromStdin {
+		return lx.copyFromStdin()
+	}
+	if lx.parens > 0 {
+		return lx.errAt(lx.parenOpen, "unclosed parenthesis: the rest of the script would be read as one statement")
+	}
 	lx.flush(1)
 	return nil
+}
+
+func (lx *lexer) copyFromStdin() error {
+	return lx.errAt(lx.start, "COPY ... FROM STDIN reads rows that psql sends from the lines after it, and migrate sends SQL statements only (the server would wait for the rows forever); write the rows as INSERT statements, or COPY FROM a file on the server")
 }
 
 func (lx *lexer) skipLine() {
@@ -416,6 +466,9 @@ func (lx *lexer) word() {
 		lx.firstWord = w
 		return // a statement that starts with BEGIN is a transaction, not a body
 	}
+	if lx.d.NoCopyFromStdin && lx.firstWord == "COPY" && prev == "FROM" && w == "STDIN" {
+		lx.fromStdin = true
+	}
 	if lx.firstWord == "BEGIN" && prev == "BEGIN" && w == "NOT" {
 		// BEGIN NOT ATOMIC opens a MariaDB compound statement, whose body
 		// holds ';' like a procedure's.
@@ -445,33 +498,76 @@ func (lx *lexer) word() {
 	}
 }
 
-// delimiterCommand consumes a mysql-client "DELIMITER x" line.
-func (lx *lexer) delimiterCommand() bool {
+// sqlcmdCommand reports whether a sqlcmd command (":" and a letter) starts
+// at pos.
+func (lx *lexer) sqlcmdCommand() bool {
+	if lx.pos+1 >= len(lx.src) {
+		lx.touch()
+		return false
+	}
+	c := lx.src[lx.pos+1] | 0x20
+	return c >= 'a' && c <= 'z'
+}
+
+// sourceCommand reports whether the mysql client's SOURCE command starts at
+// pos: the word, then a blank.
+func (lx *lexer) sourceCommand() bool {
 	rest := lx.src[lx.pos:]
-	const kw = "DELIMITER"
+	const kw = "SOURCE"
 	if len(rest) <= len(kw) {
 		lx.touch()
 		return false
 	}
-	if !strings.EqualFold(rest[:len(kw)], kw) || (rest[len(kw)] != ' ' && rest[len(kw)] != '\t') {
+	return strings.EqualFold(rest[:len(kw)], kw) && (rest[len(kw)] == ' ' || rest[len(kw)] == '\t')
+}
+
+// delimiterLine reports whether a mysql-client DELIMITER command starts at
+// pos: the word, then a blank or the line's end.
+func (lx *lexer) delimiterLine() bool {
+	rest := lx.src[lx.pos:]
+	const kw = "DELIMITER"
+	if len(rest) < len(kw) || len(rest) == len(kw) && lx.partial {
+		lx.touch()
 		return false
 	}
+	if !strings.EqualFold(rest[:len(kw)], kw) {
+		return false
+	}
+	if len(rest) == len(kw) {
+		return true
+	}
+	switch rest[len(kw)] {
+	case ' ', '\t', '\r', '\n':
+		return true
+	}
+	return false
+}
+
+// delimiterCommand consumes a mysql-client "DELIMITER x" line. One without
+// its delimiter is an error, as in the client: sent to the server, it
+// failed there, after the statements before it had taken effect.
+func (lx *lexer) delimiterCommand() error {
+	rest := lx.src[lx.pos:]
+	const kw = "DELIMITER"
 	line := rest
 	if i := strings.IndexByte(rest, '\n'); i >= 0 {
 		line = rest[:i]
 	} else {
 		lx.touch()
+		if lx.partial {
+			return nil
+		}
 	}
 	d := strings.TrimSpace(line[len(kw):])
-	if d == "" {
-		return false
-	}
 	if f := strings.Fields(d); len(f) > 0 {
 		d = f[0]
 	}
+	if d == "" {
+		return lx.errAt(lx.pos, "DELIMITER needs the delimiter to use after it on the same line, such as DELIMITER //")
+	}
 	lx.delim = d
 	lx.skipLine()
-	return true
+	return nil
 }
 
 // batchSeparator consumes a SQL Server "GO [count]" line and ends the batch.

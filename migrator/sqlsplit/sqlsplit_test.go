@@ -10,7 +10,7 @@ import (
 )
 
 var (
-	postgres = sqlsplit.Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true}
+	postgres = sqlsplit.Dialect{DollarQuotes: true, NestedComments: true, BeginEnd: true, Parens: true, NoCopyFromStdin: true}
 	sqlite   = sqlsplit.Dialect{Brackets: true, Backticks: true, BeginEnd: true}
 )
 
