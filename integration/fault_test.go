@@ -24,9 +24,9 @@ import (
 // that a random moment usually falls in the middle of the run.
 const faultMigrations = 200
 
-// faultTrials is how many faults each scenario injects per target
-// (MIGRATE_FAULT_TRIALS raises it for a longer local run).
-func faultTrials(t *testing.T) int {
+// faultTrials is how many faults a scenario injects per target: its own
+// default, or MIGRATE_FAULT_TRIALS for a longer local run.
+func faultTrials(t *testing.T, def int) int {
 	t.Helper()
 	if s := os.Getenv("MIGRATE_FAULT_TRIALS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -35,7 +35,7 @@ func faultTrials(t *testing.T) int {
 		}
 		return n
 	}
-	return 50
+	return def
 }
 
 // faultBudget bounds the time one scenario spends on one target, so that
@@ -164,27 +164,55 @@ func (e *env) awaitSessionsGone() {
 	}
 }
 
+// faultRun is a command that fault trials interrupt, and where a chain
+// of them starts and ends.
+type faultRun struct {
+	// args follow --database and --dir.
+	args []string
+	// from is how many versions are applied where a chain starts, and goal
+	// how many once args has run to the end.
+	from, goal int
+	// allOrNothing: a fault leaves the run wholly applied or not at all.
+	allOrNothing bool
+}
+
+var (
+	upRun = faultRun{args: []string{"up"}, from: 0, goal: faultMigrations}
+	// downRun rolls the whole folder back; the down scripts drop tables.
+	downRun     = faultRun{args: []string{"down", "--allow-data-loss", strconv.Itoa(faultMigrations)}, from: faultMigrations, goal: 0}
+	singleTxRun = faultRun{args: []string{"up", "--single-transaction"}, from: 0, goal: faultMigrations, allOrNothing: true}
+)
+
 // runTrials injects n faults per target in chains: each worker owns one
-// database and runs `up` again and again, each run cut short by trial at a
-// delay drawn from the scenario's seed, so every fault lands on a database
-// that earlier faults left behind. When a chain has applied the whole
-// folder its database is emptied and a new chain starts; at the end every
-// chain must finish with an undisturbed `up`. Chaining costs about one full
-// run per few faults instead of one per fault, so 50 faults fit in CI even
-// where DDL is slow.
-func runTrials(t *testing.T, first *env, n int, window time.Duration, trial func(t *testing.T, e *env, delay time.Duration) int) {
+// database and runs run.args again and again, each run cut short by trial
+// at a delay drawn from the scenario's seed, so every fault lands on a
+// database that earlier faults left behind. When a chain has reached
+// run.goal its database is emptied and brought back to run.from (a down
+// chain applies the folder first), and a new chain starts; at the end
+// every chain must finish with an undisturbed run. Chaining costs about
+// one full run per few faults instead of one per fault, so 50 faults fit
+// in CI even where DDL is slow.
+func runTrials(t *testing.T, first *env, run faultRun, n int, window time.Duration, trial func(t *testing.T, e *env, delay time.Duration) int) {
 	t.Helper()
 	reset, ok := schemaResetters[scheme(first.url)]
 	if !ok {
 		t.Fatalf("no schema resetter for %s: add one to schemaResetters", scheme(first.url))
 	}
+	// Delays are a fraction of a full run, so that a replayed seed hits the
+	// same moments however fast the machine is today. A third of the window
+	// lets a chain make progress between faults. A run that is all or
+	// nothing makes none, and commits at its very end: its faults spread
+	// over twice the window, because four trials at once run slower than
+	// the run measured alone (within one window, 200 of 200 SQLite kills
+	// landed before the commit).
+	reach := 1.0 / 3
+	if run.allOrNothing {
+		reach = 2
+	}
 	rng := faultRand(t)
 	delays := make(chan time.Duration, n)
 	for range n {
-		// A fraction of a full run, so that a replayed seed hits the same
-		// moments however fast the machine is today; a third of the window
-		// lets a chain make progress between faults.
-		delays <- time.Duration(rng.Float64() * float64(window) / 3)
+		delays <- time.Duration(rng.Float64() * float64(window) * reach)
 	}
 	close(delays)
 	budget := faultBudget(t)
@@ -197,12 +225,12 @@ func runTrials(t *testing.T, first *env, n int, window time.Duration, trial func
 		}
 	}()
 	for w := range faultWorkers {
-		e := first // holds a complete run: emptied before its first trial
+		e := first // holds a complete run: started again before its first trial
 		if w > 0 {
 			e = faultEnv(t, first.tg, first.dir)
 		}
 		wg.Go(func() {
-			complete := w == 0
+			complete := true
 			for delay := range delays {
 				if budget > 0 && time.Since(began) > budget {
 					dropped.Add(1)
@@ -216,17 +244,32 @@ func runTrials(t *testing.T, first *env, n int, window time.Duration, trial func
 						if err := reset(ctx, e.db()); err != nil {
 							t.Fatalf("emptying the database for a new chain: %v", err)
 						}
+						e.applyAll(run.from)
 					}
-					complete = trial(t, e, delay) == faultMigrations
+					complete = trial(t, e, delay) == run.goal
 				})
 			}
 			t.Run(fmt.Sprintf("finish%d", w), func(t *testing.T) {
 				e.t = t
-				e.finish()
+				e.finish(run)
 			})
 		})
 	}
 	wg.Wait()
+}
+
+// applyAll brings an empty database to n applied versions, undisturbed.
+func (e *env) applyAll(n int) {
+	e.t.Helper()
+	if n == 0 {
+		return
+	}
+	if out, code := e.cli("up", strconv.Itoa(n)); code != 0 {
+		e.t.Fatalf("up %d to start a chain: exit %d\n%s", n, code, out)
+	}
+	if applied := e.checkFaultInvariants(); applied != n {
+		e.t.Fatalf("up %d to start a chain applied %d", n, applied)
+	}
 }
 
 func faultTable(v int64) string { return fmt.Sprintf("t%04d", v) }
@@ -258,25 +301,27 @@ func faultEnv(t *testing.T, tg target, dir string) *env {
 	return e
 }
 
-// fullRun applies the whole folder once, undisturbed, and returns how long
-// the process took: the window in which faults are injected.
-func fullRun(t *testing.T, e *env) time.Duration {
+// fullRun runs run once, undisturbed, from where its chains start, and
+// returns how long the process took: the window in which faults are
+// injected.
+func fullRun(t *testing.T, e *env, run faultRun) time.Duration {
 	t.Helper()
+	e.applyAll(run.from)
 	start := time.Now()
-	out, code := e.cli("up")
+	out, code := e.cli(run.args...)
 	took := time.Since(start)
 	if code != 0 {
-		t.Fatalf("undisturbed up: exit %d\n%s", code, out)
+		t.Fatalf("undisturbed %s: exit %d\n%s", strings.Join(run.args, " "), code, out)
 	}
-	e.checkFaultInvariants()
-	if n := len(e.state()); n != faultMigrations {
-		t.Fatalf("undisturbed up applied %d of %d", n, faultMigrations)
+	if n := e.checkFaultInvariants(); n != run.goal {
+		t.Fatalf("undisturbed %s left %d applied, want %d", strings.Join(run.args, " "), n, run.goal)
 	}
 	return took
 }
 
 // tally counts where the faults landed, to show the trials hit mid-run.
 type tally struct {
+	run                   faultRun
 	mu                    sync.Mutex
 	before, during, after int
 }
@@ -285,41 +330,73 @@ func (ty *tally) add(applied int) {
 	ty.mu.Lock()
 	defer ty.mu.Unlock()
 	switch applied {
-	case 0:
+	case ty.run.from:
 		ty.before++
-	case faultMigrations:
+	case ty.run.goal:
 		ty.after++
 	default:
 		ty.during++
 	}
 }
 
+func (ty *tally) String() string {
+	return fmt.Sprintf("%d before the first migration, %d mid-run, %d after the last", ty.before, ty.during, ty.after)
+}
+
+// afterFault checks the database a fault left, with the trial's own rule
+// for a run that is all or nothing, and repairs what a person would.
+func (e *env) afterFault(run faultRun, ty *tally) int {
+	e.t.Helper()
+	e.awaitSessionsGone()
+	applied := e.checkFaultInvariants()
+	if run.allOrNothing && applied != run.from && applied != run.goal {
+		e.t.Fatalf("%s was cut with %d of its versions applied; it is all or nothing (%d or %d)", strings.Join(run.args, " "), applied, run.from, run.goal)
+	}
+	ty.add(applied)
+	e.repairStuck()
+	return applied
+}
+
 // TestKillMidMigration SIGKILLs `migrate up` at random moments and checks
 // that the database is consistent and the next `up` finishes the job.
 func TestKillMidMigration(t *testing.T) {
-	trials := faultTrials(t)
+	killTrials(t, upRun, faultTrials(t, 50))
+}
+
+// TestKillMidRollback SIGKILLs `migrate down` of the whole folder at random
+// moments, each on what the kills before it left, with the same checks:
+// the next `down` finishes the rollback.
+func TestKillMidRollback(t *testing.T) {
+	killTrials(t, downRun, faultTrials(t, 25))
+}
+
+// TestKillMidSingleTransaction SIGKILLs `migrate up --single-transaction`
+// at random moments: the database must hold all 200 migrations or none.
+func TestKillMidSingleTransaction(t *testing.T) {
+	killTrials(t, singleTxRun, faultTrials(t, 20))
+}
+
+// killTrials SIGKILLs run's command at random moments and checks that the
+// database is consistent and the next run finishes the job.
+func killTrials(t *testing.T, run faultRun, trials int) {
 	forEachTarget(t, func(t *testing.T, tg target) {
 		// Targets in parallel: a trial mostly waits on its server, and the
 		// servers are independent.
 		t.Parallel()
+		if run.allOrNothing && !tg.transactionalDDL {
+			t.Skipf("%s refuses %s (exit 2; TestSingleTransaction): it cannot run DDL in a transaction", tg.name, strings.Join(run.args, " "))
+		}
 		first := faultEnv(t, tg, writeFaultSet(t))
-		window := fullRun(t, first)
-		var ty tally
-		runTrials(t, first, trials, window, func(t *testing.T, e *env, delay time.Duration) int {
-			cmd := exec.Command(migrateBin, "--database", e.url, "--dir", e.dir, "up")
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+		window := fullRun(t, first, run)
+		ty := &tally{run: run}
+		runTrials(t, first, run, trials, window, func(t *testing.T, e *env, delay time.Duration) int {
+			p := e.start(run.args...)
 			time.Sleep(delay)
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			e.awaitSessionsGone()
-			applied := e.checkFaultInvariants()
-			ty.add(applied)
-			e.repairStuck()
-			return applied
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+			return e.afterFault(run, ty)
 		})
-		t.Logf("%d kills within %s: %d before the first migration, %d mid-run, %d after the last", trials, window.Round(time.Millisecond), ty.before, ty.during, ty.after)
+		t.Logf("%d kills within %s: %s", trials, window.Round(time.Millisecond), ty)
 	})
 }
 
@@ -347,51 +424,60 @@ var connectionCutters = map[string]func(ctx context.Context, db *sql.DB) error{
 // else a documented failure code), the database must be consistent, and the
 // next `up` must finish the job.
 func TestConnectionCutMidMigration(t *testing.T) {
-	trials := faultTrials(t)
+	cutTrials(t, upRun, faultTrials(t, 50))
+}
+
+// TestConnectionCutMidRollback is TestConnectionCutMidMigration for
+// `migrate down` of the whole folder.
+func TestConnectionCutMidRollback(t *testing.T) {
+	cutTrials(t, downRun, faultTrials(t, 25))
+}
+
+// cutTrials ends run's server sessions at random moments and checks the
+// exit code, the database, and that the next run finishes the job.
+func cutTrials(t *testing.T, run faultRun, trials int) {
 	forEachTarget(t, func(t *testing.T, tg target) {
-		t.Parallel() // as in TestKillMidMigration
+		t.Parallel() // as in killTrials
 		first := faultEnv(t, tg, writeFaultSet(t))
 		cut, ok := connectionCutters[scheme(first.url)]
 		if !ok {
 			if scheme(first.url) == "sqlite" {
-				t.Skip("SQLite runs inside the migrate process: there is no server connection to cut (TestKillMidMigration covers a process that dies)")
+				t.Skip("SQLite runs inside the migrate process: there is no server connection to cut (the kill scenarios cover a process that dies)")
 			}
 			t.Fatalf("no connection cutter for %s: add one to connectionCutters", scheme(first.url))
 		}
-		window := fullRun(t, first)
-		var ty tally
-		runTrials(t, first, trials, window, func(t *testing.T, e *env, delay time.Duration) int {
-			up := e.startUp()
+		window := fullRun(t, first, run)
+		ty := &tally{run: run}
+		runTrials(t, first, run, trials, window, func(t *testing.T, e *env, delay time.Duration) int {
+			p := e.start(run.args...)
 			time.Sleep(delay)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := cut(ctx, e.db()); err != nil {
 				t.Fatalf("cutting the connections: %v", err)
 			}
-			if code := up.wait(t, time.Minute); code != 0 && code != 1 && code != 4 {
-				t.Fatalf("after the cut, migrate exited %d; want 0, 1 (statement failed) or 4 (database error)\n%s", code, up.out.String())
+			if code := p.wait(t, time.Minute); code != 0 && code != 1 && code != 4 {
+				t.Fatalf("after the cut, migrate exited %d; want 0, 1 (statement failed) or 4 (database error)\n%s", code, p.out.String())
 			}
-			e.awaitSessionsGone()
-			applied := e.checkFaultInvariants()
-			ty.add(applied)
-			e.repairStuck()
-			return applied
+			return e.afterFault(run, ty)
 		})
-		t.Logf("%d cuts within %s: %d before the first migration, %d mid-run, %d after the last", trials, window.Round(time.Millisecond), ty.before, ty.during, ty.after)
+		t.Logf("%d cuts within %s: %s", trials, window.Round(time.Millisecond), ty)
 	})
 }
 
-// upProcess is `migrate up` running on its own, for a fault to hit.
-type upProcess struct {
+// process is a migrate command running on its own, for a fault to hit.
+type process struct {
 	cmd    *exec.Cmd
 	out    bytes.Buffer // read once exited is closed
 	exited chan struct{}
 	err    error
 }
 
-func (e *env) startUp() *upProcess {
+// start runs the migrate binary with args against the env's database and
+// folder, without waiting for it.
+func (e *env) start(args ...string) *process {
 	e.t.Helper()
-	p := &upProcess{cmd: exec.Command(migrateBin, "--database", e.url, "--dir", e.dir, "up"), exited: make(chan struct{})}
+	p := &process{cmd: exec.Command(migrateBin, append([]string{"--database", e.url, "--dir", e.dir}, args...)...), exited: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	if err := p.cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -405,7 +491,7 @@ func (e *env) startUp() *upProcess {
 
 // wait returns the process's exit code once it ends; a process still
 // running after limit is killed and fails the test.
-func (p *upProcess) wait(t *testing.T, limit time.Duration) int {
+func (p *process) wait(t *testing.T, limit time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.exited:
@@ -430,8 +516,10 @@ func (p *upProcess) wait(t *testing.T, limit time.Duration) int {
 //   - no table exists for a version the state does not hold (on a target
 //     without transactional DDL, a version left "running" or "failed" may
 //     have some of its objects: that is what those statuses say);
-//   - no (version, direction) succeeded twice in history, and on
-//     transactional targets every applied version has its history row.
+//   - no (version, direction) succeeded twice in history, and a version
+//     is applied exactly when its last successful up or down in history
+//     is an up (unless a repair came after it, or the version is running
+//     or failed).
 func (e *env) checkFaultInvariants() int {
 	t := e.t
 	t.Helper()
@@ -462,7 +550,13 @@ func (e *env) checkFaultInvariants() int {
 		}
 	}
 	succeeded := map[string]int{}
+	// last is each version's last successful up or down, or a repair after
+	// it: what a repair found is written to the state alone.
+	last := map[int64]migrator.Direction{}
 	for _, h := range e.history() {
+		if h.Direction == migrator.Repair {
+			last[h.Version] = migrator.Repair
+		}
 		// A chain may repair the same version more than once (stuck,
 		// repaired, re-run, stuck again); an apply or rollback may not
 		// succeed twice.
@@ -473,12 +567,15 @@ func (e *env) checkFaultInvariants() int {
 		if succeeded[key]++; succeeded[key] > 1 {
 			t.Fatalf("history holds two successful rows for %s", key)
 		}
+		last[h.Version] = h.Direction
 	}
-	if e.tg.transactionalDDL {
-		for v, s := range status {
-			if s == migrator.StatusApplied && succeeded[fmt.Sprintf("up %d", v)] != 1 {
-				t.Fatalf("version %d is applied without a successful up row in history", v)
-			}
+	for v := int64(1); v <= faultMigrations; v++ {
+		s, held := status[v]
+		if last[v] == migrator.Repair || s == migrator.StatusRunning || s == migrator.StatusFailed {
+			continue
+		}
+		if held != (last[v] == migrator.Up) {
+			t.Fatalf("version %d: in the state %v, but its last successful up or down in history is %q", v, held, last[v])
 		}
 	}
 	return applied
@@ -507,15 +604,16 @@ func (e *env) repairStuck() {
 	}
 }
 
-// finish runs up after the last fault of a chain: it must apply everything.
-func (e *env) finish() {
+// finish runs run's command after the last fault of a chain, undisturbed:
+// it must finish the job.
+func (e *env) finish(run faultRun) {
 	t := e.t
 	t.Helper()
 	e.repairStuck()
-	if out, code := e.cli("up"); code != 0 {
-		t.Fatalf("up after the fault: exit %d\n%s", code, out)
+	if out, code := e.cli(run.args...); code != 0 {
+		t.Fatalf("%s after the fault: exit %d\n%s", strings.Join(run.args, " "), code, out)
 	}
-	if applied := e.checkFaultInvariants(); applied != faultMigrations {
-		t.Fatalf("up after the fault left %d of %d applied", applied, faultMigrations)
+	if applied := e.checkFaultInvariants(); applied != run.goal {
+		t.Fatalf("%s after the fault left %d applied, want %d", strings.Join(run.args, " "), applied, run.goal)
 	}
 }

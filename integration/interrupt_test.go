@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -34,7 +33,7 @@ func writeSmallSet(t *testing.T, n int) string {
 // awaitWaiting polls q, a count, on db until it is positive: the migrate
 // process p has reached the moment the test holds it at. It fails the test
 // if p exits first.
-func awaitWaiting(t *testing.T, db *sql.DB, p *upProcess, q string, args ...any) {
+func awaitWaiting(t *testing.T, db *sql.DB, p *process, q string, args ...any) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -113,7 +112,7 @@ func killWhileCreating(t *testing.T, tg target, table string, n int) {
 	}
 	defer conn.Close()
 
-	var up *upProcess
+	var up *process
 	switch s := scheme(e.url); s {
 	case "sqlite":
 		// A write transaction held by the test: the run takes its lock
@@ -121,7 +120,7 @@ func killWhileCreating(t *testing.T, tg target, table string, n int) {
 		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 			t.Fatal(err)
 		}
-		up = e.startUp()
+		up = e.start("up")
 		lockFile := strings.TrimPrefix(e.url, "sqlite:") + ".migrate-lock"
 		deadline := time.Now().Add(15 * time.Second)
 		for {
@@ -143,7 +142,7 @@ func killWhileCreating(t *testing.T, tg target, table string, n int) {
 		if err != nil {
 			t.Fatalf("blocking %s: %v", table, err)
 		}
-		up = e.startUp()
+		up = e.start("up")
 		awaitWaiting(t, e.db(), up, waiting)
 	}
 	_ = up.cmd.Process.Kill()
@@ -180,11 +179,15 @@ func killWhileCreating(t *testing.T, tg target, table string, n int) {
 
 // gateWaiters count migrate's sessions waiting on the gate row the test
 // holds locked. SQLite has no row locks: its migration runs an endless
-// query instead.
+// query instead. On MySQL the process list is matched on the migration's
+// own statement (v = 1), not the test's hold (v = 2): MariaDB lists a
+// statement for a moment after its client has the result, and the hold's
+// UPDATE counted as a waiter sent the signal to a migrate still connecting
+// (exit 4, "opening ...: context canceled").
 var gateWaiters = map[string]string{
 	"postgres": `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 		AND application_name = 'migrate' AND wait_event_type = 'Lock' AND query LIKE '%UPDATE gate%'`,
-	"mysql": `SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND info LIKE 'UPDATE gate%'`,
+	"mysql": `SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND info LIKE 'UPDATE gate SET v = 1%'`,
 }
 
 // endless is a SQLite query that runs until it is interrupted.
@@ -243,7 +246,7 @@ func interruptMidMigration(t *testing.T, tg target, mode string, sig os.Signal) 
 		hold = e.holdGate(ctx)
 		defer hold.Rollback()
 	}
-	up := e.startUp()
+	up := e.start("up")
 	defer func() { _ = up.cmd.Process.Kill() }()
 	if s == "sqlite" {
 		// Version 1 committed: the run is in version 2's endless query a
@@ -401,12 +404,7 @@ func TestBaselineCutShort(t *testing.T) {
 					if _, err := hold.ExecContext(ctx, fmt.Sprintf(`INSERT INTO migrate_state (version, name, checksum, status, applied_at) VALUES (%d, 'x', 'x', 'applied', CURRENT_TIMESTAMP)`, at)); err != nil {
 						t.Fatal(err)
 					}
-					p := &upProcess{cmd: exec.Command(migrateBin, "--database", e.url, "--dir", e.dir, "baseline", fmt.Sprint(n)), exited: make(chan struct{})}
-					p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-					if err := p.cmd.Start(); err != nil {
-						t.Fatal(err)
-					}
-					go func() { p.err = p.cmd.Wait(); close(p.exited) }()
+					p := e.start("baseline", fmt.Sprint(n))
 					defer func() { _ = p.cmd.Process.Kill() }()
 					awaitWaiting(t, e.db(), p, stateWriteWaiters[s])
 					if err := p.cmd.Process.Signal(sig); err != nil {
@@ -471,7 +469,7 @@ func TestInterruptWhileWaitingForLock(t *testing.T) {
 			hold := e.holdGate(ctx)
 			defer hold.Rollback()
 		}
-		holder := e.startUp()
+		holder := e.start("up")
 		defer func() { _ = holder.cmd.Process.Kill() }()
 		if s == "sqlite" {
 			deadline := time.Now().Add(15 * time.Second)
@@ -484,7 +482,7 @@ func TestInterruptWhileWaitingForLock(t *testing.T) {
 		} else {
 			awaitWaiting(t, e.db(), holder, gateWaiters[s])
 		}
-		waiter := e.startUp()
+		waiter := e.start("up")
 		defer func() { _ = waiter.cmd.Process.Kill() }()
 		// The waiter connects and reads the folder in milliseconds, then
 		// polls; a second leaves it polling however loaded the machine.

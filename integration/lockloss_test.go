@@ -84,7 +84,7 @@ func TestLockLostMidRun(t *testing.T) {
 		hold := e.holdGate(ctx)
 		defer hold.Rollback()
 
-		up := e.startUp()
+		up := e.start("up")
 		defer func() { _ = up.cmd.Process.Kill() }()
 
 		// Wait until the lock's session is the one stuck on the gate.
@@ -151,7 +151,7 @@ func TestLockLostMidRun(t *testing.T) {
 				t.Fatalf("table of version %d exists: it ran after the lock was lost", v)
 			}
 		}
-		e.finish()
+		e.finish(upRun)
 	})
 }
 
