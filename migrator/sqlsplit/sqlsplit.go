@@ -522,7 +522,9 @@ func (lx *lexer) sourceCommand() bool {
 }
 
 // delimiterLine reports whether a mysql-client DELIMITER command starts at
-// pos: the word, then a blank or the line's end.
+// pos: the word, then a blank or the line's end (LF or CRLF). A carriage
+// return with more after it on the line does not end the word, so
+// "DELIMITER\r0" is SQL, not a command.
 func (lx *lexer) delimiterLine() bool {
 	rest := lx.src[lx.pos:]
 	const kw = "DELIMITER"
@@ -537,8 +539,17 @@ func (lx *lexer) delimiterLine() bool {
 		return true
 	}
 	switch rest[len(kw)] {
-	case ' ', '\t', '\r', '\n':
+	case ' ', '\t', '\n':
 		return true
+	case '\r':
+		if len(rest) == len(kw)+1 {
+			if lx.partial {
+				lx.touch()
+				return false
+			}
+			return true
+		}
+		return rest[len(kw)+1] == '\n'
 	}
 	return false
 }
