@@ -137,12 +137,7 @@ func badInputCases() []badCase {
 		func() badCase {
 			c := source("MySQL comment without a space", with("0002_b.up.sql", "--migrate:no-transaction\nCREATE TABLE b (id INT);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 				"0002_b.up.sql:1", "needs a space", `write "-- migrate:no-transaction"`)
-			c.skip = func(t *testing.T, e *env) string {
-				if scheme(e.url) != "mysql" {
-					return "only MySQL needs a space after \"--\""
-				}
-				return ""
-			}
+			c.skip = only("mysql", "only MySQL needs a space after \"--\"")
 			return c
 		}(),
 		// The server got "DELIMITER\nCREATE TABLE c ..." as SQL and failed
@@ -150,12 +145,7 @@ func badInputCases() []badCase {
 		func() badCase {
 			c := source("DELIMITER without its delimiter", with("0002_b.up.sql", "CREATE TABLE b (id INT);\nDELIMITER\nCREATE TABLE c (id INT);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 				"0002_b.up.sql:2", "DELIMITER needs the delimiter")
-			c.skip = func(t *testing.T, e *env) string {
-				if scheme(e.url) != "mysql" {
-					return "DELIMITER is the mysql client's command"
-				}
-				return ""
-			}
+			c.skip = only("mysql", "DELIMITER is the mysql client's command")
 			return c
 		}(),
 		source("name without a name", with("0002.up.sql", "SELECT 1;"), "0002.up.sql", "file name must look like VERSION_NAME.up.sql"),
@@ -202,12 +192,7 @@ func badInputCases() []badCase {
 		func() badCase {
 			c := source("mysql client SOURCE", with("0002_b.up.sql", "CREATE TABLE b (id INT);\nSOURCE other.sql;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 				"0002_b.up.sql:2", "the mysql client's command to read another file")
-			c.skip = func(t *testing.T, e *env) string {
-				if scheme(e.url) != "mysql" {
-					return "SOURCE is the mysql client's command"
-				}
-				return ""
-			}
+			c.skip = only("mysql", "SOURCE is the mysql client's command")
 			return c
 		}(),
 		// SQLite ends a statement at a NUL and would silently skip the rest.
