@@ -46,15 +46,7 @@ func parseLargeScript(fsys fs.FS, file, name string, r io.Reader) (Script, direc
 			// A directive line is short and starts with "--": only those
 			// lines go through the regular expression.
 			if t := bytes.TrimLeft(chunk, " \t\f\r"); bytes.HasPrefix(t, []byte("--")) {
-				if d, ok := directiveIn(string(chunk)); ok {
-					if !ds.set(d) {
-						if p, miss := misspelledDirective(name, line, string(chunk)); miss {
-							problems = append(problems, p)
-						} else {
-							problems = append(problems, unknownDirective(name, line, d))
-						}
-					}
-				} else if p, miss := misspelledDirective(name, line, string(chunk)); miss {
+				if p, bad := ds.read(name, line, string(chunk)); bad {
 					problems = append(problems, p)
 				}
 			}

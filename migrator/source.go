@@ -470,24 +470,29 @@ func parseScript(name string, raw []byte) (Script, directives, []Problem) {
 	// are read line by line.
 	if mentionsMigrate(s.SQL) {
 		for i, line := range strings.Split(s.SQL, "\n") {
-			d, ok := directiveIn(line)
-			if !ok {
-				if p, miss := misspelledDirective(name, i+1, line); miss {
-					problems = append(problems, p)
-				}
-				continue
-			}
-			if !ds.set(d) {
-				if p, miss := misspelledDirective(name, i+1, line); miss {
-					problems = append(problems, p)
-				} else {
-					problems = append(problems, unknownDirective(name, i+1, d))
-				}
+			if p, bad := ds.read(name, i+1, line); bad {
+				problems = append(problems, p)
 			}
 		}
 	}
 	s.NoTransaction = ds.noTransaction
 	return s, ds, problems
+}
+
+// read takes the directive the line of file holds, if any, and returns the
+// problem with it: an unknown directive, or a known one misspelled.
+func (ds *directives) read(file string, line int, text string) (Problem, bool) {
+	d, ok := directiveIn(text)
+	if ok && ds.set(d) {
+		return Problem{}, false
+	}
+	if p, miss := misspelledDirective(file, line, text); miss {
+		return p, true
+	}
+	if ok {
+		return unknownDirective(file, line, d), true
+	}
+	return Problem{}, false
 }
 
 // directiveIn returns the directive a line holds, if it is a directive line.
