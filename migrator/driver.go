@@ -319,6 +319,11 @@ var ErrNoDatabaseURL = errors.New("no database URL: pass --database or set DATAB
 // putting migrate's tables somewhere the user did not ask for.
 var ErrNoSchemas = errors.New("this database has no schemas")
 
+// ErrNoSuchSchema is wrapped by a driver's error for a Config.Schema that
+// names nothing on the server, where the driver does not create it (MySQL,
+// whose schemas are databases).
+var ErrNoSuchSchema = errors.New("no such schema")
+
 // ErrBadURL is wrapped by errors about a database URL that cannot name any
 // database (it does not parse, or no driver has its scheme); no connection
 // was tried.

@@ -107,6 +107,9 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	database := cfg.Schema
 	if database == "" {
 		database = c.DBName
+	} else if err := schemaExists(ctx, db, database); err != nil {
+		db.Close()
+		return nil, err
 	}
 	d := &Driver{db: db, cfg: cfg, database: database, lockName: lockName(database, cfg.StateTable)}
 	qualified := func(t string) string { return quote(database) + "." + quote(t) }
@@ -126,6 +129,20 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		HistoryTable: qualified(cfg.HistoryTable),
 	}
 	return d, nil
+}
+
+// schemaExists checks the database a Config.Schema names before anything
+// is written: creating migrate's tables there failed with "Unknown
+// database", and status read an empty state as if nothing were applied.
+func schemaExists(ctx context.Context, db *sql.DB, name string) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?`, name).Scan(&n); err != nil {
+		return fmt.Errorf("looking up database %q: %w", name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("database %q: %w on this server: migrate keeps its tables in it and does not create it (CREATE DATABASE %s)", name, migrator.ErrNoSuchSchema, quote(name))
+	}
+	return nil
 }
 
 // lockName is the GET_LOCK name. User-level locks are server-wide, so it
