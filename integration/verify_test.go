@@ -314,3 +314,36 @@ func TestSnapshotDetails(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifySeesOutsideChanges alters a table from another session in the
+// middle of verify, between migrations, where no script will touch it
+// again. Verify must not pass: a driver that reads every snapshot in full
+// sees it at the next down; one that tracks the scripts' changes
+// (migrator.ChangeTracker) by the full snapshot it checks at the end.
+func TestVerifySeesOutsideChanges(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		e := newEnv(t, tg, verifyCase(tg, "outside"))
+		needSnapshots(t, e)
+		altered := false
+		_, err := e.migrator(migrator.Options{}).Verify(context.Background(), migrator.VerifyOptions{
+			Disposable: true,
+			Progress: func(s migrator.VerifyStep) {
+				if s.Version == 1 && s.Step == migrator.StepUpAgain {
+					if _, err := e.db().Exec(`ALTER TABLE t ADD COLUMN sneaky INTEGER`); err != nil {
+						t.Errorf("altering t from another session: %v", err)
+					}
+					altered = true
+				}
+			},
+		})
+		if !altered {
+			t.Fatalf("verify never finished version 1: %v", err)
+		}
+		if err == nil || !strings.Contains(err.Error(), "sneaky") {
+			t.Fatalf("verify passed or did not name the column added behind its back: %v", err)
+		}
+		if _, tracks := e.drv.(migrator.ChangeTracker); tracks && !strings.Contains(err.Error(), "changed outside the scripts") {
+			t.Fatalf("a tracking driver should report the outside change at the end: %v", err)
+		}
+	})
+}

@@ -22,6 +22,16 @@ type Snapshotter interface {
 	Snapshot(ctx context.Context) (*schema.Snapshot, error)
 }
 
+// ChangeTracker is a Snapshotter that can read again only what the scripts
+// it ran since its last snapshot may have changed. That is right only while
+// nothing else changes the database, so verify, which holds the migration
+// lock and runs every script itself, turns it on for its run and checks a
+// full snapshot against the last one at the end.
+type ChangeTracker interface {
+	// TrackChanges turns tracking on until stop is called.
+	TrackChanges() (stop func())
+}
+
 // ScratchCreator is a driver that can make a throwaway database beside its
 // own, for verify --scratch.
 type ScratchCreator interface {
@@ -165,7 +175,7 @@ func (m *Migrator) verifyScratch(ctx context.Context, opts VerifyOptions) (rep *
 	return rep, err
 }
 
-func (m *Migrator) verifyPending(ctx context.Context, p *Plan, snap Snapshotter, opts VerifyOptions, rep *VerifyReport) error {
+func (m *Migrator) verifyPending(ctx context.Context, p *Plan, snap Snapshotter, opts VerifyOptions, rep *VerifyReport) (err error) {
 	take := func(version int64, when string) (*schema.Snapshot, error) {
 		s, err := snap.Snapshot(ctx)
 		if err != nil {
@@ -174,6 +184,16 @@ func (m *Migrator) verifyPending(ctx context.Context, p *Plan, snap Snapshotter,
 		return s, nil
 	}
 	var before *schema.Snapshot
+	if tr, ok := snap.(ChangeTracker); ok {
+		stop := tr.TrackChanges()
+		defer stop()
+		defer func() {
+			if err == nil && before != nil {
+				stop()
+				err = checkUntracked(ctx, snap, before)
+			}
+		}()
+	}
 	for _, mig := range p.Pending(m.opts.AllowOutOfOrder) {
 		if before == nil {
 			var err error
@@ -223,6 +243,26 @@ func (m *Migrator) verifyPending(ctx context.Context, p *Plan, snap Snapshotter,
 		}
 	}
 	return nil
+}
+
+// checkUntracked compares the last snapshot, read from tracked changes, to
+// a full one: a change made outside the scripts verify ran (another
+// session, a scheduled event) would otherwise go unseen.
+func checkUntracked(ctx context.Context, snap Snapshotter, last *schema.Snapshot) error {
+	full, err := snap.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("verify: the full snapshot at the end: %w", err)
+	}
+	diff := schema.Diff(last, full)
+	if len(diff) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("verify: the schema changed outside the scripts verify ran (another session or a scheduled event?), so its checks cannot be trusted:")
+	for _, d := range diff {
+		b.WriteString("\n  " + d.String())
+	}
+	return errors.New(b.String())
 }
 
 // ScratchOnServer is how a driver for a database server implements

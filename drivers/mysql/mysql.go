@@ -55,7 +55,10 @@ type Driver struct {
 	db       *sql.DB
 	cfg      migrator.Config
 	database string
-	lockName string
+	// urlDatabase is the database the URL names, where scripts run.
+	urlDatabase string
+	lockName    string
+	track       tracker
 }
 
 // DSNConfig turns a mysql:// URL into go-sql-driver's configuration.
@@ -111,7 +114,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		db.Close()
 		return nil, err
 	}
-	d := &Driver{db: db, cfg: cfg, database: database, lockName: lockName(database, cfg.StateTable)}
+	d := &Driver{db: db, cfg: cfg, database: database, urlDatabase: c.DBName, lockName: lockName(database, cfg.StateTable)}
 	qualified := func(t string) string { return quote(database) + "." + quote(t) }
 	d.Store = &sqlstore.Store{
 		DB: db,

@@ -20,39 +20,69 @@ import (
 // literal defaults, CURRENT_TIMESTAMP spelling, database-qualified view
 // text) is normalised, so that a snapshot does not depend on the server's
 // version and snapshots of two databases compare equal.
+//
+// While changes are tracked (TrackChanges), only the tables the scripts run
+// since the last snapshot may have changed are read again (see changes).
 func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
+	prev, ch := d.track.begin()
+	s, next, err := d.snapshot(ctx, prev, ch)
+	d.track.end(next)
+	return s, err
+}
+
+func (d *Driver) snapshot(ctx context.Context, prev *snapCache, ch changes) (*schema.Snapshot, *snapCache, error) {
 	r := &myReading{db: d.db, tables: map[string]*schema.Table{}, collations: map[string]string{}}
 	if err := d.db.QueryRowContext(ctx, `SELECT DATABASE(), VERSION()`).Scan(&r.schema, &r.version); err != nil {
-		return nil, fmt.Errorf("snapshot: %w", err)
+		return nil, nil, fmt.Errorf("snapshot: %w", err)
 	}
 	r.mariaDB = strings.Contains(strings.ToLower(r.version), "mariadb")
 	if r.schema == d.database {
 		r.own = []string{d.cfg.StateTable, d.cfg.HistoryTable}
 	}
 	r.s = &schema.Snapshot{DefaultSchema: r.schema}
+	if err := r.tableList(ctx); err != nil {
+		return nil, nil, fmt.Errorf("snapshot of tables: %w", err)
+	}
+	if prev != nil && (ch.all || prev.schema != r.schema) {
+		prev = nil
+	}
+	kept := prev.keep(r, ch)
 	for _, part := range []struct {
 		what string
 		read func(context.Context) error
+		// reuse, when set, takes the part from prev instead.
+		reuse func() bool
 	}{
-		{"tables", r.tableList},
-		{"columns", r.columns},
-		{"indexes", r.indexes},
-		{"foreign keys", r.foreignKeys},
-		{"check constraints", r.checks},
-		{"views", r.views},
-		{"sequences", r.sequences},
-		{"routines", r.routines},
-		{"triggers", r.triggers},
+		{"columns", r.columns, r.noTables},
+		{"indexes", r.indexes, r.noTables},
+		{"foreign keys", r.foreignKeys, r.noTables},
+		{"check constraints", r.checks, r.noTables},
+		{"views", r.views, func() bool { return prev.objectsKept(ch) && keepAll(&r.s.Views, prev.views) }},
+		{"sequences", r.sequences, nil},
+		{"routines", r.routines, func() bool { return prev.objectsKept(ch) && keepAll(&r.s.Functions, prev.functions) }},
+		{"triggers", r.triggers, func() bool { return prev.triggersKept(ch) && keepAll(&r.s.Triggers, prev.triggers) }},
 	} {
+		if part.reuse != nil && part.reuse() {
+			continue
+		}
 		if err := part.read(ctx); err != nil {
-			return nil, fmt.Errorf("snapshot of %s: %w", part.what, err)
+			return nil, nil, fmt.Errorf("snapshot of %s: %w", part.what, err)
 		}
 	}
-	for _, t := range r.tables {
+	next := &snapCache{schema: r.schema, tables: make(map[string]cachedTable, len(r.collations))}
+	for name, t := range kept {
+		next.tables[name] = t
+		r.s.Tables = append(r.s.Tables, t.table)
+	}
+	for name, t := range r.tables {
+		// Sorted once here, so that the snapshots sharing it never sort it.
+		t.Sort()
+		next.tables[name] = cachedTable{table: *t, collation: r.collations[name]}
 		r.s.Tables = append(r.s.Tables, *t)
 	}
+	next.views, next.functions, next.triggers = slices.Clone(r.s.Views), slices.Clone(r.s.Functions), slices.Clone(r.s.Triggers)
 	r.s.Sort()
-	return r.s, nil
+	return r.s, next, nil
 }
 
 // myReading is one snapshot being read; tables are kept by name so that
@@ -63,9 +93,12 @@ type myReading struct {
 	version string
 	mariaDB bool
 	// own are migrate's tables, when they live in the database read.
-	own           []string
-	s             *schema.Snapshot
+	own []string
+	s   *schema.Snapshot
+	// tables are the tables to read, the others are kept from the last
+	// snapshot; names is the filter on them for the queries, "" for all.
 	tables        map[string]*schema.Table
+	names         string
 	sequenceNames []string
 	// hasViews says the table list named a view: without one, the VIEWS
 	// query, which makes the server open every table, is not run.
@@ -86,8 +119,7 @@ type myReading struct {
 // per migration in verify. A hex literal needs no escaping, whatever the
 // server's sql_mode, and MariaDB still looks up only that database.
 func (r *myReading) each(ctx context.Context, q string, scan func(*sql.Rows) error) error {
-	name := "_utf8mb4 X'" + hex.EncodeToString([]byte(r.schema)) + "'"
-	rows, err := r.db.QueryContext(ctx, strings.ReplaceAll(q, "?", name))
+	rows, err := r.db.QueryContext(ctx, strings.ReplaceAll(q, "?", hexLiteral(r.schema)))
 	if err != nil {
 		return err
 	}
@@ -98,6 +130,21 @@ func (r *myReading) each(ctx context.Context, q string, scan func(*sql.Rows) err
 		}
 	}
 	return rows.Err()
+}
+
+func hexLiteral(s string) string { return "_utf8mb4 X'" + hex.EncodeToString([]byte(s)) + "'" }
+
+// noTables says no table needs reading: the per-table parts are skipped.
+func (r *myReading) noTables() bool { return len(r.tables) == 0 }
+
+// onlyTables is the condition on column of a per-table query that keeps
+// it to the tables being read, or "" when all are; MariaDB then opens
+// only those tables.
+func (r *myReading) onlyTables(column string) string {
+	if r.names == "" {
+		return ""
+	}
+	return " AND " + column + " IN (" + r.names + ")"
 }
 
 func literal(s string) string {
@@ -118,7 +165,6 @@ func (r *myReading) tableList(ctx context.Context) error {
 		case kind == "SEQUENCE":
 			r.sequenceNames = append(r.sequenceNames, name)
 		case (kind == "BASE TABLE" || kind == "SYSTEM VERSIONED") && !slices.Contains(r.own, name):
-			r.tables[name] = &schema.Table{Name: name}
 			r.collations[name] = collation
 		}
 		return nil
@@ -131,7 +177,7 @@ func (r *myReading) tableList(ctx context.Context) error {
 func (r *myReading) columns(ctx context.Context) error {
 	return r.each(ctx, `SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES', COLUMN_DEFAULT, EXTRA, coalesce(GENERATION_EXPRESSION, ''),
   coalesce(COLLATION_NAME, '')
-FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ?`, func(row *sql.Rows) error {
+FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ?`+r.onlyTables("TABLE_NAME"), func(row *sql.Rows) error {
 		var table, name, typ, extra, generated, collation string
 		var def sql.NullString
 		var nullable bool
@@ -242,7 +288,7 @@ func (r *myReading) indexes(ctx context.Context) error {
 	}
 	return r.each(ctx, `SELECT s.TABLE_NAME, s.INDEX_NAME, s.NON_UNIQUE = 0, s.COLUMN_NAME, `+expression+`, s.SUB_PART, s.COLLATION, s.INDEX_TYPE
 FROM information_schema.STATISTICS s
-WHERE s.TABLE_SCHEMA = ?
+WHERE s.TABLE_SCHEMA = ?`+r.onlyTables("s.TABLE_NAME")+`
 ORDER BY s.TABLE_NAME, s.INDEX_NAME, s.SEQ_IN_INDEX`, func(row *sql.Rows) error {
 		var table, name, method string
 		var unique bool
@@ -288,7 +334,7 @@ func (r *myReading) foreignKeys(ctx context.Context) error {
 	type rules struct{ onDelete, onUpdate string }
 	ruleOf := map[string]rules{}
 	if err := r.each(ctx, `SELECT TABLE_NAME, CONSTRAINT_NAME, DELETE_RULE, UPDATE_RULE
-FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?`, func(row *sql.Rows) error {
+FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?`+r.onlyTables("TABLE_NAME"), func(row *sql.Rows) error {
 		var table, name string
 		var x rules
 		err := row.Scan(&table, &name, &x.onDelete, &x.onUpdate)
@@ -299,7 +345,7 @@ FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?`, fu
 	}
 	return r.each(ctx, `SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME
 FROM information_schema.KEY_COLUMN_USAGE
-WHERE TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME IS NOT NULL
+WHERE TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME IS NOT NULL`+r.onlyTables("TABLE_NAME")+`
 ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`, func(row *sql.Rows) error {
 		var table, name, column, refSchema, refTable, refColumn string
 		if err := row.Scan(&table, &name, &column, &refSchema, &refTable, &refColumn); err != nil {
@@ -333,13 +379,13 @@ func (r *myReading) checks(ctx context.Context) error {
 	// the database, so TABLE_CONSTRAINTS supplies the table.
 	q := `SELECT c.TABLE_NAME, c.CONSTRAINT_NAME, c.CHECK_CLAUSE
 FROM information_schema.CHECK_CONSTRAINTS c
-WHERE c.CONSTRAINT_SCHEMA = ?`
+WHERE c.CONSTRAINT_SCHEMA = ?` + r.onlyTables("c.TABLE_NAME")
 	if !r.mariaDB {
 		q = `SELECT t.TABLE_NAME, c.CONSTRAINT_NAME, c.CHECK_CLAUSE
 FROM information_schema.CHECK_CONSTRAINTS c
 JOIN information_schema.TABLE_CONSTRAINTS t
   ON t.CONSTRAINT_SCHEMA = ? AND t.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND t.CONSTRAINT_TYPE = 'CHECK'
-WHERE c.CONSTRAINT_SCHEMA = ?`
+WHERE c.CONSTRAINT_SCHEMA = ?` + r.onlyTables("t.TABLE_NAME")
 	}
 	return r.each(ctx, q, func(row *sql.Rows) error {
 		var table string
