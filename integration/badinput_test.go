@@ -402,6 +402,18 @@ func badInputCases() []badCase {
 				applyFirst(t, e)
 				e.exec(`UPDATE migrate_state SET checksum = 'edited' WHERE version = 1`)
 			}},
+		{name: "tampered state status", files: with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;"),
+			args: []string{"up"}, code: 6, want: []string{"version 1", `status "weird"`, "which migrate never writes", "repair 1 --applied"},
+			setup: func(t *testing.T, e *env) {
+				applyFirst(t, e)
+				e.exec(`UPDATE migrate_state SET status = 'weird' WHERE version = 1`)
+			}},
+		{name: "status shows a tampered state status", files: oneTable,
+			args: []string{"status"}, want: []string{"unrecognised", `status "weird"`},
+			setup: func(t *testing.T, e *env) {
+				applyFirst(t, e)
+				e.exec(`UPDATE migrate_state SET status = 'weird' WHERE version = 1`)
+			}},
 		{name: "changed applied file", files: with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;"),
 			args: []string{"up"}, code: 6, want: []string{"0001_a.up.sql changed after it was applied"},
 			setup: func(t *testing.T, e *env) {
@@ -451,7 +463,7 @@ func badInputCases() []badCase {
 		// Arguments that do not fit the database as it is: exit 2, not 4,
 		// which says the database failed and invites a retry.
 		func() badCase {
-			c := usage("repair of an applied version", []string{"repair", "1", "--applied"}, "repair 1 --applied", "version 1 is applied, not failed or interrupted")
+			c := usage("repair of an applied version", []string{"repair", "1", "--applied"}, "repair 1 --applied", "version 1 is applied, not failed, interrupted or unrecognised")
 			c.setup = applyFirst
 			return c
 		}(),

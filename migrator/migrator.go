@@ -979,16 +979,16 @@ func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*R
 		checksum := e.State.Checksum
 		switch action {
 		case RepairApplied:
-			if e.Status != Failed && e.Status != Running {
-				return nil, misfitf("repair %d --applied: version %d is %s, not failed or interrupted", v, v, e.Status)
+			if e.Status != Failed && e.Status != Running && e.Status != Unrecognised {
+				return nil, misfitf("repair %d --applied: version %d is %s, not failed, interrupted or unrecognised", v, v, e.Status)
 			}
 			if e.Migration != nil {
 				checksum = e.Migration.Up.Checksum
 			}
 			change = StateChange{Kind: SetState, Row: StateRow{Version: v, Name: e.Name, Checksum: checksum, Status: StatusApplied}}
 		case RepairRolledBack:
-			if e.Status != Failed && e.Status != Running {
-				return nil, misfitf("repair %d --rolled-back: version %d is %s, not failed or interrupted", v, v, e.Status)
+			if e.Status != Failed && e.Status != Running && e.Status != Unrecognised {
+				return nil, misfitf("repair %d --rolled-back: version %d is %s, not failed, interrupted or unrecognised", v, v, e.Status)
 			}
 			change = StateChange{Kind: RemoveState, Row: StateRow{Version: v}}
 		case RepairAcceptChecksum:

@@ -18,6 +18,10 @@ const (
 	Changed    VersionStatus = "changed"
 	Missing    VersionStatus = "missing"
 	OutOfOrder VersionStatus = "out-of-order"
+	// Unrecognised: the state row's status is none migrate writes; the
+	// row was edited by hand or by another tool, and what it means for
+	// the schema is unknown.
+	Unrecognised VersionStatus = "unrecognised"
 )
 
 // Entry is one row of the plan: a version in the folder, the database, or
@@ -54,6 +58,9 @@ func NewPlan(src *Source, state []StateRow) *Plan {
 		case row.Status == StatusRunning:
 			e.Status = Running
 			e.Fix = fmt.Sprintf("a non-transactional run was interrupted; check which statements took effect, then run `migrate repair %d --applied` or `migrate repair %d --rolled-back`", row.Version, row.Version)
+		case row.Status != StatusApplied:
+			e.Status = Unrecognised
+			e.Fix = fmt.Sprintf("the state row of version %d has status %q, which migrate never writes (edited by hand or by another tool?); find out whether the migration's changes are in place, then run `migrate repair %d --applied` or `migrate repair %d --rolled-back`", row.Version, string(row.Status), row.Version, row.Version)
 		case e.Migration == nil:
 			e.Status = Missing
 			e.Fix = fmt.Sprintf("restore the file of version %d, or run `migrate repair %d --forget` to drop it from the state (history keeps it)", row.Version, row.Version)
@@ -98,7 +105,7 @@ func failedFix(row *StateRow) string {
 }
 
 // Problems returns the entries that block up: failed, interrupted, changed,
-// missing and out-of-order versions.
+// missing, out-of-order and unrecognised versions.
 func (p *Plan) Problems() []Entry {
 	var out []Entry
 	for _, e := range p.Entries {
