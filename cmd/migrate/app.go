@@ -52,6 +52,20 @@ func flagValueMessage(msg string) string {
 	return fmt.Sprintf("--%s: %q is not %s", flag, value, want)
 }
 
+// help answers `migrate help [COMMAND]`, the spelling git and go taught,
+// like `migrate [COMMAND] --help`.
+func help(c *cli.Context, args []string) error {
+	switch {
+	case len(args) == 0:
+		return cli.ShowAppHelp(c)
+	case len(args) > 1:
+		return usagef("help takes one command name, not %d words", len(args))
+	case c.App.Command(args[0]) == nil:
+		return usagef("help %s: unknown command %q (run migrate --help for the list)", args[0], args[0])
+	}
+	return cli.ShowCommandHelp(c, args[0])
+}
+
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:      "migrate",
@@ -63,6 +77,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand: true,
 		OnUsageError:    usageErrorHandler,
 		Action: func(c *cli.Context) error {
+			if c.Args().First() == "help" {
+				return help(c, c.Args().Tail())
+			}
 			if c.NArg() > 0 {
 				return usagef("unknown command %q (run migrate --help for the list)", c.Args().First())
 			}

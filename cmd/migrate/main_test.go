@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -215,5 +216,26 @@ func TestEmptyDatabaseURL(t *testing.T) {
 	var stdout, stderr strings.Builder
 	if code := run(context.Background(), []string{"migrate", "--dir", dir, "status"}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "DATABASE_URL is set but empty") {
 		t.Errorf("exit %d, want %d saying DATABASE_URL is empty; stderr: %s", code, exitUsage, stderr.String())
+	}
+}
+
+// TestHelpCommand: `migrate help up` prints up's help like `migrate up
+// --help`; a command that does not exist is a usage error naming it.
+func TestHelpCommand(t *testing.T) {
+	for _, c := range []struct {
+		args string
+		code int
+		want string
+	}{
+		{"help up", exitOK, "--single-transaction"},
+		{"help", exitOK, "COMMANDS:"},
+		{"help nope", exitUsage, `unknown command "nope"`},
+		{"help up down", exitUsage, "help takes one command name"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"migrate"}, strings.Fields(c.args)...), &stdout, &stderr)
+		if code != c.code || !strings.Contains(stdout.String()+stderr.String(), c.want) {
+			t.Errorf("migrate %s: exit %d, want %d and %q:\n%s%s", c.args, code, c.code, c.want, stdout.String(), stderr.String())
+		}
 	}
 }
