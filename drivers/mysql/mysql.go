@@ -33,8 +33,9 @@ func init() {
 
 var lintDialect = migrator.Dialect{Name: "mysql", Lex: Dialect}
 
-// LintDialect lets the engine read this driver's scripts for data loss.
-func (d *Driver) LintDialect() migrator.Dialect { return lintDialect }
+// LintDialect lets the engine read this driver's scripts for data loss,
+// and stream large ones, with the lexical rules of its session.
+func (d *Driver) LintDialect() migrator.Dialect { return migrator.Dialect{Name: "mysql", Lex: d.dialect} }
 
 // Dialect is MySQL's lexical rules: `identifiers`, # comments, "-- "
 // comments only with a space after the dashes, backslash
@@ -59,6 +60,8 @@ type Driver struct {
 	urlDatabase string
 	lockName    string
 	track       tracker
+	// dialect is Dialect as the session's sql_mode has it.
+	dialect sqlsplit.Dialect
 }
 
 // DSNConfig turns a mysql:// URL into go-sql-driver's configuration.
@@ -107,6 +110,11 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		db.Close()
 		return nil, err
 	}
+	var sqlMode string
+	if err := db.QueryRowContext(ctx, `SELECT @@SESSION.sql_mode`).Scan(&sqlMode); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("reading the session's sql_mode: %w", err)
+	}
 	database := cfg.Schema
 	if database == "" {
 		database = c.DBName
@@ -114,7 +122,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		db.Close()
 		return nil, err
 	}
-	d := &Driver{db: db, cfg: cfg, database: database, urlDatabase: c.DBName, lockName: lockName(database, cfg.StateTable)}
+	d := &Driver{db: db, cfg: cfg, database: database, urlDatabase: c.DBName, lockName: lockName(database, cfg.StateTable), dialect: sessionDialect(sqlMode)}
 	qualified := func(t string) string { return quote(database) + "." + quote(t) }
 	d.Store = &sqlstore.Store{
 		DB: db,
@@ -218,9 +226,29 @@ func errorLine(err error, _ string) int {
 // migration; the engine records per-statement progress instead.
 func (d *Driver) TransactionalDDL() bool { return false }
 
-// Split cuts a script with MySQL's rules.
+// Split cuts a script with MySQL's rules, as the session's sql_mode sets
+// them.
 func (d *Driver) Split(sql string) ([]sqlsplit.Statement, error) {
-	return sqlsplit.Split(sql, Dialect)
+	return sqlsplit.Split(sql, d.dialect)
+}
+
+// sessionDialect is Dialect as sql_mode changes it (set on the server or by
+// the URL's sql_mode parameter): with NO_BACKSLASH_ESCAPES a backslash is an
+// ordinary character in strings, and with ANSI_QUOTES (and ANSI) "..." is an
+// identifier, in which a backslash escapes nothing either. Split the
+// default way, 'C:\' would run on past the quote that ends it and take the
+// next statement with it.
+func sessionDialect(sqlMode string) sqlsplit.Dialect {
+	d := Dialect
+	for _, mode := range strings.Split(strings.ToUpper(sqlMode), ",") {
+		switch mode {
+		case "NO_BACKSLASH_ESCAPES":
+			d.BackslashEscapes = false
+		case "ANSI_QUOTES":
+			d.DoubleQuoteStrings = false
+		}
+	}
+	return d
 }
 
 // Lock polls GET_LOCK(name, 0) on one pinned connection: the lock belongs

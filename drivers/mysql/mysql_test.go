@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/migrate-dev/migrate/internal/testdb"
@@ -216,4 +217,40 @@ func mustParse(t *testing.T, raw string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestSessionSQLModeSetsTheSplitter: under NO_BACKSLASH_ESCAPES 'C:\' is a
+// whole string, and under ANSI_QUOTES "a\" is a whole identifier; split the
+// default way, each ran on into the next statement.
+func TestSessionSQLModeSetsTheSplitter(t *testing.T) {
+	u, err := url.Parse(testdb.MySQL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("sql_mode", "'NO_BACKSLASH_ESCAPES,ANSI_QUOTES'")
+	u.RawQuery = q.Encode()
+	d := open(t, u.String(), migrator.Config{})
+	script := `CREATE TABLE "a\" (v VARCHAR(10));
+INSERT INTO "a\" VALUES ('C:\');
+INSERT INTO "a\" VALUES ('D:\');
+`
+	src, err := migrator.Load(fstest.MapFS{
+		"0001_paths.up.sql":   {Data: []byte(script)},
+		"0001_paths.down.sql": {Data: []byte(`DROP TABLE "a\";`)},
+	}, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := migrator.New(d, src, migrator.Options{}).Up(ctx, 0); err != nil {
+		t.Fatalf("up under NO_BACKSLASH_ESCAPES and ANSI_QUOTES: %v", err)
+	}
+	var n int
+	if err := d.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM `a\\` WHERE v IN ('C:\\', 'D:\\')").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("rows with the two paths: %d, %v", n, err)
+	}
+	if _, err := open(t, testdb.MySQL(t), migrator.Config{}).Split(`SELECT 'C:\'; SELECT 1;`); err == nil {
+		t.Fatal("with the default sql_mode, 'C:\\' is an unterminated string")
+	}
 }
