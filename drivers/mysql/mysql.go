@@ -35,7 +35,9 @@ var lintDialect = migrator.Dialect{Name: "mysql", Lex: Dialect}
 
 // LintDialect lets the engine read this driver's scripts for data loss,
 // and stream large ones, with the lexical rules of its session.
-func (d *Driver) LintDialect() migrator.Dialect { return migrator.Dialect{Name: "mysql", Lex: d.dialect} }
+func (d *Driver) LintDialect() migrator.Dialect {
+	return migrator.Dialect{Name: "mysql", Lex: d.dialect}
+}
 
 // Dialect is MySQL's lexical rules: `identifiers`, # comments, "-- "
 // comments only with a space after the dashes, backslash
