@@ -336,6 +336,11 @@ func badInputCases() []badCase {
 		{name: "SQLite URL with options", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `"?mode=ro"`, "take no parameters"},
 			skip: only("sqlite", "only a SQLite URL drops its parameters"),
 			url:  func(t *testing.T, e *env) string { return e.url + "?mode=ro" }},
+		{name: "MySQL URL with a misspelled parameter", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "timout", "URL parameter", "misspelled"},
+			skip: only("mysql", "go-sql-driver/mysql sends unknown parameters to the server as system variables"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.RawQuery = "timout=5s" })
+			}},
 		{name: "SQLite database is a directory", files: oneTable, args: []string{"up"}, code: 4, want: []string{"is a directory"},
 			skip: only("sqlite", "only SQLite names a file"),
 			url:  func(t *testing.T, e *env) string { return "sqlite:" + t.TempDir() }},

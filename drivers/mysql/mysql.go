@@ -110,7 +110,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	// open rather than by the first command.
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, unknownParameter(err)
 	}
 	var sqlMode string
 	if err := db.QueryRowContext(ctx, `SELECT @@SESSION.sql_mode`).Scan(&sqlMode); err != nil {
@@ -142,6 +142,17 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		HistoryTable: qualified(cfg.HistoryTable),
 	}
 	return d, nil
+}
+
+// unknownParameter explains the server refusing a URL parameter: the
+// driver sends every parameter it does not know as a system variable, so
+// a misspelled one (timout=5s) fails with "Unknown system variable".
+func unknownParameter(err error) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1193 {
+		return fmt.Errorf("%w: a URL parameter is neither a go-sql-driver/mysql option nor a system variable the server knows (misspelled?): %w", migrator.ErrBadURL, err)
+	}
+	return err
 }
 
 // schemaExists checks the database a Config.Schema names before anything
