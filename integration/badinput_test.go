@@ -407,6 +407,13 @@ func badInputCases() []badCase {
 				applyFirst(t, e)
 				e.exec(`UPDATE migrate_state SET checksum = 'edited' WHERE version = 1`)
 			}},
+		{name: "directive inside a block comment", files: map[string]string{
+			"0001_a.up.sql":   "/*\n-- migrate:no-transaction\n*/\nCREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+			"0001_a.down.sql": "DROP TABLE a;\n",
+		}, args: []string{"up"}, code: 3, want: []string{"0001_a.up.sql:2", `"migrate:no-transaction" is inside a /* */ comment or a string`}},
+		{name: "directive inside a string", files: map[string]string{
+			"0001_a.up.sql": "CREATE TABLE a (note VARCHAR(100));\nINSERT INTO a VALUES ('first line\n-- migrate:irreversible\n');\n",
+		}, args: []string{"up"}, code: 3, want: []string{"0001_a.up.sql:3", `"migrate:irreversible" is inside`}},
 		{name: "tampered state status", files: with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;"),
 			args: []string{"up"}, code: 6, want: []string{"version 1", `status "weird"`, "which migrate never writes", "repair 1 --applied"},
 			setup: func(t *testing.T, e *env) {

@@ -19,6 +19,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -459,6 +460,7 @@ func (m *Migrator) checkScripts() error {
 				problems = append(problems, p)
 				continue
 			}
+			problems = append(problems, m.hiddenDirectives(s)...)
 			if s.NoTransaction || !transactionalDDL(m.driver) {
 				continue
 			}
@@ -473,6 +475,40 @@ func (m *Migrator) checkScripts() error {
 		return nil
 	}
 	return &SourceError{Dir: filepath.Dir(problems[0].File), Problems: problems}
+}
+
+// hiddenDirectives reports directive lines of s that the server reads as
+// part of a string or of a /* */ comment: the folder was read without the
+// driver's rules, so they took effect (a script run outside a transaction,
+// an up without a down), while the author may have commented them out.
+// Large scripts are streamed and not checked here.
+func (m *Migrator) hiddenDirectives(s *Script) []Problem {
+	ld, ok := m.driver.(LintDialecter)
+	if !ok || !mentionsMigrate(s.SQL) {
+		return nil
+	}
+	var lines []int
+	var texts []string
+	for i, line := range strings.Split(s.SQL, "\n") {
+		if d, ok := directiveIn(line); ok {
+			lines = append(lines, i+1)
+			texts = append(texts, "migrate:"+d)
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	comments, err := sqlsplit.CommentLines(s.SQL, ld.LintDialect().Lex)
+	if err != nil {
+		return nil // the split reported it
+	}
+	var problems []Problem
+	for i, l := range lines {
+		if _, found := slices.BinarySearch(comments, l); !found {
+			problems = append(problems, Problem{File: s.Path, Line: l, Msg: fmt.Sprintf("the directive %q is inside a /* */ comment or a string, where the database does not read it as a comment of its own, yet migrate would obey it; move it out onto a line of its own, or delete it", texts[i])})
+		}
+	}
+	return problems
 }
 
 // checkLargeScripts does for large scripts what checkScripts does for the

@@ -108,15 +108,18 @@ type lexer struct {
 	delim string
 
 	// current statement
-	start      int // -1 while no significant byte has been seen
-	end        int // end of the last significant token
-	firstWord  string
-	depth      int  // BEGIN/CASE nesting inside a CREATE body
-	compound   bool // MariaDB's BEGIN NOT ATOMIC ... END block
-	fromStdin  bool // a COPY ... FROM STDIN (Dialect.NoCopyFromStdin)
-	parens     int  // open parentheses (Dialect.Parens)
-	parenOpen  int  // offset of the outermost open parenthesis
-	lastWord   string
+	start     int // -1 while no significant byte has been seen
+	end       int // end of the last significant token
+	firstWord string
+	depth     int  // BEGIN/CASE nesting inside a CREATE body
+	compound  bool // MariaDB's BEGIN NOT ATOMIC ... END block
+	fromStdin bool // a COPY ... FROM STDIN (Dialect.NoCopyFromStdin)
+	parens    int  // open parentheses (Dialect.Parens)
+	parenOpen int  // offset of the outermost open parenthesis
+	lastWord  string
+	// comments, when not nil, collects the lines on which a line
+	// comment starts (CommentLines).
+	comments   []int
 	lineAtPos  int // line number of pos, kept incrementally
 	lineCursor int
 	startLine  int
@@ -145,6 +148,19 @@ func Split(script string, d Dialect) ([]Statement, error) {
 		return nil, err
 	}
 	return lx.out, nil
+}
+
+// CommentLines returns, in order, the lines on which a line comment ("--",
+// or MySQL's "#") starts as the server reads the script: not inside a
+// string, a quoted identifier or a /* */ comment, where the same text is
+// data or already comment.
+func CommentLines(script string, d Dialect) ([]int, error) {
+	lx := newLexer(script, d)
+	lx.comments = []int{}
+	if err := lx.run(); err != nil {
+		return nil, err
+	}
+	return lx.comments, nil
 }
 
 func newLexer(src string, d Dialect) *lexer {
@@ -284,6 +300,9 @@ func (lx *lexer) run() error {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			lx.pos++
 		case c == '-' && lx.dashComment(), c == '#' && lx.d.HashComments:
+			if lx.comments != nil {
+				lx.comments = append(lx.comments, lx.lineAt(lx.pos))
+			}
 			lx.skipLine()
 		case c == '-' && lx.start < 0 && lx.hasPrefix("--"):
 			// Only MySQL gets here: a "--" not followed by a space. No
