@@ -342,7 +342,7 @@ func TestVerifySeesOutsideChanges(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "sneaky") {
 			t.Fatalf("verify passed or did not name the column added behind its back: %v", err)
 		}
-		if _, tracks := e.drv.(migrator.ChangeTracker); tracks && !strings.Contains(err.Error(), "changed outside the scripts") {
+		if _, tracks := e.drv.(migrator.ChangeTracker); tracks && !errors.Is(err, migrator.ErrChangedOutside) {
 			t.Fatalf("a tracking driver should report the outside change at the end: %v", err)
 		}
 	})

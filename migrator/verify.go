@@ -258,12 +258,15 @@ func checkUntracked(ctx context.Context, snap Snapshotter, last *schema.Snapshot
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString("verify: the schema changed outside the scripts verify ran (another session or a scheduled event?), so its checks cannot be trusted:")
 	for _, d := range diff {
 		b.WriteString("\n  " + d.String())
 	}
-	return errors.New(b.String())
+	return fmt.Errorf("verify: %w:%s", ErrChangedOutside, b.String())
 }
+
+// ErrChangedOutside is verify finding, at the end, a schema its scripts
+// did not build.
+var ErrChangedOutside = errors.New("the schema changed outside the scripts verify ran (another session or a scheduled event?), so its checks cannot be trusted")
 
 // ScratchOnServer is how a driver for a database server implements
 // CreateScratch: it runs create(name) on db for a new database named

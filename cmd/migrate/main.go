@@ -35,8 +35,8 @@ const (
 	exitBlocked   = 6 // state and folder disagree (failed, changed, missing, out of order)
 	exitRefused   = 7 // refused for safety (data loss, environment policy, revert of a version that cannot be reverted)
 	exitLint      = 8 // lint found errors (or warnings, with --strict)
-	// verify found a down that did not restore the schema, or an up that
-	// did not rebuild it.
+	// verify found a down that did not restore the schema, an up that did
+	// not rebuild it, or a schema changed outside its scripts.
 	exitVerifyMismatch = 9
 	exitInterrupted    = 130
 )

@@ -43,6 +43,8 @@ func cmdVerify(c *cli.Context) error {
 			return &codedError{err: err, code: exitRefused}
 		case errors.As(err, &ve):
 			return &codedError{err: fmt.Errorf("verify: version %d (%s) failed its %s check with %d difference(s), listed above", ve.Version, ve.Name, ve.Step, len(ve.Diff)), code: exitVerifyMismatch}
+		case errors.Is(err, migrator.ErrChangedOutside):
+			return &codedError{err: err, code: exitVerifyMismatch}
 		}
 		return err
 	})
