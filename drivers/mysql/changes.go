@@ -26,6 +26,13 @@ type changes struct {
 }
 
 func (c *changes) touch(table string) {
+	for i := 0; i < len(table); i++ {
+		if table[i] >= 0x80 {
+			// Go's case folding and the server's differ beyond ASCII.
+			c.all = true
+			return
+		}
+	}
 	if c.tables == nil {
 		c.tables = map[string]bool{}
 	}
@@ -48,65 +55,93 @@ type head struct {
 	text string
 	db   string
 	pos  int
-	// bad: a token this reader does not understand (an executable
-	// comment, a string where a name belongs).
+	// bad: something this reader does not understand (an executable
+	// comment, a control byte, an unterminated quote, a backslash in a
+	// string, which sql_mode may or may not make an escape).
 	bad bool
 }
 
-// next returns the next token: a bare word as written, a `quoted` name
-// unquoted with quoted set, or one byte of punctuation. "" is the end.
-func (h *head) next() (tok string, quoted bool) {
+type tokenKind int
+
+const (
+	endToken    tokenKind = iota
+	wordToken             // a bare word, as written
+	nameToken             // a `quoted` name, unquoted
+	stringToken           // a '...' or "..." string (or, under ANSI_QUOTES, name)
+	punctToken            // one byte of punctuation
+)
+
+type token struct {
+	kind tokenKind
+	text string
+}
+
+// isName reports whether t can be an object's name.
+func (t token) isName() bool { return t.kind == wordToken || t.kind == nameToken }
+
+// next returns the next token; the end, also after anything bad.
+func (h *head) next() token {
 	s := h.text
-	for h.pos < len(s) {
+	for h.pos < len(s) && !h.bad {
 		c := s[h.pos]
 		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
+		case c == ' ' || c >= '\t' && c <= '\r':
+			// The server's white space, vertical tab included.
 			h.pos++
+		case c < ' ' || c == 0x7f:
+			h.bad = true
 		case c == '#' || c == '-' && strings.HasPrefix(s[h.pos:], "--") && (h.pos+2 == len(s) || s[h.pos+2] <= ' '):
 			for h.pos < len(s) && s[h.pos] != '\n' {
 				h.pos++
 			}
 		case c == '/' && strings.HasPrefix(s[h.pos:], "/*"):
 			// /*! and /*M! hold code the server runs.
-			if strings.HasPrefix(s[h.pos:], "/*!") || strings.HasPrefix(s[h.pos:], "/*M!") {
-				h.bad = true
-				return "", false
-			}
 			end := strings.Index(s[h.pos+2:], "*/")
-			if end < 0 {
-				h.pos = len(s)
-			} else {
-				h.pos += 2 + end + 2
+			if end < 0 || strings.HasPrefix(s[h.pos:], "/*!") || strings.HasPrefix(s[h.pos:], "/*M!") {
+				h.bad = true
+				break
 			}
-		case c == '`':
-			var b strings.Builder
-			for i := h.pos + 1; i < len(s); i++ {
-				if s[i] != '`' {
-					b.WriteByte(s[i])
-					continue
-				}
-				if i+1 < len(s) && s[i+1] == '`' {
-					b.WriteByte('`')
-					i++
-					continue
-				}
-				h.pos = i + 1
-				return b.String(), true
-			}
-			h.bad = true
-			return "", false
+			h.pos += 2 + end + 2
+		case c == '`' || c == '\'' || c == '"':
+			return h.quoted(c)
 		case isNameByte(c):
 			start := h.pos
 			for h.pos < len(s) && isNameByte(s[h.pos]) {
 				h.pos++
 			}
-			return s[start:h.pos], false
+			return token{wordToken, s[start:h.pos]}
 		default:
 			h.pos++
-			return s[h.pos-1 : h.pos], false
+			return token{punctToken, s[h.pos-1 : h.pos]}
 		}
 	}
-	return "", false
+	return token{}
+}
+
+// quoted reads a name or string opened by q at pos, with q doubled inside.
+func (h *head) quoted(q byte) token {
+	s := h.text
+	var b strings.Builder
+	for i := h.pos + 1; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && q != '`':
+			h.bad = true
+			return token{}
+		case s[i] != q:
+			b.WriteByte(s[i])
+		case i+1 < len(s) && s[i+1] == q:
+			b.WriteByte(q)
+			i++
+		default:
+			h.pos = i + 1
+			if q == '`' {
+				return token{nameToken, b.String()}
+			}
+			return token{stringToken, b.String()}
+		}
+	}
+	h.bad = true
+	return token{}
 }
 
 func isNameByte(c byte) bool {
@@ -116,12 +151,12 @@ func isNameByte(c byte) bool {
 // word returns the next token upper-cased if it is a bare word, "" if not.
 func (h *head) word() string {
 	save := h.pos
-	tok, quoted := h.next()
-	if quoted || tok == "" || !isNameByte(tok[0]) {
+	t := h.next()
+	if t.kind != wordToken {
 		h.pos = save
 		return ""
 	}
-	return strings.ToUpper(tok)
+	return strings.ToUpper(t.text)
 }
 
 // accept consumes the given words if they come next, in order.
@@ -136,24 +171,32 @@ func (h *head) accept(words ...string) bool {
 	return true
 }
 
+// punct consumes the punctuation p if it comes next.
+func (h *head) punct(p string) bool {
+	save := h.pos
+	if t := h.next(); t.kind != punctToken || t.text != p {
+		h.pos = save
+		return false
+	}
+	return true
+}
+
 // name reads a table name, qualified or not, and says whether it is one of
 // this database's tables.
 func (h *head) name() (string, bool) {
-	first, quoted := h.next()
-	if first == "" || !quoted && !isNameByte(first[0]) {
+	first := h.next()
+	if !first.isName() {
 		return "", false
 	}
-	save := h.pos
-	if dot, _ := h.next(); dot != "." {
-		h.pos = save
-		return first, true
+	if !h.punct(".") {
+		return first.text, true
 	}
-	table, quoted := h.next()
-	if table == "" || !quoted && !isNameByte(table[0]) {
+	table := h.next()
+	if !table.isName() {
 		return "", false
 	}
 	// A table of another database: its foreign keys may name ours.
-	return table, first == h.db
+	return table.text, first.text == h.db
 }
 
 // names reads a comma-separated list of table names into c.
@@ -164,9 +207,7 @@ func (h *head) names(c *changes) bool {
 			return false
 		}
 		c.touch(t)
-		save := h.pos
-		if tok, _ := h.next(); tok != "," {
-			h.pos = save
+		if !h.punct(",") {
 			return true
 		}
 	}
@@ -175,7 +216,7 @@ func (h *head) names(c *changes) bool {
 // read classifies the statement into c; false means it was not understood.
 func (h *head) read(c *changes) bool {
 	ok := h.statement(c)
-	return ok && !h.bad
+	return ok && !h.bad && !c.all
 }
 
 // noSchemaChange are the statements that never change a definition: data
@@ -187,24 +228,20 @@ var noSchemaChange = map[string]bool{
 	"START": true, "COMMIT": true, "ROLLBACK": true, "SAVEPOINT": true, "RELEASE": true, "LOCK": true, "UNLOCK": true,
 }
 
-// objectKinds are the objects beside tables that CREATE, ALTER and DROP
-// may name: views, routines and triggers, which a snapshot read again
-// together, and sequences, which it reads every time. Not events: one may
-// run DDL later, in its own session.
-var objectKinds = map[string]bool{"VIEW": true, "PROCEDURE": true, "FUNCTION": true, "TRIGGER": true, "SEQUENCE": true}
-
 func (h *head) statement(c *changes) bool {
 	verb := h.word()
 	switch {
 	case noSchemaChange[verb]:
-		return true
+		// Writing to the mysql schema's tables (mysql.proc holds
+		// MariaDB's routines) is writing the catalogue.
+		return !containsWord(h.text, "mysql")
 	case verb == "SET":
 		// SET STATEMENT ... FOR runs the statement after FOR.
-		return h.word() != "STATEMENT"
+		return h.word() != "STATEMENT" && !h.bad
 	case verb == "BEGIN":
 		// BEGIN [WORK] starts a transaction; BEGIN NOT ATOMIC a block.
-		w := h.word()
-		return w == "" || w == "WORK"
+		h.accept("WORK")
+		return h.next().kind == endToken
 	case verb == "TRUNCATE":
 		h.accept("TABLE")
 		return h.names(c)
@@ -215,6 +252,18 @@ func (h *head) statement(c *changes) bool {
 			h.accept("OR", "REPLACE")
 		}
 		return h.definition(verb, c)
+	}
+	return false
+}
+
+// containsWord reports whether w appears in s as a word, in any case,
+// wherever it is (a string or comment included: a false match costs a
+// full snapshot, never a missed change).
+func containsWord(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(w)], w) && (i == 0 || !isNameByte(s[i-1])) && (i+len(w) == len(s) || !isNameByte(s[i+len(w)])) {
+			return true
+		}
 	}
 	return false
 }
@@ -234,37 +283,66 @@ func (h *head) definition(verb string, c *changes) bool {
 		}
 		t, ok := h.name()
 		c.touch(t)
-		return ok
+		// ALTER TABLE p CONVERT TABLE t TO PARTITION, CONVERT PARTITION
+		// ... TO TABLE t and EXCHANGE PARTITION ... WITH TABLE t change
+		// a second table.
+		return ok && !(verb == "ALTER" && containsWord(h.text[h.pos:], "TABLE"))
 	case "UNIQUE", "FULLTEXT", "SPATIAL":
 		return h.word() == "INDEX" && h.index(c)
 	case "INDEX":
 		return h.index(c)
 	}
-	// A view, routine or trigger, which are read again together: the
-	// kind may follow ALGORITHM = ..., DEFINER = user@host, SQL SECURITY
-	// ... or AGGREGATE, which only those take. Anything else (DATABASE,
-	// USER, EVENT, ...) is not understood.
 	h.pos = save
-	first, _ := h.next()
-	switch strings.ToUpper(first) {
-	case "VIEW", "PROCEDURE", "FUNCTION", "TRIGGER", "SEQUENCE":
-		c.objects = true
-		return true
-	case "ALGORITHM", "DEFINER", "SQL", "AGGREGATE":
-	default:
-		return false
-	}
-	for i := 0; i < 16; i++ {
-		tok, quoted := h.next()
-		if tok == "" || tok == "(" {
-			return false
-		}
-		if !quoted && objectKinds[strings.ToUpper(tok)] {
+	return h.object(c)
+}
+
+// object reads a view, routine or trigger statement, which makes them all
+// be read again, after the clauses that may come before the kind:
+// ALGORITHM = w, DEFINER = user, SQL SECURITY w, AGGREGATE. Anything else
+// (DATABASE, USER, EVENT, ...) is not understood.
+func (h *head) object(c *changes) bool {
+	for {
+		switch h.word() {
+		case "VIEW", "PROCEDURE", "FUNCTION", "TRIGGER", "SEQUENCE":
 			c.objects = true
 			return true
+		case "ALGORITHM":
+			if !h.punct("=") || h.word() == "" {
+				return false
+			}
+		case "DEFINER":
+			if !h.punct("=") || !h.user() {
+				return false
+			}
+		case "SQL":
+			if !h.accept("SECURITY") || h.word() == "" {
+				return false
+			}
+		case "AGGREGATE":
+		default:
+			return false
 		}
 	}
-	return false
+}
+
+// user reads an account: CURRENT_USER[()], CURRENT_ROLE, or a name with
+// an optional @host, each a word, a `name` or a 'string'.
+func (h *head) user() bool {
+	t := h.next()
+	if !t.isName() && t.kind != stringToken {
+		return false
+	}
+	if t.kind == wordToken && (strings.EqualFold(t.text, "CURRENT_USER") || strings.EqualFold(t.text, "CURRENT_ROLE")) {
+		if h.punct("(") && !h.punct(")") {
+			return false
+		}
+		return true
+	}
+	if h.punct("@") {
+		host := h.next()
+		return host.isName() || host.kind == stringToken
+	}
+	return true
 }
 
 // index reads [IF [NOT] EXISTS] name [USING type] ON table of CREATE and
@@ -272,7 +350,7 @@ func (h *head) definition(verb string, c *changes) bool {
 func (h *head) index(c *changes) bool {
 	h.accept("IF", "NOT", "EXISTS")
 	h.accept("IF", "EXISTS")
-	if name, quoted := h.next(); name == "" || !quoted && !isNameByte(name[0]) {
+	if !h.next().isName() {
 		return false
 	}
 	if h.accept("USING") {
@@ -287,10 +365,12 @@ func (h *head) index(c *changes) bool {
 }
 
 // renames reads RENAME TABLE [IF EXISTS] a [WAIT n | NOWAIT] TO b, ...
+// RENAME TABLE renames views too, so views and routines are read again.
 func (h *head) renames(c *changes) bool {
 	if !h.accept("TABLE") && !h.accept("TABLES") {
 		return false
 	}
+	c.objects = true
 	h.accept("IF", "EXISTS")
 	for {
 		from, ok := h.name()
@@ -310,9 +390,7 @@ func (h *head) renames(c *changes) bool {
 		}
 		c.touch(from)
 		c.touch(to)
-		save := h.pos
-		if tok, _ := h.next(); tok != "," {
-			h.pos = save
+		if !h.punct(",") {
 			return true
 		}
 	}
