@@ -22,8 +22,8 @@ type Snapshotter interface {
 	Snapshot(ctx context.Context) (*schema.Snapshot, error)
 }
 
-// ChangeTracker is a Snapshotter that can read again only what the scripts
-// it ran since its last snapshot may have changed. That is right only while
+// ChangeTracker is a driver whose snapshots can read again only what the
+// scripts it ran since its last snapshot may have changed. That is right only while
 // nothing else changes the database, so verify, which holds the migration
 // lock and runs every script itself, turns it on for its run and checks a
 // full snapshot against the last one at the end.
@@ -175,7 +175,7 @@ func (m *Migrator) verifyScratch(ctx context.Context, opts VerifyOptions) (rep *
 	return rep, err
 }
 
-func (m *Migrator) verifyPending(ctx context.Context, p *Plan, snap Snapshotter, opts VerifyOptions, rep *VerifyReport) (err error) {
+func (m *Migrator) verifyPending(ctx context.Context, p *Plan, snap Snapshotter, opts VerifyOptions, rep *VerifyReport) error {
 	take := func(version int64, when string) (*schema.Snapshot, error) {
 		s, err := snap.Snapshot(ctx)
 		if err != nil {
@@ -184,15 +184,17 @@ func (m *Migrator) verifyPending(ctx context.Context, p *Plan, snap Snapshotter,
 		return s, nil
 	}
 	var before *schema.Snapshot
+	// untracked, for a driver that tracks changes, compares a snapshot it
+	// tracked with a full one, once: at the end, and at a mismatch, which
+	// a change it missed would cause as well.
+	var untracked func(last *schema.Snapshot) error
 	if tr, ok := snap.(ChangeTracker); ok {
 		stop := tr.TrackChanges()
 		defer stop()
-		defer func() {
-			if err == nil && before != nil {
-				stop()
-				err = checkUntracked(ctx, snap, before)
-			}
-		}()
+		untracked = func(last *schema.Snapshot) error {
+			stop()
+			return checkUntracked(ctx, snap, last)
+		}
 	}
 	for _, mig := range p.Pending(m.opts.AllowOutOfOrder) {
 		if before == nil {
@@ -223,6 +225,11 @@ func (m *Migrator) verifyPending(ctx context.Context, p *Plan, snap Snapshotter,
 				opts.Progress(st)
 			}
 			if !st.OK {
+				if untracked != nil {
+					if err := untracked(after); err != nil {
+						return nil, err
+					}
+				}
 				return nil, &VerifyError{Version: mig.Version, Name: mig.Name, Step: name, Diff: st.Diff}
 			}
 			return after, nil
@@ -242,12 +249,16 @@ func (m *Migrator) verifyPending(ctx context.Context, p *Plan, snap Snapshotter,
 			return err
 		}
 	}
+	if untracked != nil && before != nil {
+		return untracked(before)
+	}
 	return nil
 }
 
 // checkUntracked compares the last snapshot, read from tracked changes, to
 // a full one: a change made outside the scripts verify ran (another
-// session, a scheduled event) would otherwise go unseen.
+// session, a scheduled event), or one the driver could not tell from a
+// statement's text, would otherwise go unseen.
 func checkUntracked(ctx context.Context, snap Snapshotter, last *schema.Snapshot) error {
 	full, err := snap.Snapshot(ctx)
 	if err != nil {
@@ -266,7 +277,7 @@ func checkUntracked(ctx context.Context, snap Snapshotter, last *schema.Snapshot
 
 // ErrChangedOutside is verify finding, at the end, a schema its scripts
 // did not build.
-var ErrChangedOutside = errors.New("the schema changed outside the scripts verify ran (another session or a scheduled event?), so its checks cannot be trusted")
+var ErrChangedOutside = errors.New("the schema is not what verify's snapshots followed from its scripts: it changed outside them (another session or a scheduled event?), or a statement changed what its text does not name, so the checks cannot be trusted; a full snapshot differs from the last one")
 
 // ScratchOnServer is how a driver for a database server implements
 // CreateScratch: it runs create(name) on db for a new database named

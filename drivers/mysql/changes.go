@@ -20,8 +20,8 @@ type changes struct {
 	// tables are the tables named, lower-cased (names compare either way
 	// under lower_case_table_names).
 	tables map[string]bool
-	// objects: a view, routine or trigger was created, altered or
-	// dropped.
+	// objects: a view, routine, trigger or sequence was created,
+	// altered, dropped or (RENAME TABLE renames views) renamed.
 	objects bool
 }
 
@@ -283,10 +283,13 @@ func (h *head) definition(verb string, c *changes) bool {
 		}
 		t, ok := h.name()
 		c.touch(t)
+		if !ok || verb != "ALTER" {
+			return ok
+		}
 		// ALTER TABLE p CONVERT TABLE t TO PARTITION, CONVERT PARTITION
 		// ... TO TABLE t and EXCHANGE PARTITION ... WITH TABLE t change
 		// a second table.
-		return ok && !(verb == "ALTER" && containsWord(h.text[h.pos:], "TABLE"))
+		return !containsWord(h.text[h.pos:], "TABLE") && h.renamedTo(c)
 	case "UNIQUE", "FULLTEXT", "SPATIAL":
 		return h.word() == "INDEX" && h.index(c)
 	case "INDEX":
@@ -296,6 +299,31 @@ func (h *head) definition(verb string, c *changes) bool {
 	return h.object(c)
 }
 
+// renamedTo notes the new name of ALTER TABLE ... RENAME [TO | AS] name,
+// read to the end of the statement (RENAME COLUMN, INDEX and KEY rename
+// inside the table): the name may be that of a table the cache still
+// holds, dropped by a statement that did not name it as a table.
+func (h *head) renamedTo(c *changes) bool {
+	for t := h.next(); t.kind != endToken; t = h.next() {
+		if t.kind != wordToken || !strings.EqualFold(t.text, "RENAME") {
+			continue
+		}
+		switch h.word() {
+		case "COLUMN", "INDEX", "KEY":
+			continue
+		case "TO", "AS", "":
+		default:
+			return false
+		}
+		to, ok := h.name()
+		if !ok {
+			return false
+		}
+		c.touch(to)
+	}
+	return !h.bad
+}
+
 // object reads a view, routine or trigger statement, which makes them all
 // be read again, after the clauses that may come before the kind:
 // ALGORITHM = w, DEFINER = user, SQL SECURITY w, AGGREGATE. Anything else
@@ -303,9 +331,17 @@ func (h *head) definition(verb string, c *changes) bool {
 func (h *head) object(c *changes) bool {
 	for {
 		switch h.word() {
-		case "VIEW", "PROCEDURE", "FUNCTION", "TRIGGER", "SEQUENCE":
+		case "VIEW", "PROCEDURE", "FUNCTION", "TRIGGER":
 			c.objects = true
 			return true
+		case "SEQUENCE":
+			// MariaDB's sequences are tables: CREATE OR REPLACE SEQUENCE
+			// replaces a table of that name, and DROP SEQUENCE frees the
+			// name for one.
+			c.objects = true
+			h.accept("IF", "NOT", "EXISTS")
+			h.accept("IF", "EXISTS")
+			return h.names(c)
 		case "ALGORITHM":
 			if !h.punct("=") || h.word() == "" {
 				return false

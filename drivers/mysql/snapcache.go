@@ -13,8 +13,11 @@ import (
 // tracker follows the statements the driver runs while verify tracks
 // changes, and keeps what the last snapshot read.
 type tracker struct {
-	mu      sync.Mutex
-	on      bool
+	mu sync.Mutex
+	on bool
+	// run counts TrackChanges calls, so that a stop, or a snapshot begun,
+	// in one run does nothing to the next.
+	run     int
 	pending changes
 	last    *snapCache
 }
@@ -24,14 +27,19 @@ type tracker struct {
 // until stop is called. It is right only while nothing else changes the
 // database, which verify ensures and checks.
 func (d *Driver) TrackChanges() (stop func()) {
-	d.track.reset(true)
-	return func() { d.track.reset(false) }
-}
-
-func (t *tracker) reset(on bool) {
+	t := &d.track
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.on, t.pending, t.last = on, changes{}, nil
+	t.run++
+	run := t.run
+	t.on, t.pending, t.last = true, changes{}, nil
+	return func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.run == run {
+			t.on, t.pending, t.last = false, changes{}, nil
+		}
+	}
 }
 
 // note reads the statements of steps about to run in database db. They are
@@ -56,24 +64,24 @@ func (t *tracker) note(steps []*migrator.Step, db string) {
 }
 
 // begin returns the last snapshot's reading and what changed since, nil
-// when changes are not tracked.
-func (t *tracker) begin() (*snapCache, changes) {
+// when changes are not tracked, and the run they belong to.
+func (t *tracker) begin() (*snapCache, changes, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.on {
-		return nil, changes{}
+		return nil, changes{}, 0
 	}
 	last, ch := t.last, t.pending
 	t.pending = changes{}
-	return last, ch
+	return last, ch, t.run
 }
 
-// end keeps what a snapshot read for the next one; nil, after a failed
-// snapshot, makes the next one read everything.
-func (t *tracker) end(next *snapCache) {
+// end keeps what a snapshot of run read for the next one; nil, after a
+// failed snapshot, makes the next one read everything.
+func (t *tracker) end(run int, next *snapCache) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.on {
+	if t.on && t.run == run {
 		t.last = next
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/migrate-dev/migrate/internal/testdb"
 	"github.com/migrate-dev/migrate/migrator"
 	"github.com/migrate-dev/migrate/migrator/schema"
+	"github.com/migrate-dev/migrate/migrator/sqlsplit"
 )
 
 func TestNoteChanges(t *testing.T) {
@@ -23,25 +24,30 @@ func TestNoteChanges(t *testing.T) {
 		"BEGIN":                                            "",
 		"SELECT twice(2)":                                  "",
 		"CREATE TABLE t (id INT)":                          "t",
-		"create or replace temporary table if not exists `T``x` (id int)": "t`x",
-		"CREATE TABLE db.t (id INT)":                                      "t",
-		"CREATE TABLE other.t (id INT)":                                   all,
-		"CREATE TABLE `other`.`t` LIKE db.s":                              all,
-		"ALTER ONLINE IGNORE TABLE t ADD COLUMN b INT":                    "t",
-		"ALTER TABLE t RENAME TO u":                                       "t",
-		"DROP TABLE IF EXISTS a, `b`, db.c CASCADE":                       "a b c",
-		"DROP TEMPORARY TABLE a":                                          "a",
-		"CREATE UNIQUE INDEX IF NOT EXISTS i USING BTREE ON t (a)":        "t",
-		"CREATE INDEX `on` ON `t` (a)":                                    "t",
-		"DROP INDEX IF EXISTS i ON db.t":                                  "t",
-		"DROP INDEX i":                                                    all,
-		"RENAME TABLE a TO b, c WAIT 3 TO d":                              "objects a b c d",
-		"TRUNCATE t":                                                      "t",
-		"CREATE VIEW v AS SELECT 1":                                       "objects",
+		"create or replace temporary table if not exists `T``x` (id int)":            "t`x",
+		"CREATE TABLE db.t (id INT)":                                                 "t",
+		"CREATE TABLE other.t (id INT)":                                              all,
+		"CREATE TABLE `other`.`t` LIKE db.s":                                         all,
+		"ALTER ONLINE IGNORE TABLE t ADD COLUMN b INT":                               "t",
+		"ALTER TABLE t RENAME TO u":                                                  "t u",
+		"ALTER TABLE t RENAME COLUMN a TO b, RENAME INDEX i TO j, RENAME KEY k TO l": "t",
+		"ALTER TABLE t RENAME AS `db`.u":                                             "t u",
+		"ALTER TABLE t RENAME u":                                                     all,
+		"DROP SEQUENCE IF EXISTS x, y":                                               "objects x y",
+		"CREATE OR REPLACE SEQUENCE x START WITH 5":                                  "objects x",
+		"DROP TABLE IF EXISTS a, `b`, db.c CASCADE":                                  "a b c",
+		"DROP TEMPORARY TABLE a":                                                     "a",
+		"CREATE UNIQUE INDEX IF NOT EXISTS i USING BTREE ON t (a)":                   "t",
+		"CREATE INDEX `on` ON `t` (a)":                                               "t",
+		"DROP INDEX IF EXISTS i ON db.t":                                             "t",
+		"DROP INDEX i":                                                               all,
+		"RENAME TABLE a TO b, c WAIT 3 TO d":                                         "objects a b c d",
+		"TRUNCATE t":                                                                 "t",
+		"CREATE VIEW v AS SELECT 1":                                                  "objects",
 		"CREATE OR REPLACE ALGORITHM = MERGE DEFINER = `root`@`%` SQL SECURITY INVOKER VIEW v AS SELECT 1": "objects",
 		"CREATE DEFINER='view'@'localhost' TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1":       "objects",
 		"DROP PROCEDURE IF EXISTS p": "objects",
-		"CREATE SEQUENCE s":          "objects",
+		"CREATE SEQUENCE s":          "objects s",
 		"CREATE USER 'view'@'%'":     all,
 		"CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO ALTER TABLE t ADD b INT": all,
 		"CREATE DATABASE x":                        all,
@@ -233,6 +239,17 @@ CREATE TRIGGER b_bi BEFORE INSERT ON b FOR EACH ROW SET NEW.id = NEW.id + 1;`},
 		})
 	})
 
+	// A sequence is a table in MariaDB: CREATE OR REPLACE SEQUENCE x
+	// replaced table x and DROP SEQUENCE freed its name for a rename,
+	// and x was kept with the columns it had before.
+	t.Run("a sequence replaces a table whose name a rename then takes", func(t *testing.T) {
+		trackedMatchesFull(t, true, [][2]string{
+			{`CREATE TABLE x (id INT PRIMARY KEY, a INT); CREATE TABLE t (id INT, b INT);`, `DROP TABLE x; DROP TABLE t;`},
+			{`CREATE OR REPLACE SEQUENCE x; DROP SEQUENCE x; ALTER TABLE t RENAME TO x;`,
+				`ALTER TABLE x RENAME TO t; CREATE TABLE x (id INT PRIMARY KEY, a INT);`},
+		})
+	})
+
 	// EXCHANGE PARTITION swaps data only: y keeps its own default.
 	t.Run("EXCHANGE PARTITION with a table whose default differs", func(t *testing.T) {
 		trackedMatchesFull(t, true, [][2]string{
@@ -362,9 +379,9 @@ CREATE TRIGGER p_bi BEFORE INSERT ON p FOR EACH ROW SET NEW.id = NEW.id;`, `DROP
 
 // trackedMatchesFull applies steps as migrations (each {up, down}; {{db}} is
 // replaced by the database's name) and after every up, down and up again
-// compares the tracked snapshot with a full one, The first step is the setup: it is
-// only applied. cleanup, if any, runs at the end, before the database is
-// dropped.
+// compares the tracked snapshot with a full one. The first step is the
+// setup: it is only applied. cleanup, if any, runs at the end, before the
+// database is dropped.
 func trackedMatchesFull(t *testing.T, mariaDBOnly bool, steps [][2]string, cleanup ...string) {
 	t.Helper()
 	d := open(t, testdb.MySQL(t), migrator.Config{})
@@ -429,5 +446,41 @@ func trackedMatchesFull(t *testing.T, mariaDBOnly bool, steps [][2]string, clean
 			t.Fatalf("up again of %d: %v", i+1, err)
 		}
 		check(fmt.Sprintf("after up again of %d", i+1))
+	}
+}
+
+// TestTrackerRuns: statements noted while tracking reach the next
+// snapshot once; a failed snapshot makes the next read everything; a stop
+// or a snapshot of an earlier run does nothing to a later one.
+func TestTrackerRuns(t *testing.T) {
+	d := &Driver{}
+	alter := []*migrator.Step{{Statements: []sqlsplit.Statement{{Text: "ALTER TABLE t ADD b INT"}}}}
+	d.track.note(alter, "db")
+	if _, ch, _ := d.track.begin(); ch.tables != nil {
+		t.Fatal("statements were noted while not tracking")
+	}
+	stop1 := d.TrackChanges()
+	d.track.note(alter, "db")
+	prev, ch, run1 := d.track.begin()
+	if prev != nil || !ch.tables["t"] {
+		t.Fatalf("first snapshot of a run: prev %v, changes %+v", prev, ch)
+	}
+	d.track.end(run1, &snapCache{schema: "one"})
+	if prev, ch, _ := d.track.begin(); prev == nil || prev.schema != "one" || ch.tables != nil {
+		t.Fatalf("second snapshot: prev %v, changes %+v (want the first's reading, nothing noted)", prev, ch)
+	}
+	d.track.end(run1, nil)
+	if prev, _, _ := d.track.begin(); prev != nil {
+		t.Fatal("after a failed snapshot, the next one must read everything")
+	}
+	stop2 := d.TrackChanges()
+	d.track.end(run1, &snapCache{schema: "stale"})
+	stop1()
+	if prev, _, run2 := d.track.begin(); !d.track.on || prev != nil || run2 == run1 {
+		t.Fatalf("the first run's stop or snapshot reached the second: on %v, prev %v", d.track.on, prev)
+	}
+	stop2()
+	if d.track.on {
+		t.Fatal("stop left tracking on")
 	}
 }

@@ -24,9 +24,9 @@ import (
 // While changes are tracked (TrackChanges), only the tables the scripts run
 // since the last snapshot may have changed are read again (see changes).
 func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
-	prev, ch := d.track.begin()
+	prev, ch, run := d.track.begin()
 	s, next, err := d.snapshot(ctx, prev, ch)
-	d.track.end(next)
+	d.track.end(run, next)
 	return s, err
 }
 
