@@ -110,7 +110,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	// open rather than by the first command.
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, unknownParameter(err)
+		return nil, badParameter(err)
 	}
 	var sqlMode string
 	if err := db.QueryRowContext(ctx, `SELECT @@SESSION.sql_mode`).Scan(&sqlMode); err != nil {
@@ -144,13 +144,27 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	return d, nil
 }
 
-// unknownParameter explains the server refusing a URL parameter: the
-// driver sends every parameter it does not know as a system variable, so
-// a misspelled one (timout=5s) fails with "Unknown system variable".
-func unknownParameter(err error) error {
+// Server errors about system variables, which is what URL parameters the
+// driver does not know become: it sends them as SET name = value.
+const (
+	erUnknownSystemVariable = 1193
+	erWrongValueForVar      = 1231
+	erWrongTypeForVar       = 1232
+)
+
+// badParameter explains the server refusing a URL parameter: a misspelled
+// one (timout=5s) is an unknown system variable, and sql_mode=nonsense a
+// wrong value for one. Either is a bad URL, not a database failure.
+func badParameter(err error) error {
 	var me *mysql.MySQLError
-	if errors.As(err, &me) && me.Number == 1193 {
+	if !errors.As(err, &me) {
+		return err
+	}
+	switch me.Number {
+	case erUnknownSystemVariable:
 		return fmt.Errorf("%w: a URL parameter is neither a go-sql-driver/mysql option nor a system variable the server knows (misspelled?): %w", migrator.ErrBadURL, err)
+	case erWrongValueForVar, erWrongTypeForVar:
+		return fmt.Errorf("%w: a URL parameter sets a system variable to a value the server refuses: %w", migrator.ErrBadURL, err)
 	}
 	return err
 }
