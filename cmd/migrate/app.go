@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,6 +56,9 @@ func flagValueMessage(msg string) string {
 // help answers `migrate help [COMMAND]`, the spelling git and go taught,
 // like `migrate [COMMAND] --help`.
 func help(c *cli.Context, args []string) error {
+	// Flags after the command name are not moved before it (help is not a
+	// command to the parser), and mean nothing for help.
+	args = slices.DeleteFunc(slices.Clone(args), func(a string) bool { return strings.HasPrefix(a, "-") })
 	switch {
 	case len(args) == 0:
 		return cli.ShowAppHelp(c)

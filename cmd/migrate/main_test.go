@@ -228,6 +228,7 @@ func TestHelpCommand(t *testing.T) {
 		want string
 	}{
 		{"help up", exitOK, "--single-transaction"},
+		{"help up --json", exitOK, "--single-transaction"},
 		{"help", exitOK, "COMMANDS:"},
 		{"help nope", exitUsage, `unknown command "nope"`},
 		{"help up down", exitUsage, "help takes one command name"},
