@@ -341,6 +341,11 @@ func badInputCases() []badCase {
 			url: func(t *testing.T, e *env) string {
 				return editURL(t, e, func(u *url.URL) { u.RawQuery = "timout=5s" })
 			}},
+		{name: "MySQL URL setting a variable to a bad value", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "sql_mode", "a value the server refuses"},
+			skip: only("mysql", "go-sql-driver/mysql sends unknown parameters to the server as system variables"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.RawQuery = "sql_mode=%27NO_SUCH_MODE%27" })
+			}},
 		{name: "SQLite database is a directory", files: oneTable, args: []string{"up"}, code: 4, want: []string{"is a directory"},
 			skip: only("sqlite", "only SQLite names a file"),
 			url:  func(t *testing.T, e *env) string { return "sqlite:" + t.TempDir() }},
@@ -414,6 +419,9 @@ func badInputCases() []badCase {
 		{name: "directive inside a string", files: map[string]string{
 			"0001_a.up.sql": "CREATE TABLE a (note VARCHAR(100));\nINSERT INTO a VALUES ('first line\n-- migrate:irreversible\n');\n",
 		}, args: []string{"up"}, code: 3, want: []string{"0001_a.up.sql:3", `"migrate:irreversible" is inside`}},
+		{name: "directive in a string closing before a comment", files: map[string]string{
+			"0001_a.up.sql": "CREATE TABLE a (note VARCHAR(100));\nINSERT INTO a VALUES ('x\n-- migrate:irreversible '); -- note\n",
+		}, args: []string{"up"}, code: 3, want: []string{"0001_a.up.sql:3", `"migrate:irreversible" is inside`}},
 		{name: "tampered state status", files: with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;"),
 			args: []string{"up"}, code: 6, want: []string{"version 1", `status "weird"`, "which migrate never writes", "repair 1 --applied"},
 			setup: func(t *testing.T, e *env) {
@@ -422,6 +430,12 @@ func badInputCases() []badCase {
 			}},
 		{name: "status shows a tampered state status", files: oneTable,
 			args: []string{"status"}, want: []string{"unrecognised", `status "weird"`},
+			setup: func(t *testing.T, e *env) {
+				applyFirst(t, e)
+				e.exec(`UPDATE migrate_state SET status = 'weird' WHERE version = 1`)
+			}},
+		{name: "repair of a tampered state status", files: oneTable,
+			args: []string{"repair", "1", "--applied"}, want: []string{"repair", "1_a"}, applied: []int64{1},
 			setup: func(t *testing.T, e *env) {
 				applyFirst(t, e)
 				e.exec(`UPDATE migrate_state SET status = 'weird' WHERE version = 1`)

@@ -487,25 +487,28 @@ func (m *Migrator) hiddenDirectives(s *Script) []Problem {
 	if !ok || !mentionsMigrate(s.SQL) {
 		return nil
 	}
-	var lines []int
+	var starts []int // where each directive's "--" is
 	var texts []string
-	for i, line := range strings.Split(s.SQL, "\n") {
+	off := 0
+	for _, line := range strings.SplitAfter(s.SQL, "\n") {
 		if d, ok := directiveIn(line); ok {
-			lines = append(lines, i+1)
+			starts = append(starts, off+strings.Index(line, "--"))
 			texts = append(texts, "migrate:"+d)
 		}
+		off += len(line)
 	}
-	if len(lines) == 0 {
+	if len(starts) == 0 {
 		return nil
 	}
-	comments, err := sqlsplit.CommentLines(s.SQL, ld.LintDialect().Lex)
+	comments, err := sqlsplit.CommentStarts(s.SQL, ld.LintDialect().Lex)
 	if err != nil {
-		return nil // the split reported it
+		// Split has just read the script with the same rules.
+		return nil
 	}
 	var problems []Problem
-	for i, l := range lines {
-		if _, found := slices.BinarySearch(comments, l); !found {
-			problems = append(problems, Problem{File: s.Path, Line: l, Msg: fmt.Sprintf("the directive %q is inside a /* */ comment or a string, where the database does not read it as a comment of its own, yet migrate would obey it; move it out onto a line of its own, or delete it", texts[i])})
+	for i, at := range starts {
+		if _, found := slices.BinarySearch(comments, at); !found {
+			problems = append(problems, Problem{File: s.Path, Line: sqlsplit.LineOf(s.SQL, at), Msg: fmt.Sprintf("the directive %q is inside a /* */ comment or a string, where the database does not read it as a comment of its own, yet migrate would obey it; move it out onto a line of its own, or delete it", texts[i])})
 		}
 	}
 	return problems

@@ -117,8 +117,8 @@ type lexer struct {
 	parens    int  // open parentheses (Dialect.Parens)
 	parenOpen int  // offset of the outermost open parenthesis
 	lastWord  string
-	// comments, when not nil, collects the lines on which a line
-	// comment starts (CommentLines).
+	// comments, when not nil, collects where line comments start
+	// (CommentStarts).
 	comments   []int
 	lineAtPos  int // line number of pos, kept incrementally
 	lineCursor int
@@ -150,11 +150,11 @@ func Split(script string, d Dialect) ([]Statement, error) {
 	return lx.out, nil
 }
 
-// CommentLines returns, in order, the lines on which a line comment ("--",
-// or MySQL's "#") starts as the server reads the script: not inside a
-// string, a quoted identifier or a /* */ comment, where the same text is
+// CommentStarts returns, in order, the byte offsets at which a line comment
+// ("--", or MySQL's "#") starts as the server reads the script: not inside
+// a string, a quoted identifier or a /* */ comment, where the same text is
 // data or already comment.
-func CommentLines(script string, d Dialect) ([]int, error) {
+func CommentStarts(script string, d Dialect) ([]int, error) {
 	lx := newLexer(script, d)
 	lx.comments = []int{}
 	if err := lx.run(); err != nil {
@@ -301,7 +301,7 @@ func (lx *lexer) run() error {
 			lx.pos++
 		case c == '-' && lx.dashComment(), c == '#' && lx.d.HashComments:
 			if lx.comments != nil {
-				lx.comments = append(lx.comments, lx.lineAt(lx.pos))
+				lx.comments = append(lx.comments, lx.pos)
 			}
 			lx.skipLine()
 		case c == '-' && lx.start < 0 && lx.hasPrefix("--"):

@@ -124,7 +124,7 @@ func TestSplitErrors(t *testing.T) {
 	}
 }
 
-func TestCommentLines(t *testing.T) {
+func TestCommentStarts(t *testing.T) {
 	mysql := sqlsplit.Dialect{Backticks: true, HashComments: true, DashCommentNeedsSpace: true, BackslashEscapes: true, DoubleQuoteStrings: true, Delimiter: true, BeginEnd: true}
 	for _, c := range []struct {
 		name string
@@ -132,17 +132,18 @@ func TestCommentLines(t *testing.T) {
 		in   string
 		want []int
 	}{
-		{"top level", postgres, "-- a\nSELECT 1; -- b\n  -- c\n", []int{1, 2, 3}},
-		{"inside a block comment", postgres, "/*\n-- a\n/* nested */\n-- b\n*/\n-- c\n", []int{6}},
+		{"top level", postgres, "-- a\nSELECT 1; -- b\n  -- c\n", []int{0, 15, 22}},
+		{"inside a block comment", postgres, "/*\n-- a\n/* nested */\n-- b\n*/\n-- c\n", []int{29}},
 		{"inside strings", postgres, "SELECT '\n-- a\n', $x$\n-- b\n$x$, \"\n-- c\n\";\n", []int{}},
-		{"MySQL hash and escapes", mysql, "# a\nSELECT 'it\\'s\n-- b\n'; -- c\nSELECT 1--1;\n", []int{1, 4}},
+		{"a string closing on the line", postgres, "SELECT 'x\n-- a '); -- b\n", []int{19}},
+		{"MySQL hash and escapes", mysql, "# a\nSELECT 'it\\'s\n-- b\n'; -- c\nSELECT 1--1;\n", []int{0, 26}},
 	} {
-		got, err := sqlsplit.CommentLines(c.in, c.d)
+		got, err := sqlsplit.CommentStarts(c.in, c.d)
 		if err != nil || !reflect.DeepEqual(got, c.want) {
-			t.Errorf("%s: comment lines %v, %v; want %v", c.name, got, err, c.want)
+			t.Errorf("%s: comments start at %v, %v; want %v", c.name, got, err, c.want)
 		}
 	}
-	if _, err := sqlsplit.CommentLines("SELECT 'open", postgres); err == nil {
+	if _, err := sqlsplit.CommentStarts("SELECT 'open", postgres); err == nil {
 		t.Error("an unterminated string: no error")
 	}
 }
