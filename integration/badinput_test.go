@@ -401,6 +401,19 @@ func badInputCases() []badCase {
 			},
 			check: func(t *testing.T, e *env) { assertForeignRowKept(t, e, "migrate_history") }},
 		// Edits after the fact.
+		// Read as a new database, version 1 ran again: it failed on its
+		// own table, and a data migration would have inserted twice.
+		{name: "--state-table other than the history's runs used", files: oneTable, args: []string{"--state-table", "other_state", "up"}, code: 4,
+			want:  []string{`other_state`, "does not exist", "migrate_history", "records 1 run(s)", "--state-table", "nothing was changed"},
+			setup: applyFirst},
+		// It showed every version as pending.
+		{name: "status with a --state-table other than the history's runs used", files: oneTable, args: []string{"--state-table", "other_state", "status"}, code: 4,
+			want:  []string{`other_state`, "does not exist", "records 1 run(s)"},
+			setup: applyFirst},
+		// It said the missing table "exists but is not one of migrate's".
+		{name: "history with a --history-table that does not exist", files: oneTable, args: []string{"--history-table", "other_history", "history"}, code: 4,
+			want:  []string{`other_history`, "does not exist", "migrate_state", "--history-table"},
+			setup: applyFirst},
 		{name: "tampered state checksum", files: with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;"),
 			args: []string{"up"}, code: 6, want: []string{"version 1", "0001_a.up.sql changed after it was applied", "repair 1 --accept-checksum"},
 			setup: func(t *testing.T, e *env) {

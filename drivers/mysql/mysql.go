@@ -130,9 +130,9 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		DB: db,
 		Dialect: sqlstore.Dialect{
 			CreateTables: createTables,
-			TablesExist: func(ctx context.Context, db *sql.DB) (bool, error) {
+			TableExists: func(ctx context.Context, db *sql.DB, name string) (bool, error) {
 				var n int
-				err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, database, cfg.StateTable).Scan(&n)
+				err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, database, name).Scan(&n)
 				return n > 0, err
 			},
 			CurrentUser: `SELECT CURRENT_USER()`,
@@ -140,6 +140,8 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		},
 		StateTable:   qualified(cfg.StateTable),
 		HistoryTable: qualified(cfg.HistoryTable),
+		StateName:    cfg.StateTable,
+		HistoryName:  cfg.HistoryTable,
 	}
 	return d, nil
 }
@@ -185,7 +187,7 @@ func quote(name string) string { return "`" + strings.ReplaceAll(name, "`", "``"
 
 // createTables creates the history table before the state table. Each
 // CREATE commits on its own here, and the state table is what says the
-// tables exist (TablesExist): a first run killed between the two must not
+// tables exist (sqlstore.Dialect.TableExists): a first run killed between the two must not
 // leave a state table whose history is missing, which status and history
 // would then report as a foreign table.
 func createTables(state, history string) []string {

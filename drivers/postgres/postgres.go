@@ -149,9 +149,9 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 )`,
 				}
 			},
-			TablesExist: func(ctx context.Context, db *sql.DB) (bool, error) {
+			TableExists: func(ctx context.Context, db *sql.DB, name string) (bool, error) {
 				var ok bool
-				err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualified(cfg.StateTable)).Scan(&ok)
+				err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualified(name)).Scan(&ok)
 				return ok, err
 			},
 			CurrentUser: `SELECT current_user`,
@@ -159,6 +159,8 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 		},
 		StateTable:   qualified(cfg.StateTable),
 		HistoryTable: qualified(cfg.HistoryTable),
+		StateName:    cfg.StateTable,
+		HistoryName:  cfg.HistoryTable,
 	}
 	return d, nil
 }
