@@ -341,6 +341,22 @@ func badInputCases() []badCase {
 			url: func(t *testing.T, e *env) string {
 				return editURL(t, e, func(u *url.URL) { u.RawQuery = "timout=5s" })
 			}},
+		// Sent to the server as a setting: exit 4, as if the server were at fault.
+		{name: "PostgreSQL URL with a misspelled parameter", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "connect_timout", "URL parameter", "misspelled"},
+			skip: only("postgres", "pgx sends unknown parameters to the server as settings"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&connect_timout=5" })
+			}},
+		{name: "PostgreSQL URL with a misspelled parameter and --schema", files: oneTable, args: []string{"--schema", "s", "up"}, code: 2, want: []string{"--database", "connect_timout", "URL parameter"},
+			skip: only("postgres", "pgx sends unknown parameters to the server as settings"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&connect_timout=5" })
+			}},
+		{name: "PostgreSQL URL with a bad setting value", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "statement_timeout", "a value the server refuses"},
+			skip: only("postgres", "pgx sends unknown parameters to the server as settings"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&statement_timeout=soon" })
+			}},
 		{name: "SQLite database is a directory", files: oneTable, args: []string{"up"}, code: 4, want: []string{"is a directory"},
 			skip: only("sqlite", "only SQLite names a file"),
 			url:  func(t *testing.T, e *env) string { return "sqlite:" + t.TempDir() }},

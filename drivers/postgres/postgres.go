@@ -101,12 +101,18 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 		tweak(connConfig)
 	}
 	db := stdlib.OpenDB(*connConfig)
+	// Connect now, so that a wrong host, password, database or URL
+	// parameter is reported by open, with the URL, rather than by the
+	// first command; the schema query connects when there is one.
 	schema := cfg.Schema
 	if schema == "" {
-		if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-			db.Close()
-			return nil, err
-		}
+		err = db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema)
+	} else {
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, startupParameter(err)
 	}
 	d := &Driver{db: db, schema: schema, cfg: cfg}
 	qualified := func(t string) string { return quote(schema) + "." + quote(t) }
@@ -163,6 +169,25 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 		HistoryName:  cfg.HistoryTable,
 	}
 	return d, nil
+}
+
+// startupParameter explains the server refusing a URL parameter: pgx
+// sends every parameter it does not know to the server as a setting, so a
+// misspelled one (connect_timout=5) failed to connect with "unrecognized
+// configuration parameter", and a bad value with "invalid value for
+// parameter", which are the URL's fault, not the server's.
+func startupParameter(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case "42704": // undefined_object
+		return fmt.Errorf("%w: a URL parameter is neither a pgx option nor a setting the server knows (misspelled?): %w", migrator.ErrBadURL, err)
+	case "22023": // invalid_parameter_value
+		return fmt.Errorf("%w: a URL parameter has a value the server refuses: %w", migrator.ErrBadURL, err)
+	}
+	return err
 }
 
 func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
