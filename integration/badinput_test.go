@@ -357,6 +357,12 @@ func badInputCases() []badCase {
 			url: func(t *testing.T, e *env) string {
 				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&statement_timeout=soon" })
 			}},
+		// Dialled as given: exit 4, as if the server were unreachable.
+		{name: "MySQL URL with a port out of range", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "port 99999", "between 1 and 65535"},
+			skip: only("mysql", "pgx and go-mssqldb check the port themselves"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.Host = u.Hostname() + ":99999" })
+			}},
 		{name: "SQLite database is a directory", files: oneTable, args: []string{"up"}, code: 4, want: []string{"is a directory"},
 			skip: only("sqlite", "only SQLite names a file"),
 			url:  func(t *testing.T, e *env) string { return "sqlite:" + t.TempDir() }},

@@ -80,6 +80,12 @@ func DSNConfig(u *url.URL) (*mysql.Config, error) {
 	c.User = u.User.Username()
 	c.Passwd, _ = u.User.Password()
 	c.Net = "tcp"
+	if p := u.Port(); p != "" {
+		// Dialled as given, 99999 failed as a connection error (exit 4).
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%w: port %s is not between 1 and 65535", migrator.ErrBadURL, p)
+		}
+	}
 	if u.Host != "" {
 		c.Addr = u.Host
 	}
