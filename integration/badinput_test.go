@@ -363,6 +363,17 @@ func badInputCases() []badCase {
 			url: func(t *testing.T, e *env) string {
 				return editURL(t, e, func(u *url.URL) { u.Host = u.Hostname() + ":99999" })
 			}},
+		// Read as host "unix(" and database "run/mysqld/...": it said the
+		// URL names no database.
+		{name: "MySQL URL in go-sql-driver's socket form", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `"unix("`, "DSN form", "mysql://user:pass@host:3306/dbname"},
+			skip: only("mysql", "unix(...) is go-sql-driver's DSN form"),
+			url: func(t *testing.T, e *env) string {
+				u, err := url.Parse(e.url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return "mysql://" + u.User.String() + "@unix(/run/mysqld/mysqld.sock)" + u.Path
+			}},
 		{name: "SQLite database is a directory", files: oneTable, args: []string{"up"}, code: 4, want: []string{"is a directory"},
 			skip: only("sqlite", "only SQLite names a file"),
 			url:  func(t *testing.T, e *env) string { return "sqlite:" + t.TempDir() }},

@@ -80,6 +80,12 @@ func DSNConfig(u *url.URL) (*mysql.Config, error) {
 	c.User = u.User.Username()
 	c.Passwd, _ = u.User.Password()
 	c.Net = "tcp"
+	if strings.ContainsAny(u.Host, "()") {
+		// go-sql-driver's own form, user@tcp(host:3306)/db or
+		// user@unix(/path/to.sock)/db, written after mysql://: the
+		// parenthesis or the socket's path read as the database name.
+		return nil, fmt.Errorf("%w: the host %q is part of go-sql-driver's DSN form (tcp(host:port) or unix(socket)), which is not a URL: write mysql://user:pass@host:3306/dbname", migrator.ErrBadURL, u.Host)
+	}
 	if p := u.Port(); p != "" {
 		// Dialled as given, 99999 failed as a connection error (exit 4).
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
@@ -90,8 +96,11 @@ func DSNConfig(u *url.URL) (*mysql.Config, error) {
 		c.Addr = u.Host
 	}
 	c.DBName = strings.TrimPrefix(u.Path, "/")
-	if c.DBName == "" || strings.Contains(c.DBName, "/") {
+	if c.DBName == "" {
 		return nil, fmt.Errorf("%w: it names no database: use mysql://user:pass@host:3306/dbname", migrator.ErrBadURL)
+	}
+	if strings.Contains(c.DBName, "/") {
+		return nil, fmt.Errorf("%w: the path %q names more than a database: use mysql://user:pass@host:3306/dbname", migrator.ErrBadURL, u.Path)
 	}
 	c.ParseTime = true
 	c.MultiStatements = false
