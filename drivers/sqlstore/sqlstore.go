@@ -212,15 +212,17 @@ func (s *Store) Prepare(ctx context.Context) error {
 }
 
 func (s *Store) prepare(ctx context.Context) error {
+	// Before the transaction: stateLost reads through the pool, which for
+	// sqlite::memory: is the one connection the transaction would hold.
+	if err := s.stateLost(ctx); err != nil {
+		return err
+	}
 	tx, done, err := begin(ctx, s.writer())
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
 	defer done()
 	defer func() { _ = tx.Rollback() }()
-	if err := s.stateLost(ctx); err != nil {
-		return err
-	}
 	for _, q := range s.Dialect.CreateTables(s.StateTable, s.HistoryTable) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", firstLine(q), err)
