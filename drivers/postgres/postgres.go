@@ -160,8 +160,9 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 				err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualified(name)).Scan(&ok)
 				return ok, err
 			},
-			CurrentUser: `SELECT current_user`,
-			ErrorLine:   errorLine,
+			CurrentUser:  `SELECT current_user`,
+			ErrorLine:    errorLine,
+			ResetSession: resetSession,
 		},
 		StateTable:   qualified(cfg.StateTable),
 		HistoryTable: qualified(cfg.HistoryTable),
@@ -170,6 +171,15 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 	}
 	return d, nil
 }
+
+// resetSession undoes, after each migration, the session settings its
+// script made with SET (not SET LOCAL), SET ROLE or set_config(..., false):
+// pg_dump's output starts by emptying search_path. They outlived the
+// migration on the run's one session, so the next migration's tables went
+// to another schema, or ran as another role, only when both ran in the
+// same `up`. RESET ALL returns to the URL's settings; it leaves the role
+// alone, which SET SESSION AUTHORIZATION DEFAULT resets.
+var resetSession = []string{`SET SESSION AUTHORIZATION DEFAULT`, `RESET ALL`}
 
 // startupParameter explains the server refusing a URL parameter: pgx
 // sends every parameter it does not know to the server as a setting, so a

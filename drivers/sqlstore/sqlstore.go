@@ -39,6 +39,11 @@ type Dialect struct {
 	// BoolValue converts a Go bool to what the database's boolean column
 	// takes (SQL Server's BIT and SQLite's INTEGER take 0/1).
 	BoolValue func(bool) any
+	// ResetSession undoes what a script may have set for the rest of its
+	// session (PostgreSQL's search_path, role, timeouts), run after each
+	// step's bookkeeping on the same session: a migration then runs the
+	// same whether the one before it ran in this run or in an earlier one.
+	ResetSession []string
 }
 
 // Store keeps state and history in two tables reached through db.
@@ -522,6 +527,11 @@ func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error
 	}
 	if err != nil {
 		return fmt.Errorf("version %d ran but its bookkeeping failed: %w", st.Migration.Version, err)
+	}
+	for _, q := range s.Dialect.ResetSession {
+		if _, err := ex.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("version %d: resetting the session's settings after it (%s): %w", st.Migration.Version, q, err)
+		}
 	}
 	return nil
 }
