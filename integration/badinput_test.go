@@ -223,6 +223,17 @@ func badInputCases() []badCase {
 			c.skip = only("postgres", "CREATE RULE is PostgreSQL's")
 			return c
 		}(),
+		// pg_dump's preamble empties search_path for the rest of the
+		// session: the next migration of the same run failed with "no
+		// schema has been selected to create in", and passed when run on
+		// its own.
+		func() badCase {
+			c := valid("session setting left by a script", with(
+				"0002_dump.up.sql", "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.b (id INTEGER);\n", "0002_dump.down.sql", "DROP TABLE public.b;\n",
+				"0003_c.up.sql", "CREATE TABLE c (id INTEGER);\n", "0003_c.down.sql", "DROP TABLE c;\n"), 1, 2, 3)
+			c.skip = only("postgres", "a PostgreSQL session setting")
+			return c
+		}(),
 		valid("empty files are no-ops", with("0002_empty.up.sql", "", "0002_empty.down.sql", ""), 1, 2),
 		valid("comment-only files are no-ops", with("0002_later.up.sql", "-- nothing yet\n/* later */\n", "0002_later.down.sql", "-- nothing to undo\n"), 1, 2),
 		valid("byte-order mark", with("0002_bom.up.sql", "\ufeffCREATE TABLE bom (id INTEGER);\n", "0002_bom.down.sql", "\ufeffDROP TABLE bom;\n"), 1, 2),
@@ -346,6 +357,39 @@ func badInputCases() []badCase {
 			url: func(t *testing.T, e *env) string {
 				return editURL(t, e, func(u *url.URL) { u.RawQuery = "sql_mode=%27NO_SUCH_MODE%27" })
 			}},
+		// Sent to the server as a setting: exit 4, as if the server were at fault.
+		{name: "PostgreSQL URL with a misspelled parameter", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "connect_timout", "URL parameter", "misspelled"},
+			skip: only("postgres", "pgx sends unknown parameters to the server as settings"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&connect_timout=5" })
+			}},
+		{name: "PostgreSQL URL with a misspelled parameter and --schema", files: oneTable, args: []string{"--schema", "s", "up"}, code: 2, want: []string{"--database", "connect_timout", "URL parameter"},
+			skip: only("postgres", "pgx sends unknown parameters to the server as settings"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&connect_timout=5" })
+			}},
+		{name: "PostgreSQL URL with a bad setting value", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "statement_timeout", "a value the server refuses"},
+			skip: only("postgres", "pgx sends unknown parameters to the server as settings"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&statement_timeout=soon" })
+			}},
+		// Dialled as given: exit 4, as if the server were unreachable.
+		{name: "MySQL URL with a port out of range", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "port 99999", "between 1 and 65535"},
+			skip: only("mysql", "pgx and go-mssqldb check the port themselves"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.Host = u.Hostname() + ":99999" })
+			}},
+		// Read as host "unix(" and database "run/mysqld/...": it said the
+		// URL names no database.
+		{name: "MySQL URL in go-sql-driver's socket form", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `"unix("`, "DSN form", "mysql://user:pass@host:3306/dbname"},
+			skip: only("mysql", "unix(...) is go-sql-driver's DSN form"),
+			url: func(t *testing.T, e *env) string {
+				u, err := url.Parse(e.url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return "mysql://" + u.User.String() + "@unix(/run/mysqld/mysqld.sock)" + u.Path
+			}},
 		{name: "SQLite database is a directory", files: oneTable, args: []string{"up"}, code: 4, want: []string{"is a directory"},
 			skip: only("sqlite", "only SQLite names a file"),
 			url:  func(t *testing.T, e *env) string { return "sqlite:" + t.TempDir() }},
@@ -406,6 +450,19 @@ func badInputCases() []badCase {
 			},
 			check: func(t *testing.T, e *env) { assertForeignRowKept(t, e, "migrate_history") }},
 		// Edits after the fact.
+		// Read as a new database, version 1 ran again: it failed on its
+		// own table, and a data migration would have inserted twice.
+		{name: "--state-table other than the history's runs used", files: oneTable, args: []string{"--state-table", "other_state", "up"}, code: 4,
+			want:  []string{`other_state`, "does not exist", "migrate_history", "records 1 run(s)", "--state-table", "nothing was changed"},
+			setup: applyFirst},
+		// It showed every version as pending.
+		{name: "status with a --state-table other than the history's runs used", files: oneTable, args: []string{"--state-table", "other_state", "status"}, code: 4,
+			want:  []string{`other_state`, "does not exist", "records 1 run(s)"},
+			setup: applyFirst},
+		// It said the missing table "exists but is not one of migrate's".
+		{name: "history with a --history-table that does not exist", files: oneTable, args: []string{"--history-table", "other_history", "history"}, code: 4,
+			want:  []string{`other_history`, "does not exist", "migrate_state", "--history-table"},
+			setup: applyFirst},
 		{name: "tampered state checksum", files: with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;"),
 			args: []string{"up"}, code: 6, want: []string{"version 1", "0001_a.up.sql changed after it was applied", "repair 1 --accept-checksum"},
 			setup: func(t *testing.T, e *env) {

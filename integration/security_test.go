@@ -107,6 +107,16 @@ func TestPasswordNeverPrinted(t *testing.T) {
 				q.Set("password", secret)
 				u.RawQuery = q.Encode()
 			}),
+			// pgx's password for the client key, go-mssqldb's new password:
+			// the message naming the URL printed them.
+			"SSL key password in the query": editURL(t, e, func(u *url.URL) {
+				u.Host = "127.0.0.1:1"
+				u.RawQuery = "sslpassword=" + url.QueryEscape(secret)
+			}),
+			"new password in the query": editURL(t, e, func(u *url.URL) {
+				u.Host = "127.0.0.1:1"
+				u.RawQuery = "change+password=" + url.QueryEscape(secret)
+			}),
 		}
 		for what, dbURL := range failures {
 			if out, code := run(what, dbURL, "up"); code == 0 {

@@ -534,10 +534,19 @@ func opaquePassword(u *url.URL) (user, pw string, ok bool) {
 
 // isPasswordKey reports a query parameter that carries a password:
 // PostgreSQL and SQL Server read one from "?password=" as well as from the
-// user info.
+// user info, pgx the client key's from "?sslpassword=", and go-mssqldb a
+// new one from "?change password=".
 func isPasswordKey(rawKey string) bool {
 	key, err := url.QueryUnescape(rawKey)
-	return err == nil && strings.EqualFold(key, "password")
+	if err != nil {
+		return false
+	}
+	for _, k := range []string{"password", "sslpassword", "change password"} {
+		if strings.EqualFold(key, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // URLSecrets returns the passwords a database URL holds, in the user info

@@ -80,12 +80,27 @@ func DSNConfig(u *url.URL) (*mysql.Config, error) {
 	c.User = u.User.Username()
 	c.Passwd, _ = u.User.Password()
 	c.Net = "tcp"
+	if strings.ContainsAny(u.Host, "()") {
+		// go-sql-driver's own form, user@tcp(host:3306)/db or
+		// user@unix(/path/to.sock)/db, written after mysql://: the
+		// parenthesis or the socket's path read as the database name.
+		return nil, fmt.Errorf("%w: the host %q is part of go-sql-driver's DSN form (tcp(host:port) or unix(socket)), which is not a URL: write mysql://user:pass@host:3306/dbname", migrator.ErrBadURL, u.Host)
+	}
+	if p := u.Port(); p != "" {
+		// Dialled as given, 99999 failed as a connection error (exit 4).
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%w: port %s is not between 1 and 65535", migrator.ErrBadURL, p)
+		}
+	}
 	if u.Host != "" {
 		c.Addr = u.Host
 	}
 	c.DBName = strings.TrimPrefix(u.Path, "/")
-	if c.DBName == "" || strings.Contains(c.DBName, "/") {
+	if c.DBName == "" {
 		return nil, fmt.Errorf("%w: it names no database: use mysql://user:pass@host:3306/dbname", migrator.ErrBadURL)
+	}
+	if strings.Contains(c.DBName, "/") {
+		return nil, fmt.Errorf("%w: the path %q names more than a database: use mysql://user:pass@host:3306/dbname", migrator.ErrBadURL, u.Path)
 	}
 	c.ParseTime = true
 	c.MultiStatements = false
@@ -130,9 +145,9 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		DB: db,
 		Dialect: sqlstore.Dialect{
 			CreateTables: createTables,
-			TablesExist: func(ctx context.Context, db *sql.DB) (bool, error) {
+			TableExists: func(ctx context.Context, db *sql.DB, name string) (bool, error) {
 				var n int
-				err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, database, cfg.StateTable).Scan(&n)
+				err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, database, name).Scan(&n)
 				return n > 0, err
 			},
 			CurrentUser: `SELECT CURRENT_USER()`,
@@ -140,6 +155,8 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		},
 		StateTable:   qualified(cfg.StateTable),
 		HistoryTable: qualified(cfg.HistoryTable),
+		StateName:    cfg.StateTable,
+		HistoryName:  cfg.HistoryTable,
 	}
 	return d, nil
 }
@@ -199,7 +216,7 @@ func quote(name string) string { return "`" + strings.ReplaceAll(name, "`", "``"
 
 // createTables creates the history table before the state table. Each
 // CREATE commits on its own here, and the state table is what says the
-// tables exist (TablesExist): a first run killed between the two must not
+// tables exist (sqlstore.Dialect.TableExists): a first run killed between the two must not
 // leave a state table whose history is missing, which status and history
 // would then report as a foreign table.
 func createTables(state, history string) []string {

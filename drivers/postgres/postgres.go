@@ -101,12 +101,18 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 		tweak(connConfig)
 	}
 	db := stdlib.OpenDB(*connConfig)
+	// Connect now, so that a wrong host, password, database or URL
+	// parameter is reported by open, with the URL, rather than by the
+	// first command; the schema query connects when there is one.
 	schema := cfg.Schema
 	if schema == "" {
-		if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-			db.Close()
-			return nil, err
-		}
+		err = db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema)
+	} else {
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, startupParameter(err)
 	}
 	d := &Driver{db: db, schema: schema, cfg: cfg}
 	qualified := func(t string) string { return quote(schema) + "." + quote(t) }
@@ -149,18 +155,49 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 )`,
 				}
 			},
-			TablesExist: func(ctx context.Context, db *sql.DB) (bool, error) {
+			TableExists: func(ctx context.Context, db *sql.DB, name string) (bool, error) {
 				var ok bool
-				err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualified(cfg.StateTable)).Scan(&ok)
+				err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualified(name)).Scan(&ok)
 				return ok, err
 			},
-			CurrentUser: `SELECT current_user`,
-			ErrorLine:   errorLine,
+			CurrentUser:  `SELECT current_user`,
+			ErrorLine:    errorLine,
+			ResetSession: resetSession,
 		},
 		StateTable:   qualified(cfg.StateTable),
 		HistoryTable: qualified(cfg.HistoryTable),
+		StateName:    cfg.StateTable,
+		HistoryName:  cfg.HistoryTable,
 	}
 	return d, nil
+}
+
+// resetSession undoes, after each migration, the session settings its
+// script made with SET (not SET LOCAL), SET ROLE or set_config(..., false):
+// pg_dump's output starts by emptying search_path. They outlived the
+// migration on the run's one session, so the next migration's tables went
+// to another schema, or ran as another role, only when both ran in the
+// same `up`. RESET ALL returns to the URL's settings; it leaves the role
+// alone, which SET SESSION AUTHORIZATION DEFAULT resets.
+var resetSession = []string{`SET SESSION AUTHORIZATION DEFAULT`, `RESET ALL`}
+
+// startupParameter explains the server refusing a URL parameter: pgx
+// sends every parameter it does not know to the server as a setting, so a
+// misspelled one (connect_timout=5) failed to connect with "unrecognized
+// configuration parameter", and a bad value with "invalid value for
+// parameter", which are the URL's fault, not the server's.
+func startupParameter(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case "42704": // undefined_object
+		return fmt.Errorf("%w: a URL parameter is neither a pgx option nor a setting the server knows (misspelled?): %w", migrator.ErrBadURL, err)
+	case "22023": // invalid_parameter_value
+		return fmt.Errorf("%w: a URL parameter has a value the server refuses: %w", migrator.ErrBadURL, err)
+	}
+	return err
 }
 
 func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }

@@ -133,6 +133,9 @@ func (d *Driver) batch(steps []*migrator.Step) *batch {
 		if history != "" {
 			b.add(piece{step: st, stmt: -1, text: history, history: true})
 		}
+		for _, q := range resetSession {
+			b.add(piece{step: st, stmt: -1, text: q})
+		}
 	}
 	b.add(piece{stmt: -1, text: "COMMIT"})
 	return b

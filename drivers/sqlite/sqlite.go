@@ -132,12 +132,12 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		DB: db,
 		Dialect: sqlstore.Dialect{
 			CreateTables: createTables,
-			TablesExist: func(ctx context.Context, db *sql.DB) (bool, error) {
+			TableExists: func(ctx context.Context, db *sql.DB, name string) (bool, error) {
 				if !memory && !fileExists(path) {
 					return false, nil
 				}
 				var n int
-				err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, cfg.StateTable).Scan(&n)
+				err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, name).Scan(&n)
 				return n > 0, err
 			},
 			BoolValue: func(b bool) any {
@@ -149,6 +149,8 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		},
 		StateTable:   quote(cfg.StateTable),
 		HistoryTable: quote(cfg.HistoryTable),
+		StateName:    cfg.StateTable,
+		HistoryName:  cfg.HistoryTable,
 	}
 	return d, nil
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
+	"time"
 
 	_ "github.com/migrate-dev/migrate/drivers/sqlite"
 	"github.com/migrate-dev/migrate/migrator"
@@ -86,5 +88,32 @@ func TestURLRefused(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("refused URLs left files behind: %v", entries)
+	}
+}
+
+// TestInMemoryUp applies a migration to sqlite::memory:, whose pool holds
+// one connection: a bookkeeping read through the pool while the
+// transaction held that connection waited for it forever.
+func TestInMemoryUp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	drv, err := migrator.Open(ctx, "sqlite::memory:", migrator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv.Close()
+	src, err := migrator.Load(fstest.MapFS{
+		"0001_a.up.sql":   {Data: []byte("CREATE TABLE a (id INTEGER);\n")},
+		"0001_a.down.sql": {Data: []byte("DROP TABLE a;\n")},
+	}, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := migrator.New(drv, src, migrator.Options{}).Up(ctx, 0)
+	if err != nil {
+		t.Fatalf("up on sqlite::memory:: %v", err)
+	}
+	if rep.To != 1 {
+		t.Fatalf("up reached version %d, want 1", rep.To)
 	}
 }

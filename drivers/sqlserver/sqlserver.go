@@ -104,9 +104,9 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		Dialect: sqlstore.Dialect{
 			Placeholder:  func(n int) string { return fmt.Sprintf("@p%d", n) },
 			CreateTables: func(state, history string) []string { return createTables(schema, state, history) },
-			TablesExist: func(ctx context.Context, db *sql.DB) (bool, error) {
+			TableExists: func(ctx context.Context, db *sql.DB, name string) (bool, error) {
 				var exists int
-				err := db.QueryRowContext(ctx, `SELECT CASE WHEN OBJECT_ID(@p1, N'U') IS NULL THEN 0 ELSE 1 END`, qualify(schema, cfg.StateTable)).Scan(&exists)
+				err := db.QueryRowContext(ctx, `SELECT CASE WHEN OBJECT_ID(@p1, N'U') IS NULL THEN 0 ELSE 1 END`, qualify(schema, name)).Scan(&exists)
 				return exists == 1, err
 			},
 			CurrentUser: `SELECT SUSER_SNAME()`,
@@ -120,6 +120,8 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		},
 		StateTable:   qualify(schema, cfg.StateTable),
 		HistoryTable: qualify(schema, cfg.HistoryTable),
+		StateName:    cfg.StateTable,
+		HistoryName:  cfg.HistoryTable,
 	}
 	return d, nil
 }

@@ -27,10 +27,11 @@ type Dialect struct {
 	// tables (and schema) if they are missing; they run under the lock, in
 	// one transaction. Where DDL is not transactional each CREATE commits
 	// on its own, and the state table must come last: its presence is what
-	// TablesExist reads as "the tables exist".
+	// says "the tables exist".
 	CreateTables func(state, history string) []string
-	// TablesExist reports whether the state table exists.
-	TablesExist func(ctx context.Context, db *sql.DB) (bool, error)
+	// TableExists reports whether the table of migrate's with this name (as
+	// configured, unquoted: Store.StateName or Store.HistoryName) exists.
+	TableExists func(ctx context.Context, db *sql.DB, name string) (bool, error)
 	// CurrentUser is a query returning the database user name.
 	CurrentUser string
 	// ErrorLine returns the 1-based line inside stmt where err points, or 0.
@@ -38,14 +39,21 @@ type Dialect struct {
 	// BoolValue converts a Go bool to what the database's boolean column
 	// takes (SQL Server's BIT and SQLite's INTEGER take 0/1).
 	BoolValue func(bool) any
+	// ResetSession undoes what a script may have set for the rest of its
+	// session (PostgreSQL's search_path, role, timeouts), run after each
+	// step's bookkeeping on the same session: a migration then runs the
+	// same whether the one before it ran in this run or in an earlier one.
+	ResetSession []string
 }
 
 // Store keeps state and history in two tables reached through db.
 type Store struct {
 	DB      *sql.DB
 	Dialect Dialect
-	// State and History are the quoted, qualified table names.
+	// StateTable and HistoryTable are the quoted, qualified table names;
+	// StateName and HistoryName the names as configured, for TableExists.
 	StateTable, HistoryTable string
+	StateName, HistoryName   string
 
 	user string
 	// session is the connection holding the migration lock, while it is
@@ -209,6 +217,11 @@ func (s *Store) Prepare(ctx context.Context) error {
 }
 
 func (s *Store) prepare(ctx context.Context) error {
+	// Before the transaction: stateLost reads through the pool, which for
+	// sqlite::memory: is the one connection the transaction would hold.
+	if err := s.stateLost(ctx); err != nil {
+		return err
+	}
 	tx, done, err := begin(ctx, s.writer())
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
@@ -288,11 +301,45 @@ func (s *Store) CountRows(ctx context.Context, table string) (int64, error) {
 	return n, err
 }
 
+// stateLost refuses a database whose history table records runs but whose
+// state table does not exist: the state was dropped or renamed, or
+// --state-table names another table than those runs used. Read as a new
+// database, every version would be pending and run again (MySQL DDL
+// half-applied, a data migration's rows inserted twice), and creating an
+// empty state table would hide the mismatch from the next run. An empty
+// history beside no state is a first run cut short between the two CREATEs
+// where DDL commits on its own, and is carried on. The history is looked up
+// first: on a first run there is none, and the state table is not looked
+// up before it is created.
+func (s *Store) stateLost(ctx context.Context) error {
+	if ok, err := s.Dialect.TableExists(ctx, s.DB, s.HistoryName); err != nil || !ok {
+		return err
+	}
+	if ok, err := s.Dialect.TableExists(ctx, s.DB, s.StateName); err != nil || ok {
+		return err
+	}
+	// Another tool's table of that name is refused as such.
+	if err := checkOwned(ctx, s.DB, s.HistoryTable, historyColumns); err != nil {
+		return err
+	}
+	var n int64
+	if err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM `+s.HistoryTable).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("state table %s does not exist, but history table %s records %d run(s): the state was dropped or renamed, or --state-table names another table than those runs used; nothing was changed. Read as a new database, every version would run again. Pass the --state-table those runs used; if the state is lost, rename the history table to keep it and record what is applied with `migrate baseline V`", s.StateTable, s.HistoryTable, n)
+}
+
 // State reads the state table; no rows when it does not exist yet.
 func (s *Store) State(ctx context.Context) ([]migrator.StateRow, error) {
-	ok, err := s.Dialect.TablesExist(ctx, s.DB)
-	if err != nil || !ok {
+	ok, err := s.Dialect.TableExists(ctx, s.DB, s.StateName)
+	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return nil, s.stateLost(ctx)
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+stateColumns+` FROM `+s.StateTable+` ORDER BY version`)
 	if err != nil {
@@ -316,11 +363,21 @@ func (s *Store) State(ctx context.Context) ([]migrator.StateRow, error) {
 	return out, rows.Err()
 }
 
-// History reads the history table in insertion order.
+// History reads the history table in insertion order; no rows when
+// neither table exists yet.
 func (s *Store) History(ctx context.Context) ([]migrator.HistoryRow, error) {
-	ok, err := s.Dialect.TablesExist(ctx, s.DB)
-	if err != nil || !ok {
+	ok, err := s.Dialect.TableExists(ctx, s.DB, s.HistoryName)
+	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		// Beside a state table, a missing history was dropped or renamed
+		// (or --history-table names another table): not a foreign table,
+		// and not an empty history either.
+		if ok, err := s.Dialect.TableExists(ctx, s.DB, s.StateName); err != nil || !ok {
+			return nil, err
+		}
+		return nil, fmt.Errorf("history table %s does not exist, though state table %s does: it was dropped or renamed, or --history-table names another table than the one migrate wrote", s.HistoryTable, s.StateTable)
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+historyColumns+` FROM `+s.HistoryTable+` ORDER BY id`)
 	if err != nil {
@@ -470,6 +527,11 @@ func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error
 	}
 	if err != nil {
 		return fmt.Errorf("version %d ran but its bookkeeping failed: %w", st.Migration.Version, err)
+	}
+	for _, q := range s.Dialect.ResetSession {
+		if _, err := ex.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("version %d: resetting the session's settings after it (%s): %w", st.Migration.Version, q, err)
+		}
 	}
 	return nil
 }
