@@ -127,10 +127,10 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		db.Close()
 		return nil, badParameter(err)
 	}
-	var sqlMode string
-	if err := db.QueryRowContext(ctx, `SELECT @@SESSION.sql_mode`).Scan(&sqlMode); err != nil {
+	session, err := readSession(ctx, db)
+	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("reading the session's sql_mode: %w", err)
+		return nil, err
 	}
 	database := cfg.Schema
 	if database == "" {
@@ -139,7 +139,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		db.Close()
 		return nil, err
 	}
-	d := &Driver{db: db, cfg: cfg, database: database, urlDatabase: c.DBName, lockName: lockName(database, cfg.StateTable), dialect: sessionDialect(sqlMode)}
+	d := &Driver{db: db, cfg: cfg, database: database, urlDatabase: c.DBName, lockName: lockName(database, cfg.StateTable), dialect: sessionDialect(session.values[0].String)}
 	qualified := func(t string) string { return quote(database) + "." + quote(t) }
 	d.Store = &sqlstore.Store{
 		DB: db,
@@ -151,7 +151,13 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 				return n > 0, err
 			},
 			CurrentUser: `SELECT CURRENT_USER()`,
-			ErrorLine:   errorLine,
+			// A script's USE or SET (foreign_key_checks = 0, sql_mode,
+			// time_zone, SET NAMES) outlived its migration on the run's
+			// one session: the next migration of the same up created its
+			// tables in another database, or loaded rows unchecked,
+			// though it ran as written on its own.
+			ResetSession: []string{`USE ` + quote(c.DBName), session.restore()},
+			ErrorLine:    errorLine,
 		},
 		StateTable:   qualified(cfg.StateTable),
 		HistoryTable: qualified(cfg.HistoryTable),
@@ -274,6 +280,44 @@ func (d *Driver) TransactionalDDL() bool { return false }
 // them.
 func (d *Driver) Split(sql string) ([]sqlsplit.Statement, error) {
 	return sqlsplit.Split(sql, d.dialect)
+}
+
+// sessionVariables are what a migration's SET may leave changed for the
+// next one, and restore() sets back; sql_mode first.
+var sessionVariables = []string{"sql_mode", "foreign_key_checks", "unique_checks", "time_zone", "character_set_client", "collation_connection", "character_set_results"}
+
+// sessionState is the session as the URL set it up.
+type sessionState struct{ values []sql.NullString }
+
+func readSession(ctx context.Context, db *sql.DB) (sessionState, error) {
+	cols := make([]string, len(sessionVariables))
+	st := sessionState{values: make([]sql.NullString, len(sessionVariables))}
+	dest := make([]any, len(sessionVariables))
+	for i, v := range sessionVariables {
+		cols[i], dest[i] = "@@SESSION."+v, &st.values[i]
+	}
+	if err := db.QueryRowContext(ctx, `SELECT `+strings.Join(cols, ", ")).Scan(dest...); err != nil {
+		return st, fmt.Errorf("reading the session's settings: %w", err)
+	}
+	return st, nil
+}
+
+// restore is the SET that puts the session's variables back. Strings go in
+// as hex literals, which read the same whatever sql_mode and character set
+// the script left.
+func (st sessionState) restore() string {
+	sets := make([]string, len(sessionVariables))
+	for i, v := range sessionVariables {
+		value := "NULL"
+		switch v := st.values[i]; {
+		case v.Valid && v.String != "" && strings.Trim(v.String, "0123456789") == "":
+			value = v.String // foreign_key_checks takes 1, not '1'
+		case v.Valid:
+			value = hexLiteral(v.String)
+		}
+		sets[i] = v + " = " + value
+	}
+	return `SET SESSION ` + strings.Join(sets, ", ")
 }
 
 // sessionDialect is Dialect as sql_mode changes it (set on the server or by

@@ -254,3 +254,33 @@ INSERT INTO "a\" VALUES ('D:\');
 		t.Fatal("with the default sql_mode, 'C:\\' is an unterminated string")
 	}
 }
+
+// TestUseDoesNotOutliveItsMigration: a script's USE switched the run's
+// session to another database, where the next migration of the same up
+// created its table.
+func TestUseDoesNotOutliveItsMigration(t *testing.T) {
+	d := open(t, testdb.MySQL(t), migrator.Config{})
+	other := open(t, testdb.MySQL(t), migrator.Config{})
+	src, err := migrator.Load(fstest.MapFS{
+		"0001_use.up.sql":   {Data: []byte("USE " + quote(other.Database()) + ";\n")},
+		"0001_use.down.sql": {Data: []byte("SELECT 1;\n")},
+		"0002_t.up.sql":     {Data: []byte("CREATE TABLE t (id INT);\n")},
+		"0002_t.down.sql":   {Data: []byte("DROP TABLE t;\n")},
+	}, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := migrator.New(d, src, migrator.Options{}).Up(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		db   *Driver
+		want int
+	}{{d, 1}, {other, 0}} {
+		var n int
+		if err := c.db.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't'`, c.db.Database()).Scan(&n); err != nil || n != c.want {
+			t.Errorf("table t in %s: %d, %v; want %d", c.db.Database(), n, err, c.want)
+		}
+	}
+}

@@ -40,9 +40,10 @@ type Dialect struct {
 	// takes (SQL Server's BIT and SQLite's INTEGER take 0/1).
 	BoolValue func(bool) any
 	// ResetSession undoes what a script may have set for the rest of its
-	// session (PostgreSQL's search_path, role, timeouts), run after each
-	// step's bookkeeping on the same session: a migration then runs the
-	// same whether the one before it ran in this run or in an earlier one.
+	// session (PostgreSQL's search_path, role, timeouts; MySQL's database,
+	// foreign_key_checks, sql_mode), run before each step on its session: a
+	// migration then runs the same whether the one before it ran in this
+	// run or in an earlier one.
 	ResetSession []string
 }
 
@@ -500,6 +501,13 @@ func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
 }
 
 func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error {
+	// Before the step, not after its bookkeeping: outside a transaction a
+	// failure there would be blamed on a version already recorded.
+	for _, q := range s.Dialect.ResetSession {
+		if _, err := ex.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("version %d: resetting the session's settings before it (%s): %w", st.Migration.Version, q, err)
+		}
+	}
 	start := time.Now()
 	err := st.Each(func(i int, stmt sqlsplit.Statement) error {
 		for r := 0; r < max(stmt.Repeat, 1); r++ {
@@ -527,11 +535,6 @@ func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error
 	}
 	if err != nil {
 		return fmt.Errorf("version %d ran but its bookkeeping failed: %w", st.Migration.Version, err)
-	}
-	for _, q := range s.Dialect.ResetSession {
-		if _, err := ex.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("version %d: resetting the session's settings after it (%s): %w", st.Migration.Version, q, err)
-		}
 	}
 	return nil
 }
