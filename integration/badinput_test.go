@@ -127,6 +127,12 @@ func badInputCases() []badCase {
 	usage := func(name string, args []string, want ...string) badCase {
 		return badCase{name: name, files: oneTable, args: args, code: 2, want: want}
 	}
+	// onlyOn runs c on one target; why says why it does not apply to the
+	// others.
+	onlyOn := func(target, why string, c badCase) badCase {
+		c.skip = only(target, why)
+		return c
+	}
 	applyFirst := func(t *testing.T, e *env) {
 		if _, err := e.migrator(migrator.Options{}).Up(context.Background(), 1); err != nil {
 			t.Fatalf("applying version 1: %v", err)
@@ -134,20 +140,12 @@ func badInputCases() []badCase {
 	}
 	return []badCase{
 		// File names and versions.
-		func() badCase {
-			c := source("MySQL comment without a space", with("0002_b.up.sql", "--migrate:no-transaction\nCREATE TABLE b (id INT);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
-				"0002_b.up.sql:1", "needs a space", `write "-- migrate:no-transaction"`)
-			c.skip = only("mysql", "only MySQL needs a space after \"--\"")
-			return c
-		}(),
+		onlyOn("mysql", "only MySQL needs a space after \"--\"", source("MySQL comment without a space", with("0002_b.up.sql", "--migrate:no-transaction\nCREATE TABLE b (id INT);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:1", "needs a space", `write "-- migrate:no-transaction"`)),
 		// The server got "DELIMITER\nCREATE TABLE c ..." as SQL and failed
 		// it after b was created: version 2 half-applied.
-		func() badCase {
-			c := source("DELIMITER without its delimiter", with("0002_b.up.sql", "CREATE TABLE b (id INT);\nDELIMITER\nCREATE TABLE c (id INT);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
-				"0002_b.up.sql:2", "DELIMITER needs the delimiter")
-			c.skip = only("mysql", "DELIMITER is the mysql client's command")
-			return c
-		}(),
+		onlyOn("mysql", "DELIMITER is the mysql client's command", source("DELIMITER without its delimiter", with("0002_b.up.sql", "CREATE TABLE b (id INT);\nDELIMITER\nCREATE TABLE c (id INT);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "DELIMITER needs the delimiter")),
 		source("name without a name", with("0002.up.sql", "SELECT 1;"), "0002.up.sql", "file name must look like VERSION_NAME.up.sql"),
 		source("name with a space", with("0002_add orders.up.sql", "SELECT 1;"), "0002_add orders.up.sql", "file name must look like"),
 		source("accented letter in a name", with("0002_café.up.sql", "SELECT 1;", "0002_café.down.sql", ""), "0002_café.up.sql", `"é" (U+00E9) is not ASCII`),
@@ -173,28 +171,16 @@ func badInputCases() []badCase {
 		source("unterminated quoted identifier", with("0002_q.up.sql", "\n\nCREATE TABLE \"q (id INTEGER);\n", "0002_q.down.sql", ""), "0002_q.up.sql:3", "unterminated quoted identifier"),
 		source("unterminated block comment", with("0002_c.up.sql", "SELECT 1;\n\n/* never closed\n", "0002_c.down.sql", ""), "0002_c.up.sql:3", "unterminated /* comment"),
 		source("syntax error in a pending down file", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE 'b;\n"), "0002_b.down.sql:1", "unterminated string literal"),
-		func() badCase {
-			c := source("unterminated dollar-quote", with("0002_f.up.sql", "CREATE FUNCTION f() RETURNS int AS $body$\nSELECT 1;\n", "0002_f.down.sql", "DROP FUNCTION f;"), "0002_f.up.sql:1", "unterminated dollar-quoted string (opened with $body$)")
-			c.skip = only("postgres", "dollar-quotes are PostgreSQL syntax")
-			return c
-		}(),
+		onlyOn("postgres", "dollar-quotes are PostgreSQL syntax", source("unterminated dollar-quote", with("0002_f.up.sql", "CREATE FUNCTION f() RETURNS int AS $body$\nSELECT 1;\n", "0002_f.down.sql", "DROP FUNCTION f;"), "0002_f.up.sql:1", "unterminated dollar-quoted string (opened with $body$)")),
 		// pg_dump's form: the server waited for the rows forever.
-		func() badCase {
-			c := source("COPY FROM STDIN", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER, note TEXT);\nCOPY b (id, note) FROM stdin;\n1\tit's\n\\.\n", "0002_b.down.sql", "DROP TABLE b;\n"),
-				"0002_b.up.sql:2", "COPY ... FROM STDIN", "INSERT")
-			c.skip = only("postgres", "COPY FROM STDIN is PostgreSQL's")
-			return c
-		}(),
+		onlyOn("postgres", "COPY FROM STDIN is PostgreSQL's", source("COPY FROM STDIN", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER, note TEXT);\nCOPY b (id, note) FROM stdin;\n1\tit's\n\\.\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "COPY ... FROM STDIN", "INSERT")),
 		// The server rejected the client's command after b was created:
 		// version 2 half-applied.
 		source("client command", with("0002_b.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\n\\i other.sql\nCREATE TABLE c (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 			"0002_b.up.sql:3", `"\\i other.sql" is a command of the database's command-line client`),
-		func() badCase {
-			c := source("mysql client SOURCE", with("0002_b.up.sql", "CREATE TABLE b (id INT);\nSOURCE other.sql;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
-				"0002_b.up.sql:2", "the mysql client's command to read another file")
-			c.skip = only("mysql", "SOURCE is the mysql client's command")
-			return c
-		}(),
+		onlyOn("mysql", "SOURCE is the mysql client's command", source("mysql client SOURCE", with("0002_b.up.sql", "CREATE TABLE b (id INT);\nSOURCE other.sql;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "the mysql client's command to read another file")),
 		// SQLite ends a statement at a NUL and would silently skip the rest.
 		source("NUL byte", with("0002_nul.up.sql", "CREATE TABLE b (id INTEGER);\nCREATE TABLE c (id INTEGER);\x00CREATE TABLE d (id INTEGER);\n", "0002_nul.down.sql", ""), "0002_nul.up.sql:2", "NUL byte"),
 		// "--" comments end at a line feed: a CR-only script that starts
@@ -218,32 +204,20 @@ func badInputCases() []badCase {
 		}(),
 		// Cut at the ';' inside the parentheses, the rule's first half
 		// failed after b and lg were created.
-		func() badCase {
-			c := valid("semicolons inside parentheses", with("0002_r.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\nCREATE TABLE lg (id INTEGER);\nCREATE RULE r AS ON INSERT TO b DO ALSO (INSERT INTO lg VALUES (1); INSERT INTO lg VALUES (2));\n", "0002_r.down.sql", "DROP TABLE lg CASCADE;\nDROP TABLE b CASCADE;\n"), 1, 2)
-			c.skip = only("postgres", "CREATE RULE is PostgreSQL's")
-			return c
-		}(),
+		onlyOn("postgres", "CREATE RULE is PostgreSQL's", valid("semicolons inside parentheses", with("0002_r.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\nCREATE TABLE lg (id INTEGER);\nCREATE RULE r AS ON INSERT TO b DO ALSO (INSERT INTO lg VALUES (1); INSERT INTO lg VALUES (2));\n", "0002_r.down.sql", "DROP TABLE lg CASCADE;\nDROP TABLE b CASCADE;\n"), 1, 2)),
 		// foreign_key_checks = 0 and ANSI_QUOTES left by a script: the next
 		// migration of the same run loaded an orphan row unchecked (and
 		// read "x" as a column), and failed when run on its own.
-		func() badCase {
-			c := valid("MySQL session settings left by a script", with(
-				"0002_off.up.sql", "SET foreign_key_checks = 0;\nSET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES');\nCREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER, note VARCHAR(10), FOREIGN KEY (p_id) REFERENCES p (id));\n", "0002_off.down.sql", "DROP TABLE c;\nDROP TABLE p;\n",
-				"0003_rows.up.sql", "INSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1, \"x\");\n", "0003_rows.down.sql", "DELETE FROM c;\nDELETE FROM p;\n"), 1, 2, 3)
-			c.skip = only("mysql", "MySQL session variables")
-			return c
-		}(),
+		onlyOn("mysql", "MySQL session variables", valid("MySQL session settings left by a script", with(
+			"0002_off.up.sql", "SET foreign_key_checks = 0;\nSET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES');\nCREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER, note VARCHAR(10), FOREIGN KEY (p_id) REFERENCES p (id));\n", "0002_off.down.sql", "DROP TABLE c;\nDROP TABLE p;\n",
+			"0003_rows.up.sql", "INSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1, \"x\");\n", "0003_rows.down.sql", "DELETE FROM c;\nDELETE FROM p;\n"), 1, 2, 3)),
 		// pg_dump's preamble empties search_path for the rest of the
 		// session: the next migration of the same run failed with "no
 		// schema has been selected to create in", and passed when run on
 		// its own.
-		func() badCase {
-			c := valid("session setting left by a script", with(
-				"0002_dump.up.sql", "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.b (id INTEGER);\n", "0002_dump.down.sql", "DROP TABLE public.b;\n",
-				"0003_c.up.sql", "CREATE TABLE c (id INTEGER);\n", "0003_c.down.sql", "DROP TABLE c;\n"), 1, 2, 3)
-			c.skip = only("postgres", "a PostgreSQL session setting")
-			return c
-		}(),
+		onlyOn("postgres", "a PostgreSQL session setting", valid("session setting left by a script", with(
+			"0002_dump.up.sql", "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.b (id INTEGER);\n", "0002_dump.down.sql", "DROP TABLE public.b;\n",
+			"0003_c.up.sql", "CREATE TABLE c (id INTEGER);\n", "0003_c.down.sql", "DROP TABLE c;\n"), 1, 2, 3)),
 		valid("empty files are no-ops", with("0002_empty.up.sql", "", "0002_empty.down.sql", ""), 1, 2),
 		valid("comment-only files are no-ops", with("0002_later.up.sql", "-- nothing yet\n/* later */\n", "0002_later.down.sql", "-- nothing to undo\n"), 1, 2),
 		valid("byte-order mark", with("0002_bom.up.sql", "\ufeffCREATE TABLE bom (id INTEGER);\n", "0002_bom.down.sql", "\ufeffDROP TABLE bom;\n"), 1, 2),
@@ -616,18 +590,10 @@ func badInputCases() []badCase {
 		usage("empty --dir", []string{"--dir", "", "up"}, "--dir (or MIGRATE_DIR) is empty"),
 		usage("SQL in a table name", []string{"--state-table", "x; drop table y", "up"}, "--state-table", "is not allowed"),
 		usage("one name for both tables", []string{"--state-table", "mig", "--history-table", "MIG", "up"}, "--state-table, --history-table", "must have different names"),
-		func() badCase {
-			c := usage("--schema on SQLite", []string{"--schema", "other", "up"}, "--schema", `schema "other"`, "no schemas")
-			c.skip = only("sqlite", "this database has schemas")
-			return c
-		}(),
+		onlyOn("sqlite", "this database has schemas", usage("--schema on SQLite", []string{"--schema", "other", "up"}, "--schema", `schema "other"`, "no schemas")),
 		// Creating migrate's tables failed with "Unknown database" (exit
 		// 4), and status showed every version pending.
-		func() badCase {
-			c := usage("--schema naming a missing database", []string{"--schema", "migrate_no_such_db", "status"}, "--schema", `database "migrate_no_such_db"`, "does not create it")
-			c.skip = only("mysql", "PostgreSQL and SQL Server create a missing schema; SQLite has none")
-			return c
-		}(),
+		onlyOn("mysql", "PostgreSQL and SQL Server create a missing schema; SQLite has none", usage("--schema naming a missing database", []string{"--schema", "migrate_no_such_db", "status"}, "--schema", `database "migrate_no_such_db"`, "does not create it")),
 		usage("SQL in a schema name", []string{"--schema", `s"; drop table y; --`, "up"}, "--schema", "is not allowed"),
 	}
 }
