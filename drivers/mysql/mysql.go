@@ -127,7 +127,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		db.Close()
 		return nil, badParameter(err)
 	}
-	session, err := readSession(ctx, db)
+	sqlMode, restoreSession, err := readSession(ctx, db)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -139,7 +139,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		db.Close()
 		return nil, err
 	}
-	d := &Driver{db: db, cfg: cfg, database: database, urlDatabase: c.DBName, lockName: lockName(database, cfg.StateTable), dialect: sessionDialect(session.values[0].String)}
+	d := &Driver{db: db, cfg: cfg, database: database, urlDatabase: c.DBName, lockName: lockName(database, cfg.StateTable), dialect: sessionDialect(sqlMode)}
 	qualified := func(t string) string { return quote(database) + "." + quote(t) }
 	d.Store = &sqlstore.Store{
 		DB: db,
@@ -156,7 +156,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 			// one session: the next migration of the same up created its
 			// tables in another database, or loaded rows unchecked,
 			// though it ran as written on its own.
-			ResetSession: []string{`USE ` + quote(c.DBName), session.restore()},
+			ResetSession: []string{`USE ` + quote(c.DBName), restoreSession},
 			ErrorLine:    errorLine,
 		},
 		StateTable:   qualified(cfg.StateTable),
@@ -283,41 +283,35 @@ func (d *Driver) Split(sql string) ([]sqlsplit.Statement, error) {
 }
 
 // sessionVariables are what a migration's SET may leave changed for the
-// next one, and restore() sets back; sql_mode first.
+// next one; sql_mode first.
 var sessionVariables = []string{"sql_mode", "foreign_key_checks", "unique_checks", "time_zone", "character_set_client", "collation_connection", "character_set_results"}
 
-// sessionState is the session as the URL set it up.
-type sessionState struct{ values []sql.NullString }
-
-func readSession(ctx context.Context, db *sql.DB) (sessionState, error) {
+// readSession reads the session's sql_mode and returns with it the SET
+// that puts sessionVariables back to the values the URL set up. Strings go
+// in as hex literals, which read the same whatever sql_mode and character
+// set a script left.
+func readSession(ctx context.Context, db *sql.DB) (sqlMode, restore string, err error) {
 	cols := make([]string, len(sessionVariables))
-	st := sessionState{values: make([]sql.NullString, len(sessionVariables))}
+	values := make([]sql.NullString, len(sessionVariables))
 	dest := make([]any, len(sessionVariables))
 	for i, v := range sessionVariables {
-		cols[i], dest[i] = "@@SESSION."+v, &st.values[i]
+		cols[i], dest[i] = "@@SESSION."+v, &values[i]
 	}
 	if err := db.QueryRowContext(ctx, `SELECT `+strings.Join(cols, ", ")).Scan(dest...); err != nil {
-		return st, fmt.Errorf("reading the session's settings: %w", err)
+		return "", "", fmt.Errorf("reading the session's settings: %w", err)
 	}
-	return st, nil
-}
-
-// restore is the SET that puts the session's variables back. Strings go in
-// as hex literals, which read the same whatever sql_mode and character set
-// the script left.
-func (st sessionState) restore() string {
 	sets := make([]string, len(sessionVariables))
 	for i, v := range sessionVariables {
 		value := "NULL"
-		switch v := st.values[i]; {
-		case v.Valid && v.String != "" && strings.Trim(v.String, "0123456789") == "":
-			value = v.String // foreign_key_checks takes 1, not '1'
-		case v.Valid:
-			value = hexLiteral(v.String)
+		switch x := values[i]; {
+		case x.Valid && x.String != "" && strings.Trim(x.String, "0123456789") == "":
+			value = x.String // foreign_key_checks takes 1, not '1'
+		case x.Valid:
+			value = hexLiteral(x.String)
 		}
 		sets[i] = v + " = " + value
 	}
-	return `SET SESSION ` + strings.Join(sets, ", ")
+	return values[0].String, `SET SESSION ` + strings.Join(sets, ", "), nil
 }
 
 // sessionDialect is Dialect as sql_mode changes it (set on the server or by
