@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -10,7 +11,8 @@ import (
 	"github.com/migrate-dev/migrate/migrator/schema"
 )
 
-// snapshots holds the tables of a driver's last snapshot.
+// snapshots holds the tables and other objects of a driver's last
+// snapshot.
 type snapshots struct {
 	mu   sync.Mutex
 	last *tableCache
@@ -38,7 +40,31 @@ type tableCache struct {
 	// global counts the objects every table's text may name.
 	global string
 	tables map[int64]cachedTable
+	// objects are the snapshot's other objects.
+	objects *objectCache
 }
+
+// objectCache is what a snapshot read besides tables: schemas, extensions,
+// types, views, sequences, functions and triggers. The same xmin horizon
+// tells whether they can have changed: a new or changed row in a
+// catalogue they are read from (objectRel among the touched relations,
+// or relation 0 for functions, schemas and types), a different count of
+// those rows (a DROP writes none), or a touched relation whose name or
+// columns their text shows (deps). Most migrations change tables that no
+// view, trigger or sequence names, and those then cost no query.
+type objectCache struct {
+	// counts are the rows of the objects' catalogues when they were read.
+	counts  string
+	objects schema.Snapshot
+	deps    map[int64]bool
+}
+
+// objectRel stands, among the relations a snapshot finds touched, for a
+// new or changed row of a catalogue that only the other objects are read
+// from: rules, user triggers, sequences, enum labels, domain constraints,
+// extensions. It is the largest oid, as relations are numbered by oid; a
+// relation that had it would only cost the objects a needless read.
+const objectRel = 1<<32 - 1
 
 type cachedTable struct {
 	table    schema.Table
@@ -49,9 +75,12 @@ type cachedTable struct {
 	deps []int64
 }
 
-// changes is what the first batch of a snapshot says about the tables.
+// changes is what the first batch of a snapshot says about the tables
+// and the other objects.
 type changes struct {
 	horizon, global string
+	// objectCounts counts the rows of the other objects' catalogues.
+	objectCounts string
 	// tables are the tables with their counts.
 	tables map[int64]int64
 	// touched are relations with a catalogue row newer than the last
@@ -89,19 +118,57 @@ func userObject(kind string) string {
 	return "x.oid >= 16384"
 }
 
-// horizonPart reads the snapshot's xmin and how many objects of
-// globalKinds there are: dropping one may change how a table's text names
-// another (an overload gone makes a function name unambiguous).
+// objectKinds are the catalogues only the other objects are read from,
+// each with the rows that count: what the snapshot lists, and extension
+// membership, which ALTER EXTENSION ADD or DROP changes in pg_depend only.
+// New rows are looked for in those marked new; tableList finds those of
+// pg_type and pg_class as relation 0 or the relation, and membership only
+// counts.
+var objectKinds = []struct {
+	catalog, rows string
+	new           bool
+}{
+	{"pg_rewrite", "true", true},
+	{"pg_trigger", "NOT x.tgisinternal", true},
+	{"pg_sequence", "true", true},
+	{"pg_enum", "true", true},
+	{"pg_extension", "true", true},
+	{"pg_constraint", "x.contypid > 0", true},
+	{"pg_type", "x.typtype IN ('d', 'e')", false},
+	{"pg_class", "x.relkind = 'c'", false},
+	{"pg_depend", "x.refclassid = 'pg_extension'::regclass AND x.deptype = 'e'", false},
+}
+
+// horizonPart reads the snapshot's xmin, how many objects of globalKinds
+// there are (dropping one may change how a table's text names another: an
+// overload gone makes a function name unambiguous), and how many rows of
+// objectKinds there are and whether one is newer than the last snapshot's
+// horizon (objectRel).
 func (st *changes) horizonPart() part {
 	counts := make([]string, len(globalKinds))
 	for i, k := range globalKinds {
 		counts[i] = `(SELECT count(*) FROM ` + k + ` x WHERE ` + userObject(k) + `)::text`
 	}
+	objects := make([]string, len(objectKinds))
+	for i, k := range objectKinds {
+		changed := "false"
+		if k.new {
+			changed = `coalesce(bool_or(` + newer("x.xmin") + `), false)`
+		}
+		objects[i] = `SELECT ` + strconv.Itoa(i) + `, count(*), ` + changed + ` FROM ` + k.catalog + ` x WHERE ` + k.rows
+	}
 	return part{what: "the snapshot horizon",
-		query: `SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::int8 % 4294967296)::text, concat_ws(',', ` + strings.Join(counts, ", ") + `)`,
+		query: `WITH o (kind, n, changed) AS (
+  ` + strings.Join(objects, "\n  UNION ALL ") + `
+)
+SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::int8 % 4294967296)::text, concat_ws(',', ` + strings.Join(counts, ", ") + `),
+  (SELECT string_agg(o.n::text, ',' ORDER BY o.kind) FROM o), (SELECT bool_or(o.changed) FROM o)`,
 		scan: func(row pgx.Rows) error {
-			return row.Scan(&st.horizon, &st.global)
-		}}
+			var changed bool
+			err := row.Scan(&st.horizon, &st.global, &st.objectCounts, &changed)
+			st.touched[objectRel] = changed
+			return err
+		}, params: horizonParam}
 }
 
 // tableList lists the tables, each with its count of defaults,
@@ -130,7 +197,7 @@ func (st *changes) tableList() part {
     UNION ALL SELECT a.attrelid, 0, true FROM pg_attribute a WHERE ` + newer("a.xmin") + `
     UNION ALL SELECT v.rel, 0, true FROM pg_class c, LATERAL (VALUES (c.oid), ((SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = c.oid))) v (rel)
       WHERE ` + newer("c.xmin") + ` AND v.rel IS NOT NULL
-    UNION ALL SELECT coalesce(nullif(t.typrelid, 0), e.typrelid, 0), 0, true FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem WHERE ` + newer("t.xmin") + global + `
+    UNION ALL SELECT coalesce(` + relationOfType("t.oid") + `, 0), 0, true FROM pg_type t WHERE ` + newer("t.xmin") + global + `
   ) x GROUP BY rel
 )
 SELECT coalesce(r.oid, g.rel)::int8, r.oid IS NOT NULL, coalesce(g.n, 0), coalesce(g.new, false)
@@ -182,4 +249,31 @@ func (c *tableCache) add(r *reading, st *changes) {
 		t.Sort()
 		c.tables[oid] = cachedTable{table: *t, attnames: r.attnames[oid], count: st.tables[oid], deps: r.deps[oid]}
 	}
+}
+
+// keptObjects is c's objects when none can have changed since, else nil.
+func (c *tableCache) keptObjects(st *changes) *objectCache {
+	if c == nil || c.objects == nil || c.global != st.global || c.objects.counts != st.objectCounts || st.touched[0] || st.touched[objectRel] {
+		return nil
+	}
+	for rel := range st.touched {
+		if c.objects.deps[rel] {
+			return nil
+		}
+	}
+	return c.objects
+}
+
+// newObjectCache keeps the objects of s, sorted, besides its tables.
+func newObjectCache(s *schema.Snapshot, counts string, deps map[int64]bool) *objectCache {
+	o := &objectCache{counts: counts, deps: deps, objects: *s}
+	o.objects.Tables = nil
+	return o
+}
+
+// into puts copies of the kept objects in s, which may sort them.
+func (o *objectCache) into(s *schema.Snapshot) {
+	k := &o.objects
+	s.Schemas, s.Extensions, s.Types = slices.Clone(k.Schemas), slices.Clone(k.Extensions), slices.Clone(k.Types)
+	s.Views, s.Sequences, s.Functions, s.Triggers = slices.Clone(k.Views), slices.Clone(k.Sequences), slices.Clone(k.Functions), slices.Clone(k.Triggers)
 }

@@ -58,6 +58,7 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	r := &reading{
 		s:      &schema.Snapshot{DefaultSchema: d.schema},
 		tables: map[int64]*schema.Table{}, attnames: map[int64]map[int]string{}, deps: map[int64][]int64{},
+		objectDeps: map[int64]bool{},
 	}
 	d.snaps.mu.Lock()
 	prev := d.snaps.last
@@ -66,7 +67,7 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	// The names go in as literals, not parameters, so that each query is
 	// one generic plan, prepared once per connection.
 	bind := strings.NewReplacer("{schema}", literal(d.schema), "{state}", literal(d.cfg.StateTable), "{history}", literal(d.cfg.HistoryTable))
-	first := []part{st.horizonPart(), st.tableList(), r.schemas(), r.extensions(), r.types(), r.views(), r.sequences(), r.functions(), r.triggers()}
+	first := []part{st.horizonPart(), st.tableList()}
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	batch.Queue(`SET LOCAL search_path TO ` + quote(d.schema))
@@ -82,23 +83,32 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	}
 	defer conn.Close()
 	var next *tableCache
+	var objects *objectCache
 	err = conn.Raw(func(dc any) error {
 		pg := dc.(*stdlib.Conn).Conn()
 		err := func() error {
 			if err := read(pg.SendBatch(ctx, batch), first, 3, 0); err != nil {
 				return err
 			}
-			// Constraints and indexes name their columns from what columns
-			// read, so the parts run in this order.
 			var render []uint32
 			next, render = prev.keep(st, r)
-			second := []part{r.columns(), r.constraints(), r.indexes(), r.dependencies()}
+			objects = prev.keptObjects(st)
+			var second []part
+			if objects == nil {
+				second = []part{r.schemas(), r.extensions(), r.types(), r.views(), r.sequences(), r.functions(), r.triggers(), r.objectDependencies()}
+			}
 			batch := &pgx.Batch{}
 			for _, p := range second {
+				batch.Queue(bind.Replace(p.query))
+			}
+			// Constraints and indexes name their columns from what columns
+			// read, so the parts run in this order.
+			tables := []part{r.columns(), r.constraints(), r.indexes(), r.dependencies()}
+			for _, p := range tables {
 				batch.Queue(bind.Replace(p.query), render)
 			}
 			batch.Queue(`COMMIT`)
-			return read(pg.SendBatch(ctx, batch), second, 0, 1)
+			return read(pg.SendBatch(ctx, batch), append(second, tables...), 0, 1)
 		}()
 		if err != nil && pg.PgConn().TxStatus() != 'I' && !pg.PgConn().IsClosed() {
 			// The error left the batch's transaction open and aborted.
@@ -112,14 +122,21 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	next.add(r, st)
-	d.snaps.mu.Lock()
-	d.snaps.last = next
-	d.snaps.mu.Unlock()
+	if objects != nil {
+		objects.into(r.s)
+	}
 	r.s.Tables = make([]schema.Table, 0, len(next.tables))
 	for _, c := range next.tables {
 		r.s.Tables = append(r.s.Tables, c.table)
 	}
 	r.s.Sort()
+	if objects == nil {
+		objects = newObjectCache(r.s, st.objectCounts, r.objectDeps)
+	}
+	next.objects = objects
+	d.snaps.mu.Lock()
+	d.snaps.last = next
+	d.snaps.mu.Unlock()
 	return r.s, nil
 }
 
@@ -196,6 +213,9 @@ type reading struct {
 	attnames map[int64]map[int]string
 	// deps are the relations each table's text may name (see tableCache).
 	deps map[int64][]int64
+	// objectDeps are the relations the other objects' text may name (see
+	// objectCache).
+	objectDeps map[int64]bool
 }
 
 // names maps column numbers of table oid to names, as listed in an
@@ -355,7 +375,9 @@ WHERE k.contype IN ('p', 'u', 'f', 'c', 'x')`, func(row pgx.Rows) error {
 func (r *reading) indexes() part {
 	// Indexes behind a primary key, unique or exclusion constraint are
 	// that constraint; only the others are listed. Key expressions are
-	// decompiled only for indexes that have one (key number 0).
+	// decompiled only for indexes that have one (key number 0). The test
+	// is a count, not NOT EXISTS, which the planner turns into an anti
+	// join hashing all of pg_constraint for the few indexes listed.
 	return part{"indexes", `SELECT i.indrelid::int8, ic.relname, i.indisunique, pg_get_indexdef(i.indexrelid),
   coalesce(pg_get_expr(i.indpred, i.indrelid), ''), i.indnkeyatts, i.indkey::text, i.indoption::text,
   CASE WHEN 0 = ANY (i.indkey::int2[]) THEN
@@ -363,7 +385,7 @@ func (r *reading) indexes() part {
   ELSE '[]' END
 FROM unnest($1::oid[]) r (oid), LATERAL (SELECT * FROM pg_index i WHERE i.indrelid = r.oid OFFSET 0) i
 JOIN pg_class ic ON ic.oid = i.indexrelid
-WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))`, func(row pgx.Rows) error {
+WHERE (SELECT count(*) FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')) = 0`, func(row pgx.Rows) error {
 		var rel int64
 		var nkeys int
 		var keys, options, exprJSON string
@@ -409,10 +431,8 @@ func (r *reading) dependencies() part {
   UNION ALL SELECT r.oid, 'pg_constraint'::regclass, k.oid FROM unnest($1::oid[]) r (oid), LATERAL (SELECT k.oid FROM pg_constraint k WHERE k.conrelid = r.oid OFFSET 0) k
   UNION ALL SELECT r.oid, 'pg_attrdef'::regclass, ad.oid FROM unnest($1::oid[]) r (oid), LATERAL (SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = r.oid OFFSET 0) ad
 )
-SELECT DISTINCT o.rel::int8, (CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid ELSE coalesce(nullif(t.typrelid, 0), e.typrelid, 0) END)::int8
+SELECT DISTINCT o.rel::int8, (CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid ELSE coalesce(` + relationOfType("d.refobjid") + `, 0) END)::int8
 FROM o, LATERAL (SELECT d.refclassid, d.refobjid FROM pg_depend d WHERE d.classid = o.classid AND d.objid = o.objid OFFSET 0) d
-LEFT JOIN pg_type t ON d.refclassid = 'pg_type'::regclass AND t.oid = d.refobjid
-LEFT JOIN pg_type e ON e.oid = t.typelem
 WHERE d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass)`, func(row pgx.Rows) error {
 		var rel, ref int64
 		if err := row.Scan(&rel, &ref); err != nil {
@@ -422,6 +442,35 @@ WHERE d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass)`, func(row pgx
 			r.deps[rel] = append(r.deps[rel], ref)
 		}
 		return nil
+	}, nil}
+}
+
+// objectDependencies lists the relations whose names or columns the other
+// objects' text may show: what views (their rules), functions and triggers
+// depend on in pg_class, or through a relation's row type in pg_type; the
+// tables of triggers and the referenced tables of constraint triggers;
+// views and sequences themselves, and the columns sequences are owned by;
+// composite types and the row types of their attributes; and the row
+// types domains are over.
+func (r *reading) objectDependencies() part {
+	return part{"what the other objects name", `SELECT DISTINCT rel::int8 FROM (
+  SELECT CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid ELSE ` + relationOfType("d.refobjid") + ` END AS rel
+  FROM pg_depend d
+  WHERE d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass, 'pg_trigger'::regclass) AND d.objid >= 16384
+    AND d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass)
+  UNION ALL SELECT w.ev_class FROM pg_rewrite w WHERE w.oid >= 16384
+  UNION ALL SELECT g.tgrelid FROM pg_trigger g WHERE NOT g.tgisinternal
+  UNION ALL SELECT g.tgconstrrelid FROM pg_trigger g WHERE NOT g.tgisinternal
+  UNION ALL SELECT q.seqrelid FROM pg_sequence q
+  UNION ALL SELECT o.refobjid FROM pg_sequence q, LATERAL (SELECT o.refobjid FROM pg_depend o WHERE o.classid = 'pg_class'::regclass AND o.objid = q.seqrelid AND o.refclassid = 'pg_class'::regclass OFFSET 0) o
+  UNION ALL SELECT c.oid FROM pg_class c WHERE c.relkind = 'c'
+  UNION ALL SELECT ` + relationOfType("a.atttypid") + ` FROM pg_class c, LATERAL (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = c.oid OFFSET 0) a WHERE c.relkind = 'c'
+  UNION ALL SELECT ` + relationOfType("t.typbasetype") + ` FROM pg_type t WHERE t.typtype = 'd'
+) x WHERE rel IS NOT NULL AND rel <> 0`, func(row pgx.Rows) error {
+		var rel int64
+		err := row.Scan(&rel)
+		r.objectDeps[rel] = true
+		return err
 	}, nil}
 }
 
@@ -497,4 +546,12 @@ func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, string, fu
 	return migrator.ScratchOnServer(ctx, d.db, *d.cfg.URL, d.cfg,
 		func(name string) string { return `CREATE DATABASE ` + quote(name) },
 		func(name string) string { return `DROP DATABASE IF EXISTS ` + quote(name) + ` WITH (FORCE)` })
+}
+
+// relationOfType is the relation whose row type is type oid, or whose row
+// type is oid's element type (an array of rows); 0 or NULL when neither.
+// It looks them up by index: as a join, the generic plan hashed all of
+// pg_type, twice, to find a few rows, which was most of the query's time.
+func relationOfType(oid string) string {
+	return `(SELECT coalesce(nullif(rt.typrelid, 0), (SELECT re.typrelid FROM pg_type re WHERE re.oid = rt.typelem)) FROM pg_type rt WHERE rt.oid = ` + oid + `)`
 }

@@ -158,6 +158,21 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`CREATE INDEX child_expr_idx ON child (twice(qty))`,
 		`CREATE TABLE other.far (id integer)`,
 		`CREATE VIEW v AS SELECT id, qty FROM child`,
+		// Objects besides tables, each naming a table or column.
+		`CREATE TABLE watched (id integer PRIMARY KEY, note text, at timestamptz)`,
+		`CREATE VIEW pv AS SELECT id, code FROM parent`,
+		`CREATE MATERIALIZED VIEW mv AS SELECT id, note FROM watched`,
+		`CREATE VIEW rowv AS SELECT NULL::watched AS w`,
+		`CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.at := now(); RETURN NEW; END $$`,
+		`CREATE TRIGGER watched_stamp BEFORE UPDATE OF note ON watched FOR EACH ROW WHEN (NEW.note IS NOT NULL) EXECUTE FUNCTION stamp()`,
+		`CREATE CONSTRAINT TRIGGER watched_far AFTER INSERT ON watched FROM other.far FOR EACH ROW EXECUTE FUNCTION stamp()`,
+		`CREATE SEQUENCE owned OWNED BY watched.id`,
+		`CREATE FUNCTION first_note(w watched) RETURNS text LANGUAGE sql RETURN w.note`,
+		`CREATE FUNCTION notes() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(note) FROM watched; END`,
+		`CREATE TYPE holder AS (w watched, n integer)`,
+		`CREATE DOMAIN watched_row AS watched`,
+		`CREATE TYPE unused AS ENUM ()`,
+		`CREATE DOMAIN spare AS text`,
 	}
 	for _, change := range []string{
 		`ALTER TABLE child ALTER COLUMN doubled TYPE bigint`,
@@ -192,6 +207,40 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`ALTER TABLE child ALTER COLUMN n DROP DEFAULT; DROP SEQUENCE counter`,
 		`CREATE TABLE added (id integer)`,
 		`DROP VIEW v; DROP TABLE child`,
+		`ALTER TABLE parent RENAME COLUMN code TO kode`,
+		`ALTER TABLE watched RENAME COLUMN note TO remark`,
+		`ALTER TABLE watched RENAME COLUMN id TO ident`,
+		`ALTER TABLE watched RENAME TO seen`,
+		`ALTER TABLE other.far RENAME TO near`,
+		`ALTER VIEW pv RENAME TO parents`,
+		`ALTER VIEW pv RENAME COLUMN code TO c`,
+		`ALTER MATERIALIZED VIEW mv RENAME TO mview`,
+		`DROP MATERIALIZED VIEW mv`,
+		`CREATE VIEW more AS SELECT 1 AS one`,
+		`CREATE TRIGGER watched_stamp2 BEFORE INSERT ON watched FOR EACH ROW EXECUTE FUNCTION stamp()`,
+		`DROP TRIGGER watched_stamp ON watched`,
+		`ALTER TRIGGER watched_stamp ON watched RENAME TO stamped`,
+		`ALTER SEQUENCE owned INCREMENT 5`,
+		`ALTER SEQUENCE owned OWNED BY NONE`,
+		`ALTER SEQUENCE owned OWNED BY child.qty`,
+		`DROP SEQUENCE owned`,
+		`ALTER TABLE watched ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY`,
+		`ALTER TYPE unused ADD VALUE 'now'`,
+		`DROP TYPE unused`,
+		`DROP DOMAIN spare`,
+		`ALTER DOMAIN spare SET DEFAULT 'x'`,
+		`ALTER DOMAIN spare SET NOT NULL`,
+		`ALTER DOMAIN spare ADD CONSTRAINT short CHECK (length(VALUE) < 9)`,
+		`ALTER DOMAIN positive DROP CONSTRAINT positive_check`,
+		`ALTER TYPE holder ADD ATTRIBUTE extra text`,
+		`ALTER TYPE holder RENAME ATTRIBUTE n TO m`,
+		`DROP TYPE holder`,
+		`ALTER FUNCTION stamp() RENAME TO stamp_it`,
+		`CREATE FUNCTION another() RETURNS integer LANGUAGE sql RETURN 1`,
+		`DROP FUNCTION first_note(watched)`,
+		`CREATE EXTENSION citext`,
+		`CREATE SCHEMA more`,
+		`DROP SCHEMA other CASCADE`,
 	} {
 		t.Run(change, func(t *testing.T) {
 			d, _ := openCounted(t)
@@ -223,5 +272,55 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 				t.Errorf("the change shows in no snapshot")
 			}
 		})
+	}
+}
+
+// TestObjectsReadOnlyWhenNamed checks that a snapshot reads views,
+// triggers, sequences, types and functions again only when a change may
+// show in them: a migration that changes a table none of them names
+// reuses them, and one that renames a column a view shows does not.
+func TestObjectsReadOnlyWhenNamed(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openCounted(t)
+	for _, q := range []string{
+		`CREATE TYPE mood AS ENUM ('sad', 'happy')`,
+		`CREATE TABLE watched (id integer PRIMARY KEY, note text)`,
+		`CREATE VIEW notes AS SELECT id, note FROM watched`,
+		`CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`,
+		`CREATE TRIGGER watched_stamp BEFORE UPDATE ON watched FOR EACH ROW EXECUTE FUNCTION stamp()`,
+		`CREATE SEQUENCE counter OWNED BY watched.id`,
+	} {
+		if _, err := d.db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := d.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		change string
+		reread bool
+	}{
+		{`CREATE TABLE lone (id integer PRIMARY KEY, parent integer REFERENCES watched (id))`, false},
+		{`CREATE INDEX lone_parent ON lone (parent)`, false},
+		{`ALTER TABLE lone ADD COLUMN feeling mood`, false},
+		{`ALTER TABLE lone RENAME COLUMN feeling TO mood`, false},
+		{`DROP TABLE lone`, false},
+		{`ALTER TABLE watched RENAME COLUMN note TO remark`, true},
+		{`CREATE TABLE again (id integer)`, false},
+		{`ALTER TYPE mood ADD VALUE 'meh'`, true},
+		{`DROP TABLE again`, false},
+		{`ALTER TABLE watched RENAME TO seen`, true},
+	} {
+		last := d.snaps.last.objects
+		if _, err := d.db.ExecContext(ctx, c.change); err != nil {
+			t.Fatalf("%s: %v", c.change, err)
+		}
+		if _, err := d.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if reread := d.snaps.last.objects != last; reread != c.reread {
+			t.Errorf("after %s: objects read again = %v, want %v", c.change, reread, c.reread)
+		}
 	}
 }
