@@ -70,10 +70,10 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	first := []part{st.horizonPart(), st.tableList()}
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
-	batch.Queue(`SET LOCAL search_path TO ` + quote(d.schema))
 	// A custom plan per call would plan each query again on every
-	// snapshot, for a few tables' worth of rows.
-	batch.Queue(`SET LOCAL plan_cache_mode TO force_generic_plan`)
+	// snapshot, for a few tables' worth of rows. One statement sets both,
+	// as each costs the server a message.
+	batch.Queue(`SELECT set_config('search_path', ` + literal(quote(d.schema)) + `, true), set_config('plan_cache_mode', 'force_generic_plan', true)`)
 	for _, p := range first {
 		batch.Queue(bind.Replace(p.query), p.args(prev)...)
 	}
@@ -87,7 +87,7 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	err = conn.Raw(func(dc any) error {
 		pg := dc.(*stdlib.Conn).Conn()
 		err := func() error {
-			if err := read(pg.SendBatch(ctx, batch), first, 3, 0); err != nil {
+			if err := read(pg.SendBatch(ctx, batch), first, 2, 0); err != nil {
 				return err
 			}
 			var render []uint32
@@ -102,8 +102,12 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 				batch.Queue(bind.Replace(p.query))
 			}
 			// Constraints and indexes name their columns from what columns
-			// read, so the parts run in this order.
-			tables := []part{r.columns(), r.constraints(), r.indexes(), r.dependencies()}
+			// read, so the parts run in this order. A migration that only
+			// dropped tables leaves none to render.
+			var tables []part
+			if len(render) > 0 {
+				tables = []part{r.columns(), r.constraints(), r.indexes(), r.dependencies()}
+			}
 			for _, p := range tables {
 				batch.Queue(bind.Replace(p.query), render)
 			}
@@ -163,7 +167,7 @@ func read(results pgx.BatchResults, parts []part, leading, trailing int) error {
 	err := func() error {
 		for i := 0; i < leading; i++ {
 			if _, err := results.Exec(); err != nil {
-				return fmt.Errorf("%s: %w", []string{"beginning a transaction", "pinning search_path", "choosing generic plans"}[i], err)
+				return fmt.Errorf("%s: %w", []string{"beginning a transaction", "pinning search_path and choosing generic plans"}[i], err)
 			}
 		}
 		for _, p := range parts {
