@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -160,5 +161,24 @@ func TestConstraintOrderIsKeyOrder(t *testing.T) {
 				t.Fatalf("constraintOrder(%q, %q) = %d, comparing keys gives %d", a.key(), b.key(), got, want)
 			}
 		}
+	}
+}
+
+// TestSharedListsAreEqual: a table whose lists are another's is equal to
+// it, and one whose lists only look the same is told apart by Diff's
+// slower comparison, down to a single changed field.
+func TestSharedListsAreEqual(t *testing.T) {
+	kept := Table{Name: "t", Columns: []Column{{Name: "id", Type: "integer"}}, Indexes: []Index{{Name: "t_id"}}}
+	if !kept.sharesLists(kept) {
+		t.Error("a table does not share its own lists")
+	}
+	copied := kept
+	copied.Columns = slices.Clone(kept.Columns)
+	if kept.sharesLists(copied) {
+		t.Error("a copy of the columns counted as the same list")
+	}
+	copied.Columns[0].Type = "bigint"
+	if d := Diff(&Snapshot{Tables: []Table{kept}}, &Snapshot{Tables: []Table{copied}}); len(d) != 1 {
+		t.Errorf("Diff of a changed column type = %v, want one difference", d)
 	}
 }
