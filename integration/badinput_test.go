@@ -147,6 +147,9 @@ func badInputCases() []badCase {
 		onlyOn("mysql", "DELIMITER is the mysql client's command", source("DELIMITER without its delimiter", with("0002_b.up.sql", "CREATE TABLE b (id INT);\nDELIMITER\nCREATE TABLE c (id INT);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 			"0002_b.up.sql:2", "DELIMITER needs the delimiter")),
 		source("name without a name", with("0002.up.sql", "SELECT 1;"), "0002.up.sql", "file name must look like VERSION_NAME.up.sql"),
+		// The message listed _ among NAME's characters without saying it
+		// cannot come first.
+		source("name starting with _", with("0002__x.up.sql", "SELECT 1;"), "0002__x.up.sql", "starting with a letter or digit"),
 		source("name with a space", with("0002_add orders.up.sql", "SELECT 1;"), "0002_add orders.up.sql", "file name must look like"),
 		source("accented letter in a name", with("0002_café.up.sql", "SELECT 1;", "0002_café.down.sql", ""), "0002_café.up.sql", `"é" (U+00E9) is not ASCII`),
 		// Cyrillic "у" in ".up.sql" looks exactly like the Latin one.
@@ -512,6 +515,9 @@ func badInputCases() []badCase {
 		usage("down -1", []string{"down", "-1"}, "-1"),
 		usage("down 0", []string{"down", "0"}, "down: N must be a positive integer, got \"0\"", "goto 0"),
 		usage("up 0", []string{"up", "0"}, `up: N must be a positive integer, got "0"`),
+		// It said "must be a positive integer", which it is.
+		usage("up beyond int64", []string{"up", "99999999999999999999"}, "up: N 99999999999999999999 is too large: at most 9223372036854775807"),
+		usage("goto beyond int64", []string{"goto", "9223372036854775808"}, "goto: V 9223372036854775808 is too large"),
 		usage("negative lock timeout", []string{"--lock-timeout", "-5s", "up"}, "--lock-timeout must not be negative"),
 		usage("goto an unknown version", []string{"goto", "99"}, "goto 99", "no migration with that version"),
 		usage("baseline an unknown version", []string{"baseline", "99"}, "baseline 99", "no migration with that version"),

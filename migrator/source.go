@@ -283,7 +283,7 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 			continue
 		}
 		if !ok {
-			msg := "file name must look like VERSION_NAME.up.sql or VERSION_NAME.down.sql (VERSION digits, NAME ASCII letters, digits, _ or -)"
+			msg := "file name must look like VERSION_NAME.up.sql or VERSION_NAME.down.sql (VERSION digits, NAME ASCII letters, digits, _ or -, starting with a letter or digit)"
 			if i := strings.IndexFunc(name, func(r rune) bool { return r >= utf8.RuneSelf || unicode.IsControl(r) }); i >= 0 {
 				// An accented letter, or a look-alike (Cyrillic "у" in
 				// ".up.sql"), which the reader cannot see is wrong; or a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -169,6 +170,9 @@ func argInt(c *cli.Context, what string, def int64) (int64, error) {
 		return def, nil
 	case 1:
 		v, err := strconv.ParseInt(c.Args().First(), 10, 64)
+		if tooLarge(c.Args().First()) {
+			return 0, usagef("%s: %s %s is too large: at most %d", c.Command.Name, what, c.Args().First(), int64(math.MaxInt64))
+		}
 		if err != nil || v < 0 {
 			return 0, usagef("%s: %s must be a non-negative integer, got %q", c.Command.Name, what, c.Args().First())
 		}
@@ -182,10 +186,17 @@ func argInt(c *cli.Context, what string, def int64) (int64, error) {
 // 0 is refused rather than read as "all" or "one", which is not what it says.
 func argCount(c *cli.Context, hint string) (int64, error) {
 	n, err := argInt(c, "N", 0)
-	if c.NArg() == 1 && (err != nil || n == 0) {
+	if c.NArg() == 1 && n == 0 && !tooLarge(c.Args().First()) {
 		return 0, usagef("%s: N must be a positive integer, got %q (%s)", c.Command.Name, c.Args().First(), hint)
 	}
 	return n, err
+}
+
+// tooLarge is whether arg is a positive integer beyond int64, which
+// deserves a message of its own rather than "must be an integer".
+func tooLarge(arg string) bool {
+	v, err := strconv.ParseInt(arg, 10, 64)
+	return errors.Is(err, strconv.ErrRange) && v > 0
 }
 
 var createNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_\-]*$`)
