@@ -446,6 +446,12 @@ func badInputCases() []badCase {
 		{name: "status with a --state-table other than the history's runs used", files: oneTable, args: []string{"--state-table", "other_state", "status"}, code: 4,
 			want:  []string{`other_state`, "does not exist", "records 1 run(s)"},
 			setup: applyFirst},
+		// It created an empty other_history and recorded version 2 there:
+		// the history split in two, each looking whole.
+		{name: "--history-table other than the state's runs used", files: with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;"),
+			args: []string{"--history-table", "other_history", "up"}, code: 4,
+			want:  []string{`other_history`, "does not exist", "migrate_state", "records 1 version(s)", "--history-table", "nothing was changed", "migrate baseline V"},
+			setup: applyFirst},
 		// It said the missing table "exists but is not one of migrate's".
 		{name: "history with a --history-table that does not exist", files: oneTable, args: []string{"--history-table", "other_history", "history"}, code: 4,
 			want:  []string{`other_history`, "does not exist", "migrate_state", "--history-table"},

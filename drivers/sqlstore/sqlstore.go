@@ -218,9 +218,9 @@ func (s *Store) Prepare(ctx context.Context) error {
 }
 
 func (s *Store) prepare(ctx context.Context) error {
-	// Before the transaction: stateLost reads through the pool, which for
+	// Before the transaction: tablesLost reads through the pool, which for
 	// sqlite::memory: is the one connection the transaction would hold.
-	if err := s.stateLost(ctx); err != nil {
+	if err := s.tablesLost(ctx); err != nil {
 		return err
 	}
 	tx, done, err := begin(ctx, s.writer())
@@ -302,35 +302,58 @@ func (s *Store) CountRows(ctx context.Context, table string) (int64, error) {
 	return n, err
 }
 
-// stateLost refuses a database whose history table records runs but whose
-// state table does not exist: the state was dropped or renamed, or
-// --state-table names another table than those runs used. Read as a new
-// database, every version would be pending and run again (MySQL DDL
-// half-applied, a data migration's rows inserted twice), and creating an
-// empty state table would hide the mismatch from the next run. An empty
-// history beside no state is a first run cut short between the two CREATEs
-// where DDL commits on its own, and is carried on. The history is looked up
-// first: on a first run there is none, and the state table is not looked
-// up before it is created.
-func (s *Store) stateLost(ctx context.Context) error {
-	if ok, err := s.Dialect.TableExists(ctx, s.DB, s.HistoryName); err != nil || !ok {
+// tablesLost refuses a database where one of migrate's tables exists
+// without the other.
+//
+// A history that records runs beside no state table: the state was dropped
+// or renamed, or --state-table names another table than those runs used.
+// Read as a new database, every version would be pending and run again
+// (MySQL DDL half-applied, a data migration's rows inserted twice), and
+// creating an empty state table would hide the mismatch from the next run.
+// An empty history beside no state is a first run cut short between the
+// two CREATEs where DDL commits on its own, and is carried on.
+//
+// A state table beside no history: the history was dropped or renamed, or
+// --history-table names another table than the one migrate wrote.
+// Creating it would start a second, empty history, and every run from then
+// on would be recorded apart from the runs before it, each history looking
+// whole. No run of migrate's leaves a state without a history, even one cut
+// short: the history is created first, or with the state in one
+// transaction (Dialect.CreateTables).
+func (s *Store) tablesLost(ctx context.Context) error {
+	history, err := s.Dialect.TableExists(ctx, s.DB, s.HistoryName)
+	if err != nil {
 		return err
 	}
-	if ok, err := s.Dialect.TableExists(ctx, s.DB, s.StateName); err != nil || ok {
+	state, err := s.Dialect.TableExists(ctx, s.DB, s.StateName)
+	if err != nil || history == state {
 		return err
 	}
-	// Another tool's table of that name is refused as such.
-	if err := checkOwned(ctx, s.DB, s.HistoryTable, historyColumns); err != nil {
+	if history {
+		n, err := countOwned(ctx, s.DB, s.HistoryTable, historyColumns)
+		if err != nil || n == 0 {
+			return err
+		}
+		return fmt.Errorf("state table %s does not exist, but history table %s records %d run(s): the state was dropped or renamed, or --state-table names another table than those runs used; nothing was changed. Read as a new database, every version would run again. Pass the --state-table those runs used; if the state is lost, rename the history table to keep it and record what is applied with `migrate baseline V`", s.StateTable, s.HistoryTable, n)
+	}
+	n, err := countOwned(ctx, s.DB, s.StateTable, stateColumns)
+	if err != nil {
 		return err
+	}
+	return fmt.Errorf("history table %s does not exist, but state table %s records %d version(s): the history was dropped or renamed, or --history-table names another table than the one migrate wrote; nothing was changed. A new history would record the runs from now on apart from the earlier ones. Pass the --history-table those runs used; if the history is lost, rename the state table to keep it and record what is applied with `migrate baseline V`", s.HistoryTable, s.StateTable, n)
+}
+
+// countOwned counts the rows of one of migrate's tables, refusing another
+// tool's table of that name as such.
+func countOwned(ctx context.Context, db *sql.DB, table, columns string) (int64, error) {
+	if err := checkOwned(ctx, db, table, columns); err != nil {
+		return 0, err
 	}
 	var n int64
-	if err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM `+s.HistoryTable).Scan(&n); err != nil {
-		return err
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting the rows of %s: %w", table, err)
 	}
-	if n == 0 {
-		return nil
-	}
-	return fmt.Errorf("state table %s does not exist, but history table %s records %d run(s): the state was dropped or renamed, or --state-table names another table than those runs used; nothing was changed. Read as a new database, every version would run again. Pass the --state-table those runs used; if the state is lost, rename the history table to keep it and record what is applied with `migrate baseline V`", s.StateTable, s.HistoryTable, n)
+	return n, nil
 }
 
 // State reads the state table; no rows when it does not exist yet.
@@ -340,7 +363,7 @@ func (s *Store) State(ctx context.Context) ([]migrator.StateRow, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, s.stateLost(ctx)
+		return nil, s.tablesLost(ctx)
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+stateColumns+` FROM `+s.StateTable+` ORDER BY version`)
 	if err != nil {
@@ -372,13 +395,8 @@ func (s *Store) History(ctx context.Context) ([]migrator.HistoryRow, error) {
 		return nil, err
 	}
 	if !ok {
-		// Beside a state table, a missing history was dropped or renamed
-		// (or --history-table names another table): not a foreign table,
-		// and not an empty history either.
-		if ok, err := s.Dialect.TableExists(ctx, s.DB, s.StateName); err != nil || !ok {
-			return nil, err
-		}
-		return nil, fmt.Errorf("history table %s does not exist, though state table %s does: it was dropped or renamed, or --history-table names another table than the one migrate wrote", s.HistoryTable, s.StateTable)
+		// Beside a state table, a missing history is not an empty one.
+		return nil, s.tablesLost(ctx)
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+historyColumns+` FROM `+s.HistoryTable+` ORDER BY id`)
 	if err != nil {
