@@ -602,6 +602,10 @@ func badInputCases() []badCase {
 		usage("empty --dir", []string{"--dir", "", "up"}, "--dir (or MIGRATE_DIR) is empty"),
 		usage("SQL in a table name", []string{"--state-table", "x; drop table y", "up"}, "--state-table", "is not allowed"),
 		usage("one name for both tables", []string{"--state-table", "mig", "--history-table", "MIG", "up"}, "--state-table, --history-table", "must have different names"),
+		// Refused by SQLite when creating it: exit 4, as if the database
+		// had failed.
+		onlyOn("sqlite", "only SQLite keeps table names for itself", usage("SQLite's own table as --state-table", []string{"--state-table", "sqlite_master", "up"}, "--state-table", `"sqlite_master"`, "SQLite keeps names starting with sqlite_")),
+		onlyOn("sqlite", "only SQLite keeps table names for itself", usage("SQLite's prefix in --history-table", []string{"--history-table", "SQLite_history", "status"}, "--history-table", `"SQLite_history"`, "SQLite keeps names starting with sqlite_")),
 		onlyOn("sqlite", "this database has schemas", usage("--schema on SQLite", []string{"--schema", "other", "up"}, "--schema", `schema "other"`, "no schemas")),
 		// Creating migrate's tables failed with "Unknown database" (exit
 		// 4), and status showed every version pending.

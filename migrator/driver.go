@@ -329,6 +329,21 @@ var ErrNoSuchSchema = errors.New("no such schema")
 // was tried.
 var ErrBadURL = errors.New("bad database URL")
 
+// ReservedTableError is a driver's refusal, before it connects, of a
+// state or history table name that its database keeps for itself
+// (SQLite's sqlite_*): the first write would fail as if the database had.
+type ReservedTableError struct {
+	// Table is "state" or "history".
+	Table string
+	Name  string
+	// Reason says who keeps the name.
+	Reason string
+}
+
+func (e *ReservedTableError) Error() string {
+	return fmt.Sprintf("%s table name %q is not allowed: %s", e.Table, e.Name, e.Reason)
+}
+
 // CheckIdentifier refuses a table or schema name that is not a plain SQL
 // identifier. Names are also quoted where they are used; this check keeps
 // them portable across databases and keeps SQL out of flag values.

@@ -530,7 +530,10 @@ func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {
 		StateTable: c.String("state-table"), HistoryTable: c.String("history-table"), Schema: c.String("schema"),
 	})
 	if err != nil {
+		var reserved *migrator.ReservedTableError
 		switch {
+		case errors.As(err, &reserved):
+			return nil, usagef("--%s-table: %v", reserved.Table, err)
 		case errors.Is(err, migrator.ErrNoDatabaseURL):
 			// DATABASE_URL= (a variable the deploy script left empty)
 			// reads as unset: say it is there and empty.

@@ -86,6 +86,11 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	if cfg.Schema != "" {
 		return nil, fmt.Errorf("schema %q: %w: migrate's tables live in the database file; drop the schema setting", cfg.Schema, migrator.ErrNoSchemas)
 	}
+	for _, t := range [][2]string{{"state", cfg.StateTable}, {"history", cfg.HistoryTable}} {
+		if strings.HasPrefix(strings.ToLower(t[1]), "sqlite_") {
+			return nil, &migrator.ReservedTableError{Table: t[0], Name: t[1], Reason: "SQLite keeps names starting with sqlite_ (in any case) for its own tables; choose another"}
+		}
+	}
 	memory := path == ":memory:"
 	if !memory {
 		if dir := filepath.Dir(path); dir != "." {
