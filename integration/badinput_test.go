@@ -597,9 +597,18 @@ func badInputCases() []badCase {
 		usage("unknown flag", []string{"--frobnicate", "up"}, "frobnicate"),
 		// Moved before the command, it took "up" as its value: help, exit 0.
 		usage("flag without its value at the end", []string{"up", "--lock-timeout"}, "flag --lock-timeout needs a value"),
+		// The last one won without a word: up ran the other folder.
+		usage("a flag given twice", []string{"up", "--dir", "."}, "--dir is given twice", `--dir "."`, "give it once"),
+		// urfave/cli said "Cannot use two forms of the same flag: d database".
+		usage("a flag and its alias", []string{"-d", "sqlite:other.db", "up"}, "--database is given twice (--database ..., -d ...)"),
+		usage("a command's flag given twice", []string{"repair", "1", "--applied", "--applied=false"}, `--applied is given twice (--applied "true", --applied "false")`),
 		usage("bad lock timeout", []string{"--lock-timeout", "soon", "up"}, "lock-timeout", "soon"),
 		usage("create with a name too long for a file", []string{"create", strings.Repeat("x", 300)}, "NAME is too long", "at most 255"),
-		usage("empty --dir", []string{"--dir", "", "up"}, "--dir (or MIGRATE_DIR) is empty"),
+		func() badCase {
+			c := usage("empty --dir", []string{"up"}, "--dir (or MIGRATE_DIR) is empty")
+			c.setup = func(t *testing.T, e *env) { e.dir = "" }
+			return c
+		}(),
 		usage("SQL in a table name", []string{"--state-table", "x; drop table y", "up"}, "--state-table", "is not allowed"),
 		usage("one name for both tables", []string{"--state-table", "mig", "--history-table", "MIG", "up"}, "--state-table, --history-table", "must have different names"),
 		// Refused by SQLite when creating it: exit 4, as if the database

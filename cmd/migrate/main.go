@@ -161,30 +161,26 @@ func exitCode(ctx context.Context, err error) int {
 // the command and the command's flags before its arguments. A flag that
 // takes a value but ends the line is an error here: moved before the
 // command, it would take the command as its value (`migrate up --dir` with
-// an empty $DIR would print the help and exit 0).
+// an empty $DIR would print the help and exit 0). So is a flag given twice
+// with different values (see repeats).
 func normaliseArgs(app *cli.App, args []string) ([]string, error) {
 	if len(args) < 2 {
 		return args, nil
 	}
-	takesValue := func(flags []cli.Flag, tok string) (known, value bool) {
-		name := strings.TrimLeft(tok, "-")
-		if strings.Contains(name, "=") {
-			name, _, _ = strings.Cut(name, "=")
-			for _, f := range flags {
-				if slices.Contains(f.Names(), name) {
-					return true, false
-				}
-			}
-			return false, false
-		}
+	find := func(flags []cli.Flag, tok string) cli.Flag {
+		name, _, _ := strings.Cut(strings.TrimLeft(tok, "-"), "=")
 		for _, f := range flags {
 			if slices.Contains(f.Names(), name) {
-				_, isBool := f.(*cli.BoolFlag)
-				return true, !isBool
+				return f
 			}
 		}
-		return false, false
+		return nil
 	}
+	takesValue := func(f cli.Flag, tok string) bool {
+		_, isBool := f.(*cli.BoolFlag)
+		return !isBool && !strings.Contains(tok, "=")
+	}
+	seen := &repeats{}
 	var globals, cmdFlags, positionals []string
 	var cmd *cli.Command
 	for i := 1; i < len(args); i++ {
@@ -204,28 +200,28 @@ func normaliseArgs(app *cli.App, args []string) ([]string, error) {
 			positionals = append(positionals, tok)
 			continue
 		}
-		if known, value := takesValue(app.Flags, tok); known {
-			globals = append(globals, tok)
-			if value {
-				if i+1 == len(args) {
-					return nil, usagef("flag %s needs a value", tok)
-				}
-				i++
-				globals = append(globals, args[i])
-			}
+		f, to := find(app.Flags, tok), &globals
+		if f == nil && cmd != nil {
+			f, to = find(cmd.Flags, tok), &cmdFlags
+		}
+		if f == nil {
+			cmdFlags = append(cmdFlags, tok)
 			continue
 		}
-		if cmd != nil {
-			if known, value := takesValue(cmd.Flags, tok); known && value {
-				if i+1 == len(args) {
-					return nil, usagef("flag %s needs a value", tok)
-				}
-				cmdFlags = append(cmdFlags, tok, args[i+1])
-				i++
-				continue
+		given := []string{tok}
+		if takesValue(f, tok) {
+			if i+1 == len(args) {
+				return nil, usagef("flag %s needs a value", tok)
 			}
+			i++
+			given = append(given, args[i])
 		}
-		cmdFlags = append(cmdFlags, tok)
+		if seen.add(f, given) {
+			*to = append(*to, given...)
+		}
+	}
+	if err := seen.err(); err != nil {
+		return nil, err
 	}
 	out := append([]string{args[0]}, globals...)
 	if cmd != nil {
@@ -239,4 +235,80 @@ func normaliseArgs(app *cli.App, args []string) ([]string, error) {
 		out = append(out, "--")
 	}
 	return append(out, positionals...), nil
+}
+
+// repeats finds flags given more than once. The flag package keeps the
+// last value without a word, so `migrate --dir a up --dir b` (a script's
+// defaults followed by the user's) ran on folder b alone; urfave/cli
+// refuses two spellings of one flag (-d and --database) without saying
+// which flag's value would have been kept. A flag repeated with the same
+// value says nothing new, and is kept once.
+type repeats struct {
+	order []cli.Flag
+	given map[cli.Flag][][]string
+}
+
+// add records a flag as given (its tokens: "--dir", "m" or "--dir=m") and
+// reports whether it says something new.
+func (r *repeats) add(f cli.Flag, given []string) bool {
+	if r.given == nil {
+		r.given = map[cli.Flag][][]string{}
+	}
+	prev := r.given[f]
+	if prev == nil {
+		r.order = append(r.order, f)
+	}
+	r.given[f] = append(prev, given)
+	for _, p := range prev {
+		if flagValue(p) == flagValue(given) {
+			return false
+		}
+	}
+	return true
+}
+
+// err refuses the first flag given with two values.
+func (r *repeats) err() error {
+	for _, f := range r.order {
+		all := r.given[f]
+		values := map[string]bool{}
+		for _, g := range all {
+			values[flagValue(g)] = true
+		}
+		if len(values) < 2 {
+			continue
+		}
+		var shown []string
+		for _, g := range all {
+			name, _, _ := strings.Cut(g[0], "=")
+			if f.Names()[0] == "database" {
+				// A URL may hold a password.
+				shown = append(shown, name+" ...")
+				continue
+			}
+			shown = append(shown, fmt.Sprintf("%s %q", name, flagValue(g)))
+		}
+		times := fmt.Sprintf("%d times", len(all))
+		if len(all) == 2 {
+			times = "twice"
+		}
+		return usagef("--%s is given %s (%s): give it once", f.Names()[0], times, strings.Join(shown, ", "))
+	}
+	return nil
+}
+
+// flagValue is the value a flag's tokens give it; a boolean flag alone is
+// true.
+func flagValue(given []string) string {
+	if len(given) == 2 {
+		return given[1]
+	}
+	_, v, ok := strings.Cut(given[0], "=")
+	if !ok {
+		return "true"
+	}
+	if b, err := strconv.ParseBool(v); err == nil {
+		return strconv.FormatBool(b)
+	}
+	return v
 }

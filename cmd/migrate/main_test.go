@@ -23,6 +23,9 @@ func TestNormaliseArgs(t *testing.T) {
 		{"migrate down -1", "migrate down -- -1"},
 		{"migrate status --json --lock-timeout=1s", "migrate --json --lock-timeout=1s status"},
 		{"migrate nosuch --json", "migrate nosuch --json"},
+		// Given twice with the same value, a flag says nothing new.
+		{"migrate --json up --json --dir m --dir=m -d x --database x", "migrate --json --dir m -d x up"},
+		{"migrate repair 1 --applied --applied=true", "migrate repair --applied 1"},
 	}
 	for _, c := range cases {
 		args, err := normaliseArgs(app, strings.Fields(c.in))
@@ -38,6 +41,20 @@ func TestNormaliseArgs(t *testing.T) {
 	for _, in := range []string{"migrate up --dir", "migrate status --database", "migrate lint --dialect", "migrate up 2 --lock-timeout"} {
 		if args, err := normaliseArgs(app, strings.Fields(in)); err == nil || !strings.Contains(err.Error(), "needs a value") {
 			t.Errorf("%q: got %q, %v; want an error saying the flag needs a value", in, args, err)
+		}
+	}
+	// The flag package kept the last value without a word.
+	for in, want := range map[string]string{
+		"migrate --dir a up --dir b":                                                    `--dir is given twice (--dir "a", --dir "b")`,
+		"migrate --lock-timeout=1s --lock-timeout 2s up":                                `--lock-timeout is given twice (--lock-timeout "1s", --lock-timeout "2s")`,
+		"migrate --json --json=false status":                                            `--json is given twice (--json "true", --json "false")`,
+		"migrate lint --dialect mysql --dialect sqlite":                                 `--dialect is given twice`,
+		"migrate -d postgres://u:secret@h/db --database postgres://u:secret@h/other up": "--database is given twice (-d ..., --database ...)",
+		"migrate --dir a --dir b --dir a up":                                            "--dir is given 3 times",
+	} {
+		_, err := normaliseArgs(app, strings.Fields(in))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%q: got %v, want an error saying %q", in, err, want)
 		}
 	}
 }
@@ -70,7 +87,11 @@ func TestJSONOnError(t *testing.T) {
 		{"--json up", exitFailed, true},
 	}
 	for _, c := range cases {
-		args := append([]string{"migrate", "--database", db, "--dir", dir}, strings.Fields(c.args)...)
+		args := []string{"migrate", "--database", db}
+		if !strings.Contains(c.args, "--dir") {
+			args = append(args, "--dir", dir)
+		}
+		args = append(args, strings.Fields(c.args)...)
 		var stdout, stderr strings.Builder
 		code := run(context.Background(), args, &stdout, &stderr)
 		if code != c.code {
