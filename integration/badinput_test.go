@@ -221,6 +221,14 @@ func badInputCases() []badCase {
 		onlyOn("postgres", "a PostgreSQL session setting", valid("session setting left by a script", with(
 			"0002_dump.up.sql", "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.b (id INTEGER);\n", "0002_dump.down.sql", "DROP TABLE public.b;\n",
 			"0003_c.up.sql", "CREATE TABLE c (id INTEGER);\n", "0003_c.down.sql", "DROP TABLE c;\n"), 1, 2, 3)),
+		// The pool handed the next migration the connection a script had
+		// turned foreign keys off on: the orphan row loaded unchecked, and
+		// failed when its migration ran on its own.
+		onlyOn("sqlite", "a SQLite connection setting", badCase{name: "SQLite setting left by a script", files: with(
+			"0002_off.up.sql", "-- migrate:no-transaction\nPRAGMA foreign_keys = OFF;\nCREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n", "0002_off.down.sql", "DROP TABLE c;\nDROP TABLE p;\n",
+			"0003_orphan.up.sql", "INSERT INTO c VALUES (1, 42);\n", "0003_orphan.down.sql", "DELETE FROM c;\n"),
+			args: []string{"up"}, code: 1, want: []string{"0003_orphan.up.sql:1", "FOREIGN KEY constraint failed"},
+			check: func(t *testing.T, e *env) { assertApplied(t, e, []int64{1, 2}) }}),
 		valid("empty files are no-ops", with("0002_empty.up.sql", "", "0002_empty.down.sql", ""), 1, 2),
 		valid("comment-only files are no-ops", with("0002_later.up.sql", "-- nothing yet\n/* later */\n", "0002_later.down.sql", "-- nothing to undo\n"), 1, 2),
 		valid("byte-order mark", with("0002_bom.up.sql", "\ufeffCREATE TABLE bom (id INTEGER);\n", "0002_bom.down.sql", "\ufeffDROP TABLE bom;\n"), 1, 2),

@@ -109,7 +109,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	// SQLite reads the file name as a URI path: "%", "?" and "#" in it are
 	// escaped so that the file opened is the one the lock and the
 	// existence checks use.
-	dsn := "file:" + uriPathEscaper.Replace(path) + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	dsn := "file:" + uriPathEscaper.Replace(path) + "?_pragma=busy_timeout(" + busyTimeout + ")&_pragma=foreign_keys(1)&_txlock=immediate"
 	if memory {
 		dsn = "file::memory:?_pragma=foreign_keys(1)"
 	}
@@ -145,6 +145,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 				err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, name).Scan(&n)
 				return n > 0, err
 			},
+			ResetSession: resetSession,
 			BoolValue: func(b bool) any {
 				if b {
 					return 1
@@ -159,6 +160,21 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	}
 	return d, nil
 }
+
+// busyTimeout is how many milliseconds a connection waits for another
+// writer before it fails.
+const busyTimeout = "10000"
+
+// resetSession undoes, before each migration, the settings a script may
+// have made with PRAGMA for the rest of its connection's life: the pool
+// hands the next migration of the same up that connection, which then
+// loaded rows with foreign keys or CHECK constraints unchecked, fired
+// triggers recursively or renamed tables the legacy way, though it ran as
+// written on its own. The values are those every new connection starts
+// with (SQLite's defaults, and the DSN's foreign_keys and busy_timeout);
+// foreign_keys only takes outside a transaction, which is where sqlstore
+// runs the first reset of a migration.
+var resetSession = []string{`PRAGMA foreign_keys = ON; PRAGMA ignore_check_constraints = OFF; PRAGMA recursive_triggers = OFF; PRAGMA legacy_alter_table = OFF; PRAGMA reverse_unordered_selects = OFF; PRAGMA case_sensitive_like = OFF; PRAGMA busy_timeout = ` + busyTimeout}
 
 var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 

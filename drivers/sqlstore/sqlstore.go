@@ -485,13 +485,30 @@ func (s *Store) run(ctx context.Context, steps []*migrator.Step, inTx bool) erro
 	if !inTx {
 		return s.runEach(ctx, steps)
 	}
-	tx, done, err := begin(ctx, s.writer())
+	conn, release, err := s.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	// The first reset goes before BEGIN, on the connection the
+	// transaction will use: SQLite ignores PRAGMA foreign_keys inside one.
+	if err := s.reset(ctx, conn, steps[0]); err != nil {
+		return err
+	}
+	tx, done, err := begin(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
 	defer done()
-	for _, st := range steps {
-		if err := s.runStep(ctx, tx, st); err != nil {
+	for i, st := range steps {
+		var err error
+		if i > 0 {
+			err = s.reset(ctx, tx, st)
+		}
+		if err == nil {
+			err = s.runStep(ctx, tx, st)
+		}
+		if err != nil {
 			_ = tx.Rollback()
 			return err
 		}
@@ -511,6 +528,9 @@ func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
 	}
 	defer done()
 	for _, st := range steps {
+		if err := s.reset(ctx, conn, st); err != nil {
+			return err
+		}
 		if err := s.runStep(ctx, conn, st); err != nil {
 			return err
 		}
@@ -518,14 +538,19 @@ func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
 	return nil
 }
 
-func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error {
-	// Before the step, not after its bookkeeping: outside a transaction a
-	// failure there would be blamed on a version already recorded.
+// reset runs Dialect.ResetSession before st. Before the step, not after
+// its bookkeeping: outside a transaction a failure there would be blamed
+// on a version already recorded.
+func (s *Store) reset(ctx context.Context, ex execer, st *migrator.Step) error {
 	for _, q := range s.Dialect.ResetSession {
 		if _, err := ex.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("version %d: resetting the session's settings before it (%s): %w", st.Migration.Version, q, err)
 		}
 	}
+	return nil
+}
+
+func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error {
 	start := time.Now()
 	err := st.Each(func(i int, stmt sqlsplit.Statement) error {
 		for r := 0; r < max(stmt.Repeat, 1); r++ {
