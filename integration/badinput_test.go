@@ -388,6 +388,16 @@ func badInputCases() []badCase {
 		{name: "SQLite database is a directory", files: oneTable, args: []string{"up"}, code: 4, want: []string{"is a directory"},
 			skip: only("sqlite", "only SQLite names a file"),
 			url:  func(t *testing.T, e *env) string { return "sqlite:" + t.TempDir() }},
+		// It left /dev/null-journal and /dev/null.migrate-lock in /dev and
+		// failed with "disk I/O error"; status showed an empty database.
+		{name: "SQLite database is a device", files: oneTable, args: []string{"up"}, code: 4, want: []string{"/dev/null", "is a device, not a database file"},
+			skip: only("sqlite", "only SQLite names a file"),
+			url:  func(t *testing.T, e *env) string { return "sqlite:/dev/null" }},
+		// SQLite's own URI form: it wrote a file named "file:x.db".
+		sqliteFileName("SQLite URL in SQLite's URI form", func(dir string) string { return "sqlite:file:" + dir + "/x.db" }, "SQLite's own URI form", "write sqlite:"),
+		// SQLite cut the name at the NUL: up created an empty x.db, then
+		// failed to open the lock file "x.db\x00y.migrate-lock".
+		sqliteFileName("SQLite file name with an escaped NUL", func(dir string) string { return "sqlite:" + dir + "/x.db%00y" }, "U+0000", "control character"),
 		{name: "unreachable server", files: oneTable, args: []string{"up"}, code: 4,
 			url: func(t *testing.T, e *env) string {
 				if scheme(e.url) == "sqlite" {
@@ -629,6 +639,23 @@ func badInputCases() []badCase {
 		onlyOn("mysql", "PostgreSQL and SQL Server create a missing schema; SQLite has none", usage("--schema naming a missing database", []string{"--schema", "migrate_no_such_db", "status"}, "--schema", `database "migrate_no_such_db"`, "does not create it")),
 		usage("SQL in a schema name", []string{"--schema", `s"; drop table y; --`, "up"}, "--schema", "is not allowed"),
 	}
+}
+
+// sqliteFileName is a SQLite URL (made by url) naming a file in a folder of
+// its own, which the command must refuse (exit 2) leaving that folder empty.
+func sqliteFileName(name string, url func(dir string) string, want ...string) badCase {
+	var dir string
+	return badCase{name: name, files: oneTable, args: []string{"up"}, code: 2, want: append([]string{"--database"}, want...),
+		skip: only("sqlite", "only SQLite names a file"),
+		url: func(t *testing.T, e *env) string {
+			dir = t.TempDir()
+			return url(dir)
+		},
+		check: func(t *testing.T, e *env) {
+			if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+				t.Fatalf("the refused URL left %v behind", entries)
+			}
+		}}
 }
 
 // assertFolder checks that the migration folder holds exactly the files named.

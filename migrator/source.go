@@ -317,7 +317,7 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 					what = 0 // the read reports the broken link
 				}
 			}
-			if kind := specialFileKind(what); kind != "" {
+			if kind := SpecialFileKind(what); kind != "" {
 				problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("is %s, not a regular file: a migration must be a file holding its script", kind)})
 				// Its partner is not an orphan: the pair checks skip it.
 				special[version] = true
@@ -403,9 +403,9 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 	return src, nil
 }
 
-// specialFileKind names a file type that is neither a regular file nor a
-// folder, or returns "" for those.
-func specialFileKind(m fs.FileMode) string {
+// SpecialFileKind names a file type that is neither a regular file nor a
+// folder ("a named pipe (FIFO)", "a device"), or returns "" for those.
+func SpecialFileKind(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeNamedPipe != 0:
 		return "a named pipe (FIFO)"

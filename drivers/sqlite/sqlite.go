@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/migrate-dev/migrate/drivers/sqlstore"
 	"github.com/migrate-dev/migrate/migrator"
@@ -73,6 +74,16 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: it names no file: use sqlite:path/to.db or sqlite::memory:", migrator.ErrBadURL)
 	}
+	// SQLite's own URI form, or a go-sqlite3 DSN, written after "sqlite:":
+	// it named a file called "file:x.db".
+	if strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("%w: %q is SQLite's own URI form, which a sqlite: URL does not take: write sqlite:%s", migrator.ErrBadURL, path, strings.TrimPrefix(path, "file:"))
+	}
+	// An escaped control character: SQLite cut the name at a NUL and
+	// created another file than the one the lock file is named after.
+	if i := strings.IndexFunc(path, unicode.IsControl); i >= 0 {
+		return nil, fmt.Errorf("%w: the file name %q holds the control character %U", migrator.ErrBadURL, path, []rune(path[i:])[0])
+	}
 	// Options after "?" (mode=ro, ...) would be dropped, and a "#" would cut
 	// the file name: either way a different database than the one written
 	// would be opened, read-write.
@@ -100,6 +111,10 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		}
 		if st, err := os.Stat(path); err == nil && st.IsDir() {
 			return nil, fmt.Errorf("database file %s is a directory", path)
+		} else if err == nil && migrator.SpecialFileKind(st.Mode()) != "" {
+			// SQLite wrote its journal and migrate its lock file beside
+			// it (in /dev, for /dev/null), and failed with an I/O error.
+			return nil, fmt.Errorf("database file %s is %s, not a database file", path, migrator.SpecialFileKind(st.Mode()))
 		}
 	}
 	// busy_timeout first so the other pragmas wait rather than fail;
