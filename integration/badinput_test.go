@@ -612,7 +612,10 @@ func badInputCases() []badCase {
 		// Read as an unknown flag "-1" before, which named no command.
 		usage("negative version argument", []string{"goto", "-1"}, "goto: V must be a non-negative integer", `"-1"`),
 		usage("unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`),
-		usage("unknown flag", []string{"--frobnicate", "up"}, "frobnicate"),
+		usage("unknown flag", []string{"--frobnicate", "up"}, "unknown flag --frobnicate"),
+		// "flag provided but not defined: -single-transaction" spelled it
+		// with one dash and did not say whose flag it is.
+		usage("another command's flag", []string{"down", "--single-transaction"}, "down has no flag --single-transaction", "it is a flag of up"),
 		// Moved before the command, it took "up" as its value: help, exit 0.
 		usage("flag without its value at the end", []string{"up", "--lock-timeout"}, "flag --lock-timeout needs a value"),
 		// The last one won without a word: up ran the other folder.

@@ -25,8 +25,33 @@ import (
 
 // usageErrorHandler turns a flag the parser rejects into a usage error
 // (exit 2) reported in one line, instead of a page of help.
-func usageErrorHandler(_ *cli.Context, err error, _ bool) error {
+func usageErrorHandler(c *cli.Context, err error, _ bool) error {
+	if m := unknownFlagRE.FindStringSubmatch(err.Error()); m != nil {
+		return &usageError{unknownFlagMessage(c, m[1])}
+	}
 	return &usageError{flagValueMessage(err.Error())}
+}
+
+// unknownFlagRE matches the flag package's error for an unknown flag, which
+// spells it with one dash.
+var unknownFlagRE = regexp.MustCompile(`^flag provided but not defined: -+(.+)$`)
+
+// unknownFlagMessage says whose flag an unknown one is, when another
+// command has it: `down --single-transaction` said only that the flag was
+// "not defined".
+func unknownFlagMessage(c *cli.Context, name string) string {
+	var owners []string
+	for _, cmd := range c.App.Commands {
+		for _, f := range cmd.Flags {
+			if slices.Contains(f.Names(), name) {
+				owners = append(owners, cmd.Name)
+			}
+		}
+	}
+	if c.Command == nil || c.Command.Name == "" || len(owners) == 0 {
+		return fmt.Sprintf("unknown flag --%s (run migrate --help, or migrate help COMMAND, for the flags)", name)
+	}
+	return fmt.Sprintf("%s has no flag --%s: it is a flag of %s", c.Command.Name, name, strings.Join(owners, ", "))
 }
 
 // badFlagValueRE matches the flag package's "invalid value" errors, which
