@@ -368,6 +368,21 @@ func badInputCases() []badCase {
 			url: func(t *testing.T, e *env) string {
 				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&statement_timeout=soon" })
 			}},
+		// libpq's way to set a server setting: the space came to the server
+		// as "+" ("unrecognized configuration parameter "+statement_timeout""),
+		// and a valid URL was refused.
+		{name: "PostgreSQL URL with options", files: oneTable, args: []string{"up"}, applied: []int64{1},
+			skip: only("postgres", "options is libpq's"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&options=-c%20statement_timeout%3D60000" })
+			}},
+		// "sql: Scan error on column index 0, name "current_schema":
+		// converting NULL to string is unsupported", exit 4.
+		{name: "PostgreSQL URL with a search_path of no schema", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `search_path "migrate_no_such_schema"`, "names no schema", "--schema"},
+			skip: only("postgres", "search_path is PostgreSQL's"),
+			url: func(t *testing.T, e *env) string {
+				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&search_path=migrate_no_such_schema" })
+			}},
 		// Dialled as given: exit 4, as if the server were unreachable.
 		{name: "MySQL URL with a port out of range", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "port 99999", "between 1 and 65535"},
 			skip: only("mysql", "pgx and go-mssqldb check the port themselves"),

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/url"
 	"strings"
 	"time"
 
@@ -60,15 +61,21 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 // watch the wire.
 func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig)) (*Driver, error) {
 	u := *cfg.URL
-	q := u.Query()
+	q, add := u.Query(), url.Values{}
 	if q.Get("connect_timeout") == "" {
 		// An unreachable host should fail in seconds, not minutes.
-		q.Set("connect_timeout", "10")
+		add.Set("connect_timeout", "10")
 	}
 	if q.Get("application_name") == "" {
-		q.Set("application_name", "migrate")
+		add.Set("application_name", "migrate")
 	}
-	u.RawQuery = q.Encode()
+	// Added to the query as written, not encoded again with it: pgx reads
+	// a URL as libpq does, where "+" is not a space, and Encode wrote the
+	// space of options=-c%20statement_timeout%3D60000 as one.
+	if len(add) > 0 && u.RawQuery != "" {
+		u.RawQuery += "&"
+	}
+	u.RawQuery += add.Encode()
 	// postgres:db or postgres:user@host: pgx would read it as a
 	// key=value string and send the server a parameter named
 	// "postgres:db?application_name".
@@ -106,7 +113,13 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 	// first command; the schema query connects when there is one.
 	schema := cfg.Schema
 	if schema == "" {
-		err = db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema)
+		var current sql.NullString
+		var path string
+		err = db.QueryRowContext(ctx, `SELECT current_schema(), current_setting('search_path')`).Scan(&current, &path)
+		if err == nil && !current.Valid {
+			err = noSchema(path, connConfig)
+		}
+		schema = current.String
 	} else {
 		err = db.PingContext(ctx)
 	}
@@ -198,6 +211,18 @@ func startupParameter(err error) error {
 		return fmt.Errorf("%w: a URL parameter has a value the server refuses: %w", migrator.ErrBadURL, err)
 	}
 	return err
+}
+
+// noSchema explains a search_path that names no schema that exists:
+// migrate's tables go in the first one when --schema is not given, and the
+// NULL current_schema() failed to scan. Set in the URL, it is the URL's
+// fault; set for the role or the database, it is not.
+func noSchema(path string, c *pgx.ConnConfig) error {
+	msg := fmt.Sprintf("search_path %q names no schema that exists in database %s, so migrate's tables have nowhere to go: create the schema, name one that exists, or pass --schema", path, c.Database)
+	if c.RuntimeParams["search_path"] != "" || strings.Contains(c.RuntimeParams["options"], "search_path") {
+		return fmt.Errorf("%w: %s", migrator.ErrBadURL, msg)
+	}
+	return errors.New(msg + " (the search_path comes from the settings of the role or the database)")
 }
 
 func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
