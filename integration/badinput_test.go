@@ -166,6 +166,10 @@ func badInputCases() []badCase {
 		source("unknown directive", with("0002_b.up.sql", "SELECT 1;\n-- migrate:no-transactions\n", "0002_b.down.sql", ""), "0002_b.up.sql:2", `unknown directive "migrate:no-transactions"`),
 		// Read as a comment: the script ran in a transaction.
 		source("directive in upper case", with("0002_b.up.sql", "-- MIGRATE:NO-TRANSACTION\nCREATE TABLE b (id INTEGER);\n", "0002_b.down.sql", ""), "0002_b.up.sql:1", `write "-- migrate:no-transaction"`),
+		// Read as an ordinary comment: the script ran in a transaction.
+		source("directive after a statement", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER); -- migrate:no-transaction\n", "0002_b.down.sql", "DROP TABLE b;\n"), "0002_b.up.sql:1", "after a statement on its line", "a line of its own"),
+		// It said to mark the script irreversible, which it was, to the eye.
+		source("irreversible directive after a statement", map[string]string{"0001_a.up.sql": "CREATE TABLE a (id INTEGER); -- migrate:irreversible\n"}, "0001_a.up.sql", "no down script", `"-- migrate:irreversible" on a line of its own`),
 		source("irreversible directive in a down file", with("0001_a.down.sql", "-- migrate:irreversible\nDROP TABLE a;\n"), "0001_a.down.sql", "belongs in the up script"),
 		source("irreversible up with a down file", with("0001_a.up.sql", "-- migrate:irreversible\nCREATE TABLE a (id INTEGER);\n"), "0001_a.up.sql", "marked irreversible but has a down script"),
 		// Contents.

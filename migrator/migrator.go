@@ -480,8 +480,11 @@ func (m *Migrator) checkScripts() error {
 // hiddenDirectives reports directive lines of s that the server reads as
 // part of a string or of a /* */ comment: the folder was read without the
 // driver's rules, so they took effect (a script run outside a transaction,
-// an up without a down), while the author may have commented them out.
-// Large scripts are streamed and not checked here.
+// an up without a down), while the author may have commented them out. It
+// also reports a directive written after a statement on its line, which
+// was read as an ordinary comment: the script ran in a transaction, or was
+// refused for lacking a down script, though it said otherwise. Large
+// scripts are streamed and not checked here.
 func (m *Migrator) hiddenDirectives(s *Script) []Problem {
 	ld, ok := m.driver.(LintDialecter)
 	if !ok || !mentionsMigrate(s.SQL) {
@@ -497,9 +500,6 @@ func (m *Migrator) hiddenDirectives(s *Script) []Problem {
 		}
 		off += len(line)
 	}
-	if len(starts) == 0 {
-		return nil
-	}
 	comments, err := sqlsplit.CommentStarts(s.SQL, ld.LintDialect().Lex)
 	if err != nil {
 		// Split has just read the script with the same rules.
@@ -509,6 +509,16 @@ func (m *Migrator) hiddenDirectives(s *Script) []Problem {
 	for i, at := range starts {
 		if _, found := slices.BinarySearch(comments, at); !found {
 			problems = append(problems, Problem{File: s.Path, Line: sqlsplit.LineOf(s.SQL, at), Msg: fmt.Sprintf("the directive %q is inside a /* */ comment or a string, where the database does not read it as a comment of its own, yet migrate would obey it; move it out onto a line of its own, or delete it", texts[i])})
+		}
+	}
+	for _, at := range comments {
+		lineStart := strings.LastIndexByte(s.SQL[:at], '\n') + 1
+		if strings.TrimSpace(s.SQL[lineStart:at]) == "" {
+			continue
+		}
+		// misspelledRE matches any spelling of a known directive.
+		if d := misspelledRE.FindStringSubmatch(s.SQL[at:]); d != nil {
+			problems = append(problems, Problem{File: s.Path, Line: sqlsplit.LineOf(s.SQL, at), Msg: fmt.Sprintf("the directive %q is after a statement on its line, where migrate reads it as an ordinary comment; move it onto a line of its own", "migrate:"+strings.ToLower(d[1]))})
 		}
 	}
 	return problems

@@ -384,7 +384,8 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 		case mig.Up.Path == "":
 			problems = append(problems, Problem{File: mig.Down.Path, Msg: "down script without an up script"})
 		case mig.Down == nil && !mig.Irreversible:
-			problems = append(problems, Problem{File: mig.Up.Path, Msg: fmt.Sprintf("no down script: add %s, or mark the up script with \"-- migrate:irreversible\"", strings.TrimSuffix(path.Base(mig.Up.Path), ".up.sql")+".down.sql")})
+			// "On a line of its own": after a statement, it is not read.
+			problems = append(problems, Problem{File: mig.Up.Path, Msg: fmt.Sprintf("no down script: add %s, or mark the up script with \"-- migrate:irreversible\" on a line of its own", strings.TrimSuffix(path.Base(mig.Up.Path), ".up.sql")+".down.sql")})
 		case mig.Down != nil && mig.Irreversible:
 			problems = append(problems, Problem{File: mig.Up.Path, Msg: "marked irreversible but has a down script; remove one of them"})
 		}
