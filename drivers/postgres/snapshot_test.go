@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/migrate-dev/migrate/migrator"
 	"github.com/migrate-dev/migrate/migrator/schema"
@@ -294,8 +295,32 @@ func TestObjectsReadOnlyWhenNamed(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if _, err := d.Snapshot(ctx); err != nil {
-		t.Fatal(err)
+	// settle takes snapshots until the last one's horizon is past every
+	// change made so far. The horizon is the cluster's: a transaction open
+	// in another database (a test running beside this one) holds it back,
+	// and then what earlier changes wrote counts as new again, which costs
+	// a needless read but is not what this test is about.
+	settle := func() {
+		t.Helper()
+		var xid string
+		if err := d.db.QueryRowContext(ctx, `SELECT (pg_current_xact_id()::text::int8 % 4294967296)::text`).Scan(&xid); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+			if _, err := d.Snapshot(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var past bool
+			if err := d.db.QueryRowContext(ctx, `SELECT age($1::text::xid) < age($2::text::xid)`, d.snaps.last.horizon, xid).Scan(&past); err != nil {
+				t.Fatal(err)
+			}
+			if past {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the snapshot horizon stayed at or before transaction %s for a minute: a transaction left open on the server?", xid)
+			}
+		}
 	}
 	for _, c := range []struct {
 		change string
@@ -312,6 +337,7 @@ func TestObjectsReadOnlyWhenNamed(t *testing.T) {
 		{`DROP TABLE again`, false},
 		{`ALTER TABLE watched RENAME TO seen`, true},
 	} {
+		settle()
 		last := d.snaps.last.objects
 		if _, err := d.db.ExecContext(ctx, c.change); err != nil {
 			t.Fatalf("%s: %v", c.change, err)
