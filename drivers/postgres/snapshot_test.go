@@ -235,6 +235,7 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`ALTER TYPE holder ADD ATTRIBUTE extra text`,
 		`ALTER TYPE holder RENAME ATTRIBUTE n TO m`,
 		`DROP TYPE holder`,
+		`DROP TYPE holder; CREATE TYPE holder AS (n integer)`,
 		`ALTER FUNCTION stamp() RENAME TO stamp_it`,
 		`CREATE FUNCTION another() RETURNS integer LANGUAGE sql RETURN 1`,
 		`DROP FUNCTION first_note(watched)`,
