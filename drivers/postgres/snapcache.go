@@ -62,7 +62,7 @@ type objectCache struct {
 // objectRel stands, among the relations a snapshot finds touched, for a
 // new or changed row of a catalogue that only the other objects are read
 // from: rules, user triggers, sequences, enum labels, domain constraints,
-// composite types, extensions. It is the largest oid, as relations are
+// composite types, extensions and their members. It is the largest oid, as relations are
 // numbered by oid; a relation that had it would only cost the objects a
 // needless read.
 const objectRel = 1<<32 - 1
@@ -121,13 +121,13 @@ func userObject(kind string) string {
 
 // objectKinds are the catalogues only the other objects are read from,
 // each with the rows that count: what the snapshot lists, and extension
-// membership, which ALTER EXTENSION ADD or DROP changes in pg_depend only.
-// New rows are looked for in those marked new; tableList finds those of
-// pg_type as relation 0, and membership only counts. A composite type's
-// pg_class row is looked for here too: tableList finds it as its own
-// relation, which the objects cannot name before they read it, so a type
-// dropped and another created in its place would keep the count and go
-// unseen.
+// membership, which ALTER EXTENSION ADD or DROP changes in pg_depend only
+// (one object leaving an extension as another joins keeps the count). New
+// rows are looked for in those marked new; tableList finds those of
+// pg_type as relation 0. A composite type's pg_class row is looked for
+// here too: tableList finds it as its own relation, which the objects
+// cannot name before they read it, so a type dropped and another created
+// in its place would keep the count and go unseen.
 var objectKinds = []struct {
 	catalog, rows string
 	new           bool
@@ -140,7 +140,7 @@ var objectKinds = []struct {
 	{"pg_constraint", "x.contypid > 0", true},
 	{"pg_type", "x.typtype IN ('d', 'e')", false},
 	{"pg_class", "x.relkind = 'c'", true},
-	{"pg_depend", "x.refclassid = 'pg_extension'::regclass AND x.deptype = 'e'", false},
+	{"pg_depend", "x.refclassid = 'pg_extension'::regclass AND x.deptype = 'e'", true},
 }
 
 // horizonPart reads the snapshot's xmin, how many objects of globalKinds

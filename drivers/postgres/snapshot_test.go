@@ -240,6 +240,7 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`CREATE FUNCTION another() RETURNS integer LANGUAGE sql RETURN 1`,
 		`DROP FUNCTION first_note(watched)`,
 		`CREATE EXTENSION citext`,
+		`ALTER EXTENSION plpgsql ADD FUNCTION stamp(); ALTER EXTENSION plpgsql DROP FUNCTION plpgsql_validator(oid)`,
 		`CREATE SCHEMA more`,
 		`DROP SCHEMA other CASCADE`,
 	} {
