@@ -241,6 +241,7 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`DROP FUNCTION first_note(watched)`,
 		`CREATE EXTENSION citext`,
 		`ALTER EXTENSION plpgsql ADD FUNCTION stamp(); ALTER EXTENSION plpgsql DROP FUNCTION plpgsql_validator(oid)`,
+		`ALTER LANGUAGE plpgsql RENAME TO plpgsql2`,
 		`CREATE SCHEMA more`,
 		`DROP SCHEMA other CASCADE`,
 	} {
