@@ -450,17 +450,18 @@ WHERE d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass)`, func(row pgx
 }
 
 // objectDependencies lists the relations whose names or columns the other
-// objects' text may show: what views (their rules), functions and triggers
-// depend on in pg_class, or through a relation's row type in pg_type; the
-// tables of triggers and the referenced tables of constraint triggers;
-// views and sequences themselves, and the columns sequences are owned by;
-// composite types and the row types of their attributes; and the row
-// types domains are over.
+// objects' text may show: what views (their rules), functions, triggers
+// and domains' constraints depend on in pg_class, or through a relation's
+// row type in pg_type; the tables of triggers and the referenced tables of
+// constraint triggers; views and sequences themselves, and the columns
+// sequences are owned by; composite types and the row types of their
+// attributes; and the row types domains are over.
 func (r *reading) objectDependencies() part {
 	return part{"what the other objects name", `SELECT DISTINCT rel::int8 FROM (
   SELECT CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid ELSE ` + relationOfType("d.refobjid") + ` END AS rel
   FROM pg_depend d
-  WHERE d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass, 'pg_trigger'::regclass) AND d.objid >= 16384
+  WHERE (d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass, 'pg_trigger'::regclass) AND d.objid >= 16384
+      OR d.classid = 'pg_constraint'::regclass AND d.objid IN (SELECT k.oid FROM pg_constraint k WHERE k.contypid > 0))
     AND d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass)
   UNION ALL SELECT w.ev_class FROM pg_rewrite w WHERE w.oid >= 16384
   UNION ALL SELECT g.tgrelid FROM pg_trigger g WHERE NOT g.tgisinternal

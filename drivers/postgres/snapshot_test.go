@@ -173,6 +173,9 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`CREATE DOMAIN watched_row AS watched`,
 		`CREATE TYPE unused AS ENUM ()`,
 		`CREATE DOMAIN spare AS text`,
+		// A table only a domain's constraint names.
+		`CREATE TABLE bystander (id integer)`,
+		`CREATE DOMAIN checked AS integer CHECK (VALUE > 0 OR NULL::bystander IS NULL)`,
 	}
 	for _, change := range []string{
 		`ALTER TABLE child ALTER COLUMN doubled TYPE bigint`,
@@ -236,6 +239,7 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`ALTER TYPE holder RENAME ATTRIBUTE n TO m`,
 		`DROP TYPE holder`,
 		`DROP TYPE holder; CREATE TYPE holder AS (n integer)`,
+		`ALTER TABLE bystander RENAME TO onlooker`,
 		`ALTER FUNCTION stamp() RENAME TO stamp_it`,
 		`CREATE FUNCTION another() RETURNS integer LANGUAGE sql RETURN 1`,
 		`DROP FUNCTION first_note(watched)`,
