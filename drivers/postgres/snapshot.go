@@ -38,6 +38,10 @@ var userRelation = userSchema + ` AND ` + notExtensionMember("pg_class", "c.oid"
 // the user does not own), one query per kind of object, in a read-only
 // repeatable-read transaction with search_path pinned to the driver's
 // schema, because the pg_get_*def functions qualify names by search_path.
+// pg_temp goes last in it: unlisted, the session's temporary schema is
+// searched first, and a temporary table a migration left on the session
+// would make the deparsers qualify the name of the table it hides, in
+// text that the kept tables and objects have from before it.
 //
 // verify takes three snapshots per migration, so the queries go in two
 // pgx batches, two round trips where a query per kind made a dozen. A
@@ -73,7 +77,7 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	// A custom plan per call would plan each query again on every
 	// snapshot, for a few tables' worth of rows. One statement sets both,
 	// as each costs the server a message.
-	batch.Queue(`SELECT set_config('search_path', ` + literal(quote(d.schema)) + `, true), set_config('plan_cache_mode', 'force_generic_plan', true)`)
+	batch.Queue(`SELECT set_config('search_path', ` + literal(quote(d.schema)+", pg_temp") + `, true), set_config('plan_cache_mode', 'force_generic_plan', true)`)
 	for _, p := range first {
 		batch.Queue(bind.Replace(p.query), p.args(prev)...)
 	}

@@ -176,6 +176,9 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		// A table only a domain's constraint names.
 		`CREATE TABLE bystander (id integer)`,
 		`CREATE DOMAIN checked AS integer CHECK (VALUE > 0 OR NULL::bystander IS NULL)`,
+		// The session's schema of temporary objects, which exists from its
+		// first one on.
+		`CREATE TEMPORARY TABLE scratch (id integer)`,
 	}
 	for _, change := range []string{
 		`ALTER TABLE child ALTER COLUMN doubled TYPE bigint`,
@@ -248,9 +251,16 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`ALTER LANGUAGE plpgsql RENAME TO plpgsql2`,
 		`CREATE SCHEMA more`,
 		`DROP SCHEMA other CASCADE`,
+		// A temporary table is in no snapshot, but may hide a table of
+		// the same name from the deparsers' search_path.
+		`CREATE TEMPORARY TABLE watched (id integer); CREATE TABLE added (id integer)`,
+		`CREATE TEMPORARY TABLE parent (id integer); CREATE TABLE added (id integer)`,
 	} {
 		t.Run(change, func(t *testing.T) {
 			d, _ := openCounted(t)
+			// One session, so that the snapshots see its temporary
+			// objects.
+			d.db.SetMaxOpenConns(1)
 			for _, q := range base {
 				if _, err := d.db.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
