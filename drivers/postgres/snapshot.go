@@ -38,6 +38,10 @@ var userRelation = userSchema + ` AND ` + notExtensionMember("pg_class", "c.oid"
 // the user does not own), one query per kind of object, in a read-only
 // repeatable-read transaction with search_path pinned to the driver's
 // schema, because the pg_get_*def functions qualify names by search_path.
+// pg_temp goes last in it: unlisted, the session's temporary schema is
+// searched first, and a temporary table a migration left on the session
+// would make the deparsers qualify the name of the table it hides, in
+// text that the kept tables and objects have from before it.
 //
 // verify takes three snapshots per migration, so the queries go in two
 // pgx batches, two round trips where a query per kind made a dozen. A
@@ -73,7 +77,7 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	// A custom plan per call would plan each query again on every
 	// snapshot, for a few tables' worth of rows. One statement sets both,
 	// as each costs the server a message.
-	batch.Queue(`SELECT set_config('search_path', ` + literal(quote(d.schema)) + `, true), set_config('plan_cache_mode', 'force_generic_plan', true)`)
+	batch.Queue(`SELECT set_config('search_path', ` + literal(quote(d.schema)+", pg_temp") + `, true), set_config('plan_cache_mode', 'force_generic_plan', true)`)
 	for _, p := range first {
 		batch.Queue(bind.Replace(p.query), p.args(prev)...)
 	}
@@ -450,17 +454,18 @@ WHERE d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass)`, func(row pgx
 }
 
 // objectDependencies lists the relations whose names or columns the other
-// objects' text may show: what views (their rules), functions and triggers
-// depend on in pg_class, or through a relation's row type in pg_type; the
-// tables of triggers and the referenced tables of constraint triggers;
-// views and sequences themselves, and the columns sequences are owned by;
-// composite types and the row types of their attributes; and the row
-// types domains are over.
+// objects' text may show: what views (their rules), functions, triggers
+// and domains' constraints depend on in pg_class, or through a relation's
+// row type in pg_type; the tables of triggers and the referenced tables of
+// constraint triggers; views and sequences themselves, and the columns
+// sequences are owned by; composite types and the row types of their
+// attributes; and the row types domains are over.
 func (r *reading) objectDependencies() part {
 	return part{"what the other objects name", `SELECT DISTINCT rel::int8 FROM (
   SELECT CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid ELSE ` + relationOfType("d.refobjid") + ` END AS rel
   FROM pg_depend d
-  WHERE d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass, 'pg_trigger'::regclass) AND d.objid >= 16384
+  WHERE (d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass, 'pg_trigger'::regclass) AND d.objid >= 16384
+      OR d.classid = 'pg_constraint'::regclass AND d.objid IN (SELECT k.oid FROM pg_constraint k WHERE k.contypid > 0))
     AND d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass)
   UNION ALL SELECT w.ev_class FROM pg_rewrite w WHERE w.oid >= 16384
   UNION ALL SELECT g.tgrelid FROM pg_trigger g WHERE NOT g.tgisinternal

@@ -174,6 +174,12 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`CREATE DOMAIN watched_row AS watched`,
 		`CREATE TYPE unused AS ENUM ()`,
 		`CREATE DOMAIN spare AS text`,
+		// A table only a domain's constraint names.
+		`CREATE TABLE bystander (id integer)`,
+		`CREATE DOMAIN checked AS integer CHECK (VALUE > 0 OR NULL::bystander IS NULL)`,
+		// The session's schema of temporary objects, which exists from its
+		// first one on.
+		`CREATE TEMPORARY TABLE scratch (id integer)`,
 	}
 	for _, change := range []string{
 		`ALTER TABLE child ALTER COLUMN doubled TYPE bigint`,
@@ -236,15 +242,26 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`ALTER TYPE holder ADD ATTRIBUTE extra text`,
 		`ALTER TYPE holder RENAME ATTRIBUTE n TO m`,
 		`DROP TYPE holder`,
+		`DROP TYPE holder; CREATE TYPE holder AS (n integer)`,
+		`ALTER TABLE bystander RENAME TO onlooker`,
 		`ALTER FUNCTION stamp() RENAME TO stamp_it`,
 		`CREATE FUNCTION another() RETURNS integer LANGUAGE sql RETURN 1`,
 		`DROP FUNCTION first_note(watched)`,
 		`CREATE EXTENSION citext`,
+		`ALTER EXTENSION plpgsql ADD FUNCTION stamp(); ALTER EXTENSION plpgsql DROP FUNCTION plpgsql_validator(oid)`,
+		`ALTER LANGUAGE plpgsql RENAME TO plpgsql2`,
 		`CREATE SCHEMA more`,
 		`DROP SCHEMA other CASCADE`,
+		// A temporary table is in no snapshot, but may hide a table of
+		// the same name from the deparsers' search_path.
+		`CREATE TEMPORARY TABLE watched (id integer); CREATE TABLE added (id integer)`,
+		`CREATE TEMPORARY TABLE parent (id integer); CREATE TABLE added (id integer)`,
 	} {
 		t.Run(change, func(t *testing.T) {
 			d, _ := openCounted(t)
+			// One session, so that the snapshots see its temporary
+			// objects.
+			d.db.SetMaxOpenConns(1)
 			for _, q := range base {
 				if _, err := d.db.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
