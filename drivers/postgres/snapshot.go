@@ -74,10 +74,7 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	first := []part{st.horizonPart(), st.tableList()}
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
-	// A custom plan per call would plan each query again on every
-	// snapshot, for a few tables' worth of rows. One statement sets both,
-	// as each costs the server a message.
-	batch.Queue(`SELECT set_config('search_path', ` + literal(quote(d.schema)+", pg_temp") + `, true), set_config('plan_cache_mode', 'force_generic_plan', true)`)
+	batch.Queue(`SELECT ` + snapshotSettings(d.schema))
 	for _, p := range first {
 		batch.Queue(bind.Replace(p.query), p.args(prev)...)
 	}
@@ -148,6 +145,36 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	return r.s, nil
 }
 
+// snapshotSettings pins, for a snapshot's transaction, what the text it
+// reads depends on besides the catalogue, so that every snapshot of a run
+// is read alike on whichever pooled session: the search_path, by which the
+// pg_get_*def functions qualify names (pg_temp last, so that a temporary
+// table hides no table of the same name); how constants in defaults,
+// checks and views print (dates, intervals, time zones, floats, bytea,
+// backslashes), which ALTER DATABASE or ALTER ROLE ... SET can change for
+// sessions opened later in the run; and whether every name is quoted. And
+// generic plans: a custom plan per call would plan each query again on
+// every snapshot, for a few tables' worth of rows. One statement sets them
+// all, as each costs the server a message.
+func snapshotSettings(schema string) string {
+	settings := [][2]string{
+		{"search_path", quote(schema) + ", pg_temp"},
+		{"DateStyle", "ISO, MDY"},
+		{"IntervalStyle", "postgres"},
+		{"TimeZone", "UTC"},
+		{"extra_float_digits", "1"},
+		{"bytea_output", "hex"},
+		{"standard_conforming_strings", "on"},
+		{"quote_all_identifiers", "off"},
+		{"plan_cache_mode", "force_generic_plan"},
+	}
+	calls := make([]string, len(settings))
+	for i, kv := range settings {
+		calls[i] = `set_config('` + kv[0] + `', ` + literal(kv[1]) + `, true)`
+	}
+	return strings.Join(calls, ", ")
+}
+
 // part is the query for one kind of object and what reads its rows.
 type part struct {
 	what  string
@@ -171,7 +198,7 @@ func read(results pgx.BatchResults, parts []part, leading, trailing int) error {
 	err := func() error {
 		for i := 0; i < leading; i++ {
 			if _, err := results.Exec(); err != nil {
-				return fmt.Errorf("%s: %w", []string{"beginning a transaction", "pinning search_path and choosing generic plans"}[i], err)
+				return fmt.Errorf("%s: %w", []string{"beginning a transaction", "pinning the session's settings"}[i], err)
 			}
 		}
 		for _, p := range parts {

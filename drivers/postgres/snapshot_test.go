@@ -367,3 +367,46 @@ func TestObjectsReadOnlyWhenNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotIgnoresSessionSettings: settings that change how constants
+// and names print, set for the database by a migration (ALTER DATABASE ...
+// SET), reach only sessions opened after it; a snapshot read on such a
+// session must read as one read before.
+func TestSnapshotIgnoresSessionSettings(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openCounted(t)
+	if _, err := d.db.ExecContext(ctx, `CREATE TABLE dated (
+    d date DEFAULT '2020-03-04',
+    i interval DEFAULT '1 day 02:03:04',
+    ts timestamptz DEFAULT '2020-03-04 05:06:07+00',
+    f float8 DEFAULT 0.1,
+    b bytea DEFAULT '\x00ff',
+    s text DEFAULT E'back\\slash' CHECK (s <> 'x')
+)`); err != nil {
+		t.Fatal(err)
+	}
+	before, err := d.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.db.ExecContext(ctx, `DO $$ BEGIN
+EXECUTE format('ALTER DATABASE %I SET DateStyle = %L', current_database(), 'SQL, DMY');
+EXECUTE format('ALTER DATABASE %I SET IntervalStyle = %L', current_database(), 'sql_standard');
+EXECUTE format('ALTER DATABASE %I SET TimeZone = %L', current_database(), 'Asia/Tokyo');
+EXECUTE format('ALTER DATABASE %I SET extra_float_digits = %L', current_database(), '-3');
+EXECUTE format('ALTER DATABASE %I SET bytea_output = %L', current_database(), 'escape');
+EXECUTE format('ALTER DATABASE %I SET quote_all_identifiers = %L', current_database(), 'on');
+END $$`); err != nil {
+		t.Fatal(err)
+	}
+	// The next snapshot gets a new session, which reads those settings.
+	d.db.SetMaxIdleConns(0)
+	d.snaps.last = nil
+	after, err := d.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := schema.Diff(before, after); len(diff) != 0 {
+		t.Errorf("a session with other settings read the schema differently: %v", diff)
+	}
+}
