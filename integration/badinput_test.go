@@ -93,6 +93,13 @@ func editURL(t *testing.T, e *env, fn func(u *url.URL)) string {
 	return u.String()
 }
 
+// withQuery is the target's URL with extra appended to its query string.
+func withQuery(extra string) func(*testing.T, *env) string {
+	return func(t *testing.T, e *env) string {
+		return editURL(t, e, func(u *url.URL) { u.RawQuery += extra })
+	}
+}
+
 // restrictedUser creates a login that may connect and read but not create
 // tables, and returns a URL that connects as it.
 func restrictedUser(t *testing.T, e *env) string {
@@ -359,34 +366,24 @@ func badInputCases() []badCase {
 		// Sent to the server as a setting: exit 4, as if the server were at fault.
 		{name: "PostgreSQL URL with a misspelled parameter", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "connect_timout", "URL parameter", "misspelled"},
 			skip: only("postgres", "pgx sends unknown parameters to the server as settings"),
-			url: func(t *testing.T, e *env) string {
-				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&connect_timout=5" })
-			}},
+			url:  withQuery("&connect_timout=5")},
 		{name: "PostgreSQL URL with a misspelled parameter and --schema", files: oneTable, args: []string{"--schema", "s", "up"}, code: 2, want: []string{"--database", "connect_timout", "URL parameter"},
 			skip: only("postgres", "pgx sends unknown parameters to the server as settings"),
-			url: func(t *testing.T, e *env) string {
-				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&connect_timout=5" })
-			}},
+			url:  withQuery("&connect_timout=5")},
 		{name: "PostgreSQL URL with a bad setting value", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "statement_timeout", "a value the server refuses"},
 			skip: only("postgres", "pgx sends unknown parameters to the server as settings"),
-			url: func(t *testing.T, e *env) string {
-				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&statement_timeout=soon" })
-			}},
+			url:  withQuery("&statement_timeout=soon")},
 		// libpq's way to set a server setting: the space came to the server
 		// as "+" ("unrecognized configuration parameter "+statement_timeout""),
 		// and a valid URL was refused.
 		{name: "PostgreSQL URL with options", files: oneTable, args: []string{"up"}, applied: []int64{1},
 			skip: only("postgres", "options is libpq's"),
-			url: func(t *testing.T, e *env) string {
-				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&options=-c%20statement_timeout%3D60000" })
-			}},
+			url:  withQuery("&options=-c%20statement_timeout%3D60000")},
 		// "sql: Scan error on column index 0, name "current_schema":
 		// converting NULL to string is unsupported", exit 4.
 		{name: "PostgreSQL URL with a search_path of no schema", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `search_path "migrate_no_such_schema"`, "names no schema", "--schema"},
 			skip: only("postgres", "search_path is PostgreSQL's"),
-			url: func(t *testing.T, e *env) string {
-				return editURL(t, e, func(u *url.URL) { u.RawQuery += "&search_path=migrate_no_such_schema" })
-			}},
+			url:  withQuery("&search_path=migrate_no_such_schema")},
 		// Dialled as given: exit 4, as if the server were unreachable.
 		{name: "MySQL URL with a port out of range", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "port 99999", "between 1 and 65535"},
 			skip: only("mysql", "pgx and go-mssqldb check the port themselves"),
