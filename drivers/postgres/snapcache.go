@@ -16,6 +16,9 @@ import (
 type snapshots struct {
 	mu   sync.Mutex
 	last *tableCache
+	// bound are the snapshot queries with the driver's names in them, by
+	// their text before (see Driver.bound).
+	bound map[string]string
 }
 
 // tableCache is the tables one snapshot read, with what tells whether each
@@ -172,7 +175,9 @@ SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::int8 % 4294967296)::text,
 		scan: func(row pgx.Rows) error {
 			var changed bool
 			err := row.Scan(&st.horizon, &st.global, &st.objectCounts, &changed)
-			st.touched[objectRel] = changed
+			if changed {
+				st.touched[objectRel] = true
+			}
 			return err
 		}, params: horizonParam}
 }
