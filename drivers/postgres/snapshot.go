@@ -334,7 +334,7 @@ func (r *reading) columns() part {
   coalesce((SELECT pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum), ''),
   a.attidentity::text, a.attgenerated::text
 FROM unnest($1::oid[]) r (oid)
-JOIN pg_class c ON c.oid = r.oid
+CROSS JOIN LATERAL (SELECT c.oid, c.relname, c.relnamespace FROM pg_class c WHERE c.oid = r.oid OFFSET 0) c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN LATERAL (SELECT * FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped OFFSET 0) a ON true`, func(row pgx.Rows) error {
 		var oid int64
