@@ -93,10 +93,11 @@ func editURL(t *testing.T, e *env, fn func(u *url.URL)) string {
 	return u.String()
 }
 
-// withQuery is the target's URL with extra appended to its query string.
+// withQuery is the target's URL with extra ("&name=value") appended to its
+// query string, which may be empty.
 func withQuery(extra string) func(*testing.T, *env) string {
 	return func(t *testing.T, e *env) string {
-		return editURL(t, e, func(u *url.URL) { u.RawQuery += extra })
+		return editURL(t, e, func(u *url.URL) { u.RawQuery = strings.TrimPrefix(u.RawQuery+extra, "&") })
 	}
 }
 
@@ -373,6 +374,33 @@ func badInputCases() []badCase {
 		{name: "PostgreSQL URL with a bad setting value", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "statement_timeout", "a value the server refuses"},
 			skip: only("postgres", "pgx sends unknown parameters to the server as settings"),
 			url:  withQuery("&statement_timeout=soon")},
+		// pgx's "cannot parse `postgres://...&application_name=migrate&connect_timeout=10`:
+		// invalid connect_timeout (strconv.ParseInt: parsing "soon": invalid
+		// syntax)": the URL again, with parameters the user never wrote.
+		{name: "PostgreSQL URL with a connect_timeout that is not a number", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "connect_timeout", `"soon" is not a whole number`},
+			skip: only("postgres", "connect_timeout is pgx's"),
+			url:  withQuery("&connect_timeout=soon")},
+		{name: "PostgreSQL URL with a connect_timeout out of range", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "connect_timeout", `"99999999999999999999" is out of range`},
+			skip: only("postgres", "connect_timeout is pgx's"),
+			url:  withQuery("&connect_timeout=99999999999999999999")},
+		// go-sql-driver's "strconv.Atoi: parsing "lots": invalid syntax" and
+		// "invalid bool value: maybe" named no parameter.
+		{name: "MySQL URL with an option that is not a number", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "URL parameter maxAllowedPacket=lots", `"lots" is not a whole number`},
+			skip: only("mysql", "maxAllowedPacket is go-sql-driver's"),
+			url:  withQuery("&maxAllowedPacket=lots")},
+		{name: "MySQL URL with a bad tls value", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "URL parameter tls=bogus"},
+			skip: only("mysql", "tls is go-sql-driver's"),
+			url:  withQuery("&tls=bogus")},
+		// "Error 1115 (42000): Unknown character set", exit 4, as if the
+		// server had failed.
+		{name: "MySQL URL with an unknown charset", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "klingon", "charset or collation is a value the server refuses"},
+			skip: only("mysql", "charset is go-sql-driver's"),
+			url:  withQuery("&charset=klingon")},
+		// Dropped without a word: the scripts ran with the server's
+		// default collation.
+		{name: "MySQL URL with an unknown collation", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "URL parameter collation=utf8mb4_klingon_ci", "the session got"},
+			skip: only("mysql", "collation is go-sql-driver's"),
+			url:  withQuery("&collation=utf8mb4_klingon_ci")},
 		// libpq's way to set a server setting: the space came to the server
 		// as "+" ("unrecognized configuration parameter "+statement_timeout""),
 		// and a valid URL was refused.
@@ -717,6 +745,10 @@ func assertForeignTableKept(t *testing.T, e *env, table string) {
 	}
 }
 
+// goInternal are pieces of Go's and its libraries' own error texts, which
+// name a function or a type rather than the input at fault.
+var goInternal = []string{"strconv.", "sql: no rows", "sql: Scan error", "goroutine ", "panic:"}
+
 func TestBadInput(t *testing.T) {
 	cases := badInputCases()
 	if len(cases) < 30 {
@@ -756,6 +788,11 @@ func TestBadInput(t *testing.T) {
 				}
 				if strings.Contains(out, "Incorrect Usage") || strings.Contains(out, "GLOBAL OPTIONS") {
 					t.Errorf("a bad input should get one clear line, not a page of help:\n%s", out)
+				}
+				for _, internal := range goInternal {
+					if strings.Contains(out, internal) {
+						t.Errorf("output holds Go's own wording %q, which tells the user nothing:\n%s", internal, out)
+					}
 				}
 				switch {
 				case c.applied != nil:

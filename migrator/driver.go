@@ -329,6 +329,22 @@ var ErrNoSuchSchema = errors.New("no such schema")
 // was tried.
 var ErrBadURL = errors.New("bad database URL")
 
+// PlainNumbers returns err's text with strconv's wording of a number that
+// does not parse ("strconv.ParseInt: parsing \"abc\": invalid syntax"),
+// which drivers pass on from a URL parameter, said in the user's terms.
+func PlainNumbers(err error) string {
+	msg := err.Error()
+	var ne *strconv.NumError
+	if !errors.As(err, &ne) {
+		return msg
+	}
+	plain := fmt.Sprintf("%q is not a whole number", ne.Num)
+	if errors.Is(ne.Err, strconv.ErrRange) {
+		plain = fmt.Sprintf("%q is out of range", ne.Num)
+	}
+	return strings.Replace(msg, ne.Error(), plain, 1)
+}
+
 // ReservedTableError is a driver's refusal, before it connects, of a
 // state or history table name that its database keeps for itself
 // (SQLite's sqlite_*): the first write would fail as if the database had.

@@ -91,7 +91,7 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 	}
 	connConfig, err := pgx.ParseConfig(conn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", migrator.ErrBadURL, err)
+		return nil, fmt.Errorf("%w: %s", migrator.ErrBadURL, parseConfigReason(err))
 	}
 	// An interrupted run (Ctrl-C, SIGTERM) cancels the statement in flight
 	// on the server and waits for the server to confirm, keeping the
@@ -297,3 +297,17 @@ func (d *Driver) DB() *sql.DB { return d.db }
 
 // Schema returns the schema that holds migrate's tables.
 func (d *Driver) Schema() string { return d.schema }
+
+// parseConfigReason is why pgx refused the URL, without its "cannot parse
+// `URL`: " prefix: that URL is the one migrate passed on, with the
+// defaults it added (application_name, connect_timeout) that the user
+// never wrote, and migrate's own message already names the URL given.
+func parseConfigReason(err error) string {
+	msg := migrator.PlainNumbers(err)
+	if rest, ok := strings.CutPrefix(msg, "cannot parse `"); ok {
+		if i := strings.Index(rest, "`: "); i >= 0 {
+			return rest[i+len("`: "):]
+		}
+	}
+	return msg
+}
