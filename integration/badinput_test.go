@@ -586,6 +586,9 @@ func badInputCases() []badCase {
 		// It said "must be a positive integer", which it is.
 		usage("up beyond int64", []string{"up", "99999999999999999999"}, "up: N 99999999999999999999 is too large: at most 9223372036854775807"),
 		usage("goto beyond int64", []string{"goto", "9223372036854775808"}, "goto: V 9223372036854775808 is too large"),
+		// Read as version 1: at version 5, "one forward" rolled back four.
+		usage("goto with a sign", []string{"goto", "+1"}, "goto: V", `"+1"`, "not a step", "up N or down N"),
+		usage("down with a sign", []string{"down", "+1"}, "down: N", `"+1"`),
 		usage("negative lock timeout", []string{"--lock-timeout", "-5s", "up"}, "--lock-timeout must not be negative"),
 		usage("goto an unknown version", []string{"goto", "99"}, "goto 99", "no migration with that version"),
 		usage("baseline an unknown version", []string{"baseline", "99"}, "baseline 99", "no migration with that version"),

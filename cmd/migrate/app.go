@@ -194,6 +194,15 @@ func argInt(c *cli.Context, what string, def int64) (int64, error) {
 		}
 		return def, nil
 	case 1:
+		// ParseInt takes a "+", and "goto +1" (one step forward, to its
+		// writer) went to version 1, rolling back everything after it.
+		if arg := c.Args().First(); strings.HasPrefix(arg, "+") {
+			hint := ""
+			if what == "V" {
+				hint = ": V is a version number, not a step (to move N steps, use up N or down N)"
+			}
+			return 0, usagef("%s: %s is written in digits alone, without a sign, got %q%s", c.Command.Name, what, arg, hint)
+		}
 		v, err := strconv.ParseInt(c.Args().First(), 10, 64)
 		if tooLarge(c.Args().First()) {
 			return 0, usagef("%s: %s %s is too large: at most %d", c.Command.Name, what, c.Args().First(), int64(math.MaxInt64))
@@ -211,7 +220,7 @@ func argInt(c *cli.Context, what string, def int64) (int64, error) {
 // 0 is refused rather than read as "all" or "one", which is not what it says.
 func argCount(c *cli.Context, hint string) (int64, error) {
 	n, err := argInt(c, "N", 0)
-	if c.NArg() == 1 && n == 0 && !tooLarge(c.Args().First()) {
+	if arg := c.Args().First(); c.NArg() == 1 && n == 0 && !tooLarge(arg) && !strings.HasPrefix(arg, "+") {
 		return 0, usagef("%s: N must be a positive integer, got %q (%s)", c.Command.Name, c.Args().First(), hint)
 	}
 	return n, err
