@@ -442,6 +442,9 @@ func badInputCases() []badCase {
 		// SQLite cut the name at the NUL: up created an empty x.db, then
 		// failed to open the lock file "x.db\x00y.migrate-lock".
 		sqliteFileName("SQLite file name with an escaped NUL", func(dir string) string { return "sqlite:" + dir + "/x.db%00y" }, "U+0000", "control character"),
+		// Status read x.db; up failed with "opening lock file open
+		// x.db/.migrate-lock: not a directory" (exit 4).
+		sqliteFileName("SQLite file name ending in a slash", func(dir string) string { return "sqlite:" + dir + "/x.db/" }, "ends with /"),
 		{name: "unreachable server", files: oneTable, args: []string{"up"}, code: 4,
 			url: func(t *testing.T, e *env) string {
 				if scheme(e.url) == "sqlite" {

@@ -84,6 +84,12 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	if i := strings.IndexFunc(path, unicode.IsControl); i >= 0 {
 		return nil, fmt.Errorf("%w: the file name %q holds the control character %U", migrator.ErrBadURL, path, []rune(path[i:])[0])
 	}
+	// A folder's name: status read x.db for sqlite:x.db/, while up failed
+	// on the lock file "x.db/.migrate-lock" (exit 4), and a name that did
+	// not exist was reported as a missing folder.
+	if strings.HasSuffix(path, "/") {
+		return nil, fmt.Errorf("%w: the file name %s ends with /, which names a folder: name the database file, as in sqlite:path/to.db", migrator.ErrBadURL, path)
+	}
 	// Options after "?" (mode=ro, ...) would be dropped, and a "#" would cut
 	// the file name: either way a different database than the one written
 	// would be opened, read-write.
