@@ -537,12 +537,17 @@ func checkTableFlags(c *cli.Context) error {
 
 func loadFolder(c *cli.Context, load migrator.LoadOptions) (*migrator.Source, error) {
 	dir := c.String("dir")
+	check := "--dir or MIGRATE_DIR"
+	if from, _ := c.App.Metadata[dirFromKey].(string); from != "" {
+		check = from
+		load.DirHint = "set " + from + ", or --dir"
+	}
 	src, err := migrator.LoadDirWith(dir, load)
 	if err != nil {
 		return nil, &codedError{err: err, code: exitBadSource}
 	}
 	if len(src.Migrations) == 0 {
-		warnEmptyFolder(c.App.ErrWriter, dir)
+		warnEmptyFolder(c.App.ErrWriter, dir, check)
 	}
 	return src, nil
 }
@@ -551,12 +556,12 @@ func loadFolder(c *cli.Context, load migrator.LoadOptions) (*migrator.Source, er
 // not an error (a new project starts with one), but a mistyped --dir that
 // exists would otherwise pass for "nothing to do", or for a database whose
 // versions all went missing.
-func warnEmptyFolder(w io.Writer, dir string) {
+func warnEmptyFolder(w io.Writer, dir, check string) {
 	where := dir
 	if abs, err := filepath.Abs(dir); err == nil && abs != filepath.Clean(dir) {
 		where = fmt.Sprintf("%s (%s)", dir, abs)
 	}
-	fmt.Fprintf(w, "migrate: warning: %s holds no migration files (VERSION_NAME.up.sql, VERSION_NAME.down.sql); check --dir or MIGRATE_DIR, or write the first with 'migrate create NAME'\n", where)
+	fmt.Fprintf(w, "migrate: warning: %s holds no migration files (VERSION_NAME.up.sql, VERSION_NAME.down.sql); check %s, or write the first with 'migrate create NAME'\n", where, check)
 }
 
 func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {

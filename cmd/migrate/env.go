@@ -17,6 +17,11 @@ const forbidRollbackKey = "forbid-rollback"
 // environment read the database URL from, for naming it in errors.
 const urlVarKey = "url-var"
 
+// dirFromKey holds, in App.Metadata, where the selected environment set
+// the migration folder ("environments.dev.dir at migrate.yaml:4"): that is
+// what to change, not --dir or MIGRATE_DIR, which it overrides.
+const dirFromKey = "dir-from"
+
 // flagsGivenKey holds, in App.Metadata, how many flags the command line
 // set, counted before applyEnvironment fills in the environment's:
 // MIGRATE_ENV alone is not "flags but no command".
@@ -94,6 +99,9 @@ func applyEnvironment(c *cli.Context) error {
 		}
 		if err := c.Set(flag, value); err != nil {
 			return err
+		}
+		if flag == "dir" {
+			c.App.Metadata[dirFromKey] = fmt.Sprintf("environments.%s.dir at %s", env.Name, env.DirAt)
 		}
 	}
 	if !env.AllowsDown() {

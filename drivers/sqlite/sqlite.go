@@ -112,7 +112,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	if !memory {
 		if dir := filepath.Dir(path); dir != "." {
 			if _, err := os.Stat(dir); err != nil {
-				return nil, fmt.Errorf("directory of database file %s: %w%s", path, err, migrator.TildeHint(path))
+				return nil, fmt.Errorf("directory of database file %s: %w%s", path, err, migrator.ShellHint(path))
 			}
 		}
 		if st, err := os.Stat(path); err == nil && st.IsDir() {
