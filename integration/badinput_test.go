@@ -264,6 +264,20 @@ func badInputCases() []badCase {
 					t.Fatal(err)
 				}
 			}},
+		// "cannot read: read 0002_b.up.sql: is a directory".
+		{name: "symbolic link to a folder named like a migration", files: with("0002_b.down.sql", "DROP TABLE b;"), args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a symbolic link to", "a folder, not a migration file", "(1 problem)"},
+			setup: func(t *testing.T, e *env) {
+				if err := os.Symlink(t.TempDir(), filepath.Join(e.dir, "0002_b.up.sql")); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		// "cannot read: open 0002_b.up.sql: too many levels of symbolic links".
+		{name: "symbolic link loop", files: with("0002_b.down.sql", "DROP TABLE b;"), args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a symbolic link to 0002_b.up.sql that leads back to itself", "(1 problem)"},
+			setup: func(t *testing.T, e *env) {
+				if err := os.Symlink("0002_b.up.sql", filepath.Join(e.dir, "0002_b.up.sql")); err != nil {
+					t.Fatal(err)
+				}
+			}},
 		// Reading it waited for a writer forever, deaf to SIGTERM.
 		{name: "named pipe named like a migration", files: with("0002_b.down.sql", "DROP TABLE b;"), args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a named pipe (FIFO)", "(1 problem)"},
 			setup: func(t *testing.T, e *env) {

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode"
 	"unicode/utf8"
 )
@@ -328,10 +329,18 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 			// A symbolic link is followed to what it leads to.
 			what := e.Type()
 			if what&fs.ModeSymlink != 0 {
-				if info, err := fs.Stat(fsys, path.Join(dir, name)); err == nil {
-					what = info.Mode().Type()
-				} else {
+				info, err := fs.Stat(fsys, path.Join(dir, name))
+				switch {
+				case err != nil:
 					what = 0 // the read reports the broken link
+				case info.IsDir():
+					// Read, it failed with "read NAME: is a directory".
+					target, _ := fs.ReadLink(fsys, path.Join(dir, name))
+					problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("is a symbolic link to %s, a folder, not a migration file (migrations are read from the folder itself, not its subfolders)", target)})
+					special[version] = true
+					continue
+				default:
+					what = info.Mode().Type()
 				}
 			}
 			if kind := SpecialFileKind(what); kind != "" {
@@ -365,8 +374,14 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 		}
 		if p.readErr != nil {
 			msg := fmt.Sprintf("cannot read: %v", p.readErr)
-			if target, err := fs.ReadLink(fsys, path.Join(dir, name)); err == nil && errors.Is(p.readErr, fs.ErrNotExist) {
-				msg = fmt.Sprintf("is a symbolic link to %s, which does not exist", target)
+			if target, err := fs.ReadLink(fsys, path.Join(dir, name)); err == nil {
+				switch {
+				case errors.Is(p.readErr, fs.ErrNotExist):
+					msg = fmt.Sprintf("is a symbolic link to %s, which does not exist", target)
+				case errors.Is(p.readErr, syscall.ELOOP):
+					// "open NAME: too many levels of symbolic links".
+					msg = fmt.Sprintf("is a symbolic link to %s that leads back to itself (a loop of links)", target)
+				}
 			}
 			problems = append(problems, Problem{File: name, Msg: msg})
 			// Its partner is not an orphan: the pair checks skip this version.
