@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -68,8 +69,11 @@ func applyEnvironment(c *cli.Context) error {
 	if path == "" {
 		return usagef("--env %s: no %s or %s in the working directory; pass --config PATH", name, migrator.DefaultConfigFiles[0], migrator.DefaultConfigFiles[1])
 	}
-	cfg, err := migrator.LoadProjectConfig(path)
+	cfg, err := loadConfig(c.Context, path)
 	if err != nil {
+		if c.Context.Err() != nil {
+			return err // interrupted: exit 130
+		}
 		return usagef("%v", err)
 	}
 	env, err := cfg.Environment(name)
@@ -108,6 +112,28 @@ func applyEnvironment(c *cli.Context) error {
 		c.App.Metadata[forbidRollbackKey] = fmt.Sprintf("environment %q in %s (production: %v, allow_down: false)", env.Name, path, env.Production)
 	}
 	return nil
+}
+
+// loadConfig reads the config file unless the run is interrupted first: a
+// named pipe that nothing writes to (or /dev/stdin on a terminal) blocks in
+// the open itself, where the Ctrl-C or SIGTERM that cancels ctx does not
+// reach. A pipe with a writer (--config <(...)) reads as a file does.
+func loadConfig(ctx context.Context, path string) (*migrator.ProjectConfig, error) {
+	type loaded struct {
+		cfg *migrator.ProjectConfig
+		err error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		cfg, err := migrator.LoadProjectConfig(path)
+		done <- loaded{cfg, err}
+	}()
+	select {
+	case l := <-done:
+		return l.cfg, l.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("interrupted while reading config file %s, which nothing has written to yet (a named pipe with no writer, or a terminal?)", path)
+	}
 }
 
 // explicit reports whether a flag was given on the command line, as
