@@ -329,21 +329,28 @@ var ErrNoSuchSchema = errors.New("no such schema")
 // was tried.
 var ErrBadURL = errors.New("bad database URL")
 
-// PlainNumbers returns err's text with strconv's wording of a number that
+// PlainNumbers returns err's text with strconv's wording of a value that
 // does not parse ("strconv.ParseInt: parsing \"abc\": invalid syntax"),
-// which drivers pass on from a URL parameter, said in the user's terms.
+// which drivers pass on from a URL parameter, said in the user's terms
+// ("\"abc\" is not a whole number"). It reads the text, not the error
+// chain: go-mssqldb keeps only strconv's message.
 func PlainNumbers(err error) string {
-	msg := err.Error()
-	var ne *strconv.NumError
-	if !errors.As(err, &ne) {
-		return msg
-	}
-	plain := fmt.Sprintf("%q is not a whole number", ne.Num)
-	if errors.Is(ne.Err, strconv.ErrRange) {
-		plain = fmt.Sprintf("%q is out of range", ne.Num)
-	}
-	return strings.Replace(msg, ne.Error(), plain, 1)
+	return strconvRE.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		sub := strconvRE.FindStringSubmatch(m)
+		switch fn, value, reason := sub[1], sub[2], sub[3]; {
+		case fn == "ParseBool":
+			return value + " is not true or false"
+		case reason == "value out of range":
+			return value + " is out of range"
+		case fn == "ParseFloat":
+			return value + " is not a number"
+		default:
+			return value + " is not a whole number"
+		}
+	})
 }
+
+var strconvRE = regexp.MustCompile(`strconv\.(\w+): parsing ("(?:[^"\\]|\\.)*"): (invalid syntax|value out of range)`)
 
 // ReservedTableError is a driver's refusal, before it connects, of a
 // state or history table name that its database keeps for itself

@@ -329,3 +329,23 @@ func TestConfigFileProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestBadURLParameterSaidPlainly: a URL parameter that does not parse is
+// refused in the user's terms; go-mssqldb quoted strconv ("invalid tcp port
+// '99999': strconv.ParseUint: parsing "99999": value out of range"). SQL
+// Server URLs are parsed before any connection, so no server is needed.
+func TestBadURLParameterSaidPlainly(t *testing.T) {
+	for query, want := range map[string]string{
+		":99999?database=x":                           `invalid tcp port '99999': "99999" is out of range`,
+		"?database=x&connection+timeout=soon":         `invalid connection timeout 'soon': "soon" is not a whole number`,
+		"?database=x&TrustServerCertificate=perhaps":  `invalid trust server certificate 'perhaps': "perhaps" is not true or false`,
+		"?database=x&packet+size=4096&log=everything": `invalid log parameter 'everything': "everything" is not a whole number`,
+	} {
+		var stdout, stderr strings.Builder
+		argv := []string{"migrate", "--dir", t.TempDir(), "--database", "sqlserver://sa:pw@127.0.0.1" + query, "status"}
+		code := run(context.Background(), argv, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), want) || strings.Contains(stderr.String(), "strconv") {
+			t.Errorf("%s: exit %d, want %d and %q; stderr: %s", query, code, exitUsage, want, stderr.String())
+		}
+	}
+}
