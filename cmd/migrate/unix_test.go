@@ -42,3 +42,30 @@ func TestConfigPipeWithoutWriter(t *testing.T) {
 		t.Fatal("migrate was still reading the pipe 5s after it was interrupted")
 	}
 }
+
+// TestOutputLostIsSaid: `migrate status --json > report.json` on a full
+// disk exited 0 with an empty file and not a word; a reader that went away
+// (EPIPE, `migrate up | head -1`) stays silent, as README says.
+func TestOutputLostIsSaid(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		w    error
+		want string
+	}{{syscall.ENOSPC, "no space left on device"}, {syscall.EPIPE, ""}} {
+		var stderr strings.Builder
+		argv := []string{"migrate", "--dir", dir, "--database", "sqlite:" + filepath.Join(dir, "x.db"), "status", "--json"}
+		code := run(context.Background(), argv, failingWriter{c.w}, &stderr)
+		if code != exitOK {
+			t.Errorf("%v: exit %d, want %d (the command itself succeeded); stderr: %s", c.w, code, exitOK, stderr.String())
+		}
+		said := strings.Contains(stderr.String(), "standard output")
+		if c.want == "" && said || c.want != "" && (!said || !strings.Contains(stderr.String(), c.want)) {
+			t.Errorf("%v: stderr %q, want it to say %q", c.w, stderr.String(), c.want)
+		}
+	}
+}
+
+// failingWriter refuses every write with err.
+type failingWriter struct{ err error }
+
+func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
