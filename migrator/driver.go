@@ -415,7 +415,7 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%w: %q does not parse: %s", ErrBadURL, Redact(rawURL), parseErrorText(rawURL, redactErr(err, rawURL)))
+		return nil, fmt.Errorf("%w: %q does not parse: %s%s", ErrBadURL, Redact(rawURL), parseErrorText(rawURL, redactErr(err, rawURL)), socketHostHint(rawURL))
 	}
 	registryMu.RLock()
 	opener := registry[u.Scheme]
@@ -480,6 +480,27 @@ func parseErrorText(rawURL string, err error) string {
 		}
 	}
 	return msg
+}
+
+// socketHostHint explains libpq's way to name a Unix socket's folder as
+// the host (postgres://user@%2Fvar%2Frun%2Fpostgresql/db), which url.Parse
+// refuses with "invalid URL escape "%2F"", a valid escape to the reader.
+func socketHostHint(rawURL string) string {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return ""
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndex(host, "@"); i >= 0 {
+		host = host[i+1:]
+	}
+	if !strings.Contains(strings.ToLower(host), "%2f") {
+		return ""
+	}
+	if scheme != "postgres" && scheme != "postgresql" {
+		return "; a host cannot hold an escaped /"
+	}
+	return "; a host cannot hold an escaped /: name a Unix socket's folder with the host parameter instead (postgres://user@/db?host=/var/run/postgresql)"
 }
 
 // urlSpaceProblem describes a control character anywhere in a database URL,
