@@ -18,6 +18,11 @@ const forbidRollbackKey = "forbid-rollback"
 // environment read the database URL from, for naming it in errors.
 const urlVarKey = "url-var"
 
+// urlUnsetKey holds, in App.Metadata, why the selected environment gave
+// no URL, for a command that runs without one (lint) but then has no
+// dialect to go on.
+const urlUnsetKey = "url-unset"
+
 // dirFromKey holds, in App.Metadata, where the selected environment set
 // the migration folder ("environments.dev.dir at migrate.yaml:4"): that is
 // what to change, not --dir or MIGRATE_DIR, which it overrides.
@@ -92,6 +97,8 @@ func applyEnvironment(c *cli.Context) error {
 		c.App.Metadata[urlVarKey] = env.URLEnv
 	case !commandsWithoutDatabase[c.Args().First()]:
 		return usagef("%v (%s)", err, path)
+	default:
+		c.App.Metadata[urlUnsetKey] = err.Error()
 	}
 	for flag, value := range map[string]string{"dir": env.Dir, "state-table": env.StateTable, "history-table": env.HistoryTable, "schema": env.Schema} {
 		envVar := ""

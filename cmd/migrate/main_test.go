@@ -296,6 +296,10 @@ func TestConfigFileProblems(t *testing.T) {
 		// "read .: is a directory".
 		{"--config naming a folder", "", []string{"--config", ".", "--env", "dev", "status"},
 			exitUsage, []string{"config file . is a folder"}, []string{"read "}},
+		// "name the SQL dialect with --dialect ([mysql postgres ...]) or
+		// --database URL", with no word of the environment's variable.
+		{"lint with the URL variable unset", "environments:\n  dev:\n    url_env: UNSET_URL\n", []string{"--env", "dev", "lint"},
+			exitUsage, []string{"--dialect (mysql, postgres", "$UNSET_URL, which is not set"}, []string{"[mysql"}},
 		// "its database URL comes from $EMPTY_URL, which is not set".
 		{"URL variable set but empty", "environments:\n  dev:\n    url_env: EMPTY_URL\n", []string{"--env", "dev", "status"},
 			exitUsage, []string{"$EMPTY_URL", "is set but empty"}, nil},
