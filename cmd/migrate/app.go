@@ -576,6 +576,9 @@ func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {
 		case errors.Is(err, migrator.ErrNoDatabaseURL):
 			// DATABASE_URL= (a variable the deploy script left empty)
 			// reads as unset: say it is there and empty.
+			if c.IsSet("database") && explicit(c, "database", "DATABASE_URL") {
+				return nil, usagef("--database is empty: give it a database URL (was it written from a variable that is not set?)")
+			}
 			if v, set := os.LookupEnv("DATABASE_URL"); set && v == "" {
 				return nil, usagef("DATABASE_URL is set but empty: give it a database URL, or pass --database")
 			}

@@ -240,6 +240,16 @@ func TestEmptyDatabaseURL(t *testing.T) {
 	}
 }
 
+// TestEmptyDatabaseFlag: --database "" (a variable the script left empty)
+// was told to "pass --database", which it had.
+func TestEmptyDatabaseFlag(t *testing.T) {
+	t.Setenv("DATABASE_URL", "sqlite:x.db")
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"migrate", "--dir", t.TempDir(), "--database", "", "status"}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "--database is empty") {
+		t.Errorf("exit %d, want %d saying --database is empty; stderr: %s", code, exitUsage, stderr.String())
+	}
+}
+
 // TestHelpCommand: `migrate help up` prints up's help like `migrate up
 // --help`; a command that does not exist is a usage error naming it.
 func TestHelpCommand(t *testing.T) {
