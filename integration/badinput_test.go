@@ -712,6 +712,15 @@ func badInputCases() []badCase {
 		// Creating migrate's tables failed with "Unknown database" (exit
 		// 4), and status showed every version pending.
 		onlyOn("mysql", "PostgreSQL and SQL Server create a missing schema; SQLite has none", usage("--schema naming a missing database", []string{"--schema", "migrate_no_such_db", "status"}, "--schema", `database "migrate_no_such_db"`, "does not create it")),
+		// Refused by the server after connecting, exit 4 with the DDL
+		// quoted: "unacceptable schema name "pg_migrate"".
+		onlyOn("postgres", "PostgreSQL keeps pg_ for itself", usage("--schema with PostgreSQL's prefix", []string{"--schema", "pg_migrate", "up"}, "--schema", `"pg_migrate"`, "keeps for itself")),
+		// Accepted: migrate's tables went into information_schema, which
+		// pg_dump does not dump.
+		onlyOn("postgres", "information_schema is PostgreSQL's here", usage("--schema information_schema on PostgreSQL", []string{"--schema", "information_schema", "up"}, "--schema", `"information_schema"`, "keeps for itself")),
+		// Accepted: migrate's tables went into the server's own database.
+		onlyOn("mysql", "mysql and sys are MySQL's", usage("--schema naming a MySQL system database", []string{"--schema", "mysql", "up"}, "--schema", `"mysql"`, "keeps for itself")),
+		onlyOn("mysql", "mysql and sys are MySQL's", usage("--schema sys on MySQL", []string{"--schema", "sys", "status"}, "--schema", `"sys"`, "keeps for itself")),
 		usage("SQL in a schema name", []string{"--schema", `s"; drop table y; --`, "up"}, "--schema", "is not allowed"),
 	}
 }

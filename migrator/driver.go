@@ -324,6 +324,12 @@ var ErrNoSchemas = errors.New("this database has no schemas")
 // whose schemas are databases).
 var ErrNoSuchSchema = errors.New("no such schema")
 
+// ErrReservedSchema is wrapped by a driver's error for a Config.Schema
+// that its server keeps for itself (PostgreSQL's pg_*, MySQL's mysql):
+// refused there after connecting, as if the database had failed, or
+// accepted, with migrate's state where dumps and upgrades do not keep it.
+var ErrReservedSchema = errors.New("a schema the database keeps for itself")
+
 // ErrBadURL is wrapped by errors about a database URL that cannot name any
 // database (it does not parse, or no driver has its scheme); no connection
 // was tried.

@@ -583,7 +583,7 @@ func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {
 				return nil, usagef("DATABASE_URL is set but empty: give it a database URL, or pass --database")
 			}
 			return nil, usagef("%v", err)
-		case errors.Is(err, migrator.ErrNoSchemas), errors.Is(err, migrator.ErrNoSuchSchema):
+		case errors.Is(err, migrator.ErrNoSchemas), errors.Is(err, migrator.ErrNoSuchSchema), errors.Is(err, migrator.ErrReservedSchema):
 			return nil, usagef("--schema: %v", err)
 		case errors.Is(err, migrator.ErrBadURL):
 			// Name where the URL came from: a newline at the end of

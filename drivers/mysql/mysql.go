@@ -156,6 +156,10 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		return nil, fmt.Errorf("%w: URL parameter collation=%s: the session got %s instead; go-sql-driver/mysql or the server does not know %s", migrator.ErrBadURL, c.Collation, collation, c.Collation)
 	}
 	database := cfg.Schema
+	if systemDatabase(database) {
+		db.Close()
+		return nil, fmt.Errorf("database %q is %w: the server's own (mysql, sys, information_schema, performance_schema) refuse migrate's tables or are left out of dumps and rewritten by upgrades; choose another", database, migrator.ErrReservedSchema)
+	}
 	if database == "" {
 		database = c.DBName
 	} else if err := schemaExists(ctx, db, database); err != nil {
@@ -219,6 +223,16 @@ func badParameter(err error) error {
 		return fmt.Errorf("%w: the URL's charset or collation is a value the server refuses: %w", migrator.ErrBadURL, err)
 	}
 	return err
+}
+
+// systemDatabase reports one of the server's own databases.
+func systemDatabase(name string) bool {
+	for _, sys := range []string{"mysql", "sys", "information_schema", "performance_schema"} {
+		if strings.EqualFold(name, sys) {
+			return true
+		}
+	}
+	return false
 }
 
 // schemaExists checks the database a Config.Schema names before anything

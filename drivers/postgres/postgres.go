@@ -60,6 +60,11 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 // open is Open with a hook on the connection settings, so that a test can
 // watch the wire.
 func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig)) (*Driver, error) {
+	// CREATE SCHEMA refuses pg_*, and information_schema would take
+	// migrate's tables, which pg_dump leaves out with the rest of it.
+	if strings.HasPrefix(cfg.Schema, "pg_") || cfg.Schema == "information_schema" {
+		return nil, fmt.Errorf("schema %q is %w: PostgreSQL reserves names starting with pg_ for its catalogue, and pg_dump leaves information_schema out; choose another", cfg.Schema, migrator.ErrReservedSchema)
+	}
 	u := *cfg.URL
 	q, add := u.Query(), url.Values{}
 	if q.Get("connect_timeout") == "" {
