@@ -467,6 +467,16 @@ func badInputCases() []badCase {
 		// Status read x.db; up failed with "opening lock file open
 		// x.db/.migrate-lock: not a directory" (exit 4).
 		sqliteFileName("SQLite file name ending in a slash", func(dir string) string { return "sqlite:" + dir + "/x.db/" }, "ends with /"),
+		// "stat DIR: no such file or directory"; with a file in the
+		// folder's place, SQLite's "unable to open database file (14)".
+		{name: "SQLite file in a folder that does not exist", files: oneTable, args: []string{"up"}, code: 4, want: []string{"the folder", "no-such-dir", "does not exist"},
+			skip: only("sqlite", "only SQLite names a file"),
+			url: func(t *testing.T, e *env) string {
+				return "sqlite:" + filepath.Join(t.TempDir(), "no-such-dir", "x.db")
+			}},
+		{name: "SQLite file in a file", files: oneTable, args: []string{"up"}, code: 4, want: []string{"the folder", "0001_a.up.sql", "is a file, not a folder"},
+			skip: only("sqlite", "only SQLite names a file"),
+			url:  func(t *testing.T, e *env) string { return "sqlite:" + filepath.Join(e.dir, "0001_a.up.sql", "x.db") }},
 		{name: "unreachable server", files: oneTable, args: []string{"up"}, code: 4,
 			url: func(t *testing.T, e *env) string {
 				if scheme(e.url) == "sqlite" {
@@ -784,7 +794,7 @@ func assertForeignTableKept(t *testing.T, e *env, table string) {
 
 // goInternal are pieces of Go's and its libraries' own error texts, which
 // name a function or a type rather than the input at fault.
-var goInternal = []string{"strconv.", "sql: no rows", "sql: Scan error", "goroutine ", "panic:"}
+var goInternal = []string{"strconv.", "sql: no rows", "sql: Scan error", "goroutine ", "panic:", ": stat "}
 
 func TestBadInput(t *testing.T) {
 	cases := badInputCases()

@@ -111,8 +111,16 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	memory := path == ":memory:"
 	if !memory {
 		if dir := filepath.Dir(path); dir != "." {
-			if _, err := os.Stat(dir); err != nil {
+			// Said by the OS ("stat DIR: no such file or directory") and
+			// SQLite ("unable to open database file (14)"), neither
+			// saying which part of the path is wrong.
+			switch st, err := os.Stat(dir); {
+			case errors.Is(err, fs.ErrNotExist):
+				return nil, fmt.Errorf("the folder %s of database file %s does not exist (migrate creates the file, not its folder)%s", dir, path, migrator.ShellHint(path))
+			case err != nil:
 				return nil, fmt.Errorf("directory of database file %s: %w%s", path, err, migrator.ShellHint(path))
+			case !st.IsDir():
+				return nil, fmt.Errorf("the folder %s of database file %s is a file, not a folder", dir, path)
 			}
 		}
 		if st, err := os.Stat(path); err == nil && st.IsDir() {
