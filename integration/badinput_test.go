@@ -477,6 +477,10 @@ func badInputCases() []badCase {
 		{name: "SQLite file in a file", files: oneTable, args: []string{"up"}, code: 4, want: []string{"the folder", "0001_a.up.sql", "is a file, not a folder"},
 			skip: only("sqlite", "only SQLite names a file"),
 			url:  func(t *testing.T, e *env) string { return "sqlite:" + filepath.Join(e.dir, "0001_a.up.sql", "x.db") }},
+		// "file is not a database (26)".
+		{name: "SQLite database is another kind of file", files: oneTable, args: []string{"status"}, code: 4, want: []string{"0001_a.up.sql is not a SQLite database"},
+			skip: only("sqlite", "only SQLite names a file"),
+			url:  func(t *testing.T, e *env) string { return "sqlite:" + filepath.Join(e.dir, "0001_a.up.sql") }},
 		{name: "unreachable server", files: oneTable, args: []string{"up"}, code: 4,
 			url: func(t *testing.T, e *env) string {
 				if scheme(e.url) == "sqlite" {

@@ -155,6 +155,11 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	if memory || fileExists(path) {
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
+			// SQLite says "file is not a database (26)".
+			var coded interface{ Code() int }
+			if errors.As(err, &coded) && coded.Code()&0xff == sqliteNotADB {
+				return nil, fmt.Errorf("%s is not a SQLite database: the file holds something else; check the path", path)
+			}
 			return nil, fmt.Errorf("opening %s: %w", path, err)
 		}
 	}
@@ -189,6 +194,10 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	}
 	return d, nil
 }
+
+// sqliteNotADB is SQLite's primary result code for a file that is not a
+// database (SQLITE_NOTADB).
+const sqliteNotADB = 26
 
 // busyTimeout is how many milliseconds a connection waits for another
 // writer before it fails.
