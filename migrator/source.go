@@ -374,14 +374,17 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 		}
 		if p.readErr != nil {
 			msg := fmt.Sprintf("cannot read: %v", p.readErr)
-			if target, err := fs.ReadLink(fsys, path.Join(dir, name)); err == nil {
-				switch {
-				case errors.Is(p.readErr, fs.ErrNotExist):
-					msg = fmt.Sprintf("is a symbolic link to %s, which does not exist", target)
-				case errors.Is(p.readErr, syscall.ELOOP):
-					// "open NAME: too many levels of symbolic links".
-					msg = fmt.Sprintf("is a symbolic link to %s that leads back to itself (a loop of links)", target)
-				}
+			target, lerr := fs.ReadLink(fsys, path.Join(dir, name))
+			switch {
+			case lerr == nil && errors.Is(p.readErr, fs.ErrNotExist):
+				msg = fmt.Sprintf("is a symbolic link to %s, which does not exist", target)
+			case lerr == nil && errors.Is(p.readErr, syscall.ELOOP):
+				// "open NAME: too many levels of symbolic links".
+				msg = fmt.Sprintf("is a symbolic link to %s that leads back to itself (a loop of links)", target)
+			case errors.Is(p.readErr, fs.ErrNotExist):
+				// Deleted or renamed after the listing: "open NAME: no
+				// such file or directory" read as if it had never been.
+				msg = "was listed in the folder but is gone (deleted or renamed while migrate read the folder?); run again"
 			}
 			problems = append(problems, Problem{File: name, Msg: msg})
 			// Its partner is not an orphan: the pair checks skip this version.
