@@ -361,6 +361,10 @@ func badInputCases() []badCase {
 			url: func(t *testing.T, e *env) string { return e.url + "\n" }},
 		{name: "URL with a space at the end", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "ends with a space"},
 			url: func(t *testing.T, e *env) string { return e.url + " " }},
+		// MySQL dropped it without a word; pgx read it into the
+		// connect_timeout migrate adds ("10#x" is not a whole number).
+		{name: "URL with a fragment", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `"#"`, "%23"},
+			url: func(t *testing.T, e *env) string { return e.url + "#x" }},
 		// postgres:db and sqlserver:sa:pw@host were read as naming no
 		// host: the local default server was used instead.
 		{name: "URL without //", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "no // after"}, skip: networked,

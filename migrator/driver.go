@@ -436,6 +436,13 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 		}
 		return nil, fmt.Errorf("%w: %q: unknown scheme %q (%s)", ErrBadURL, Redact(rawURL), u.Scheme, known)
 	}
+	if u.Fragment != "" || strings.HasSuffix(rawURL, "#") {
+		// A "#" left unencoded in a password, a database or a file name:
+		// MySQL dropped the rest without a word, pgx read it into the
+		// connect_timeout migrate adds. What follows it is not echoed,
+		// as it may be the end of a password.
+		return nil, fmt.Errorf("%w: it holds a \"#\", which ends what a database reads of a URL; write a # that belongs to a password or a name as %%23", ErrBadURL)
+	}
 	if cfg.StateTable == "" {
 		cfg.StateTable = DefaultStateTable
 	}
@@ -557,6 +564,10 @@ func Redact(rawURL string) string {
 	}
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if u.Fragment != "" {
+		// The end of a password whose "#" was not encoded.
+		u.Fragment, u.RawFragment = "xxxxx", ""
 	}
 	if _, pw, ok := opaquePassword(u); ok {
 		u.Opaque = strings.Replace(u.Opaque, ":"+pw+"@", ":xxxxx@", 1)

@@ -90,15 +90,10 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	if strings.HasSuffix(path, "/") {
 		return nil, fmt.Errorf("%w: the file name %s ends with /, which names a folder: name the database file, as in sqlite:path/to.db", migrator.ErrBadURL, path)
 	}
-	// Options after "?" (mode=ro, ...) would be dropped, and a "#" would cut
-	// the file name: either way a different database than the one written
-	// would be opened, read-write.
-	if u := cfg.URL; u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		extra := "?" + u.RawQuery
-		if u.Fragment != "" {
-			extra = "#" + u.Fragment
-		}
-		return nil, fmt.Errorf("%w: SQLite URLs take no parameters or fragment, got %q after the file name %s; migrate sets the connection options itself", migrator.ErrBadURL, extra, path)
+	// Options after "?" (mode=ro, ...) would be dropped, opening the
+	// database read-write; a "#" is refused for every URL by migrator.Open.
+	if u := cfg.URL; u.RawQuery != "" || u.ForceQuery {
+		return nil, fmt.Errorf("%w: SQLite URLs take no parameters, got %q after the file name %s; migrate sets the connection options itself", migrator.ErrBadURL, "?"+u.RawQuery, path)
 	}
 	if cfg.Schema != "" {
 		return nil, fmt.Errorf("schema %q: %w: migrate's tables live in the database file; drop the schema setting", cfg.Schema, migrator.ErrNoSchemas)
