@@ -365,6 +365,14 @@ func badInputCases() []badCase {
 		// connect_timeout migrate adds ("10#x" is not a whole number).
 		{name: "URL with a fragment", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `"#"`, "%23"},
 			url: func(t *testing.T, e *env) string { return e.url + "#x" }},
+		// pgx took the first (disable), libpq and go-sql-driver the last:
+		// a "&sslmode=require" appended to harden a URL did nothing.
+		{name: "PostgreSQL URL parameter given twice", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "URL parameter sslmode is given twice", "give it once"},
+			skip: only("postgres", "sslmode is PostgreSQL's"),
+			url:  withQuery("&sslmode=require")},
+		{name: "MySQL URL parameter given twice", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "URL parameter timeout is given twice", "give it once"},
+			skip: only("mysql", "timeout is go-sql-driver's"),
+			url:  withQuery("&timeout=5s&timeout=7s")},
 		// postgres:db and sqlserver:sa:pw@host were read as naming no
 		// host: the local default server was used instead.
 		{name: "URL without //", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "no // after"}, skip: networked,

@@ -443,6 +443,9 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 		// as it may be the end of a password.
 		return nil, fmt.Errorf("%w: it holds a \"#\", which ends what a database reads of a URL; write a # that belongs to a password or a name as %%23", ErrBadURL)
 	}
+	if key := repeatedParameter(u.RawQuery); key != "" {
+		return nil, fmt.Errorf("%w: URL parameter %s is given twice, with different values: drivers differ on which one counts (pgx takes the first, libpq and go-sql-driver the last); give it once", ErrBadURL, key)
+	}
 	if cfg.StateTable == "" {
 		cfg.StateTable = DefaultStateTable
 	}
@@ -493,6 +496,30 @@ func parseErrorText(rawURL string, err error) string {
 		}
 	}
 	return msg
+}
+
+// repeatedParameter returns the first query parameter given twice with
+// different values, or "". The values are not returned: one may be a
+// password.
+func repeatedParameter(rawQuery string) string {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return ""
+	}
+	keys := make([]string, 0, len(q))
+	for k, vs := range q {
+		for _, v := range vs[1:] {
+			if v != vs[0] {
+				keys = append(keys, k)
+				break
+			}
+		}
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return ""
+	}
+	return keys[0]
 }
 
 // socketHostHint explains libpq's way to name a Unix socket's folder as
