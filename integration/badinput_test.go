@@ -747,6 +747,14 @@ func badInputCases() []badCase {
 		// Accepted: migrate's tables went into the server's own database.
 		onlyOn("mysql", "mysql and sys are MySQL's", usage("--schema naming a MySQL system database", []string{"--schema", "mysql", "up"}, "--schema", `"mysql"`, "keeps for itself")),
 		onlyOn("mysql", "mysql and sys are MySQL's", usage("--schema sys on MySQL", []string{"--schema", "sys", "status"}, "--schema", `"sys"`, "keeps for itself")),
+		// "CREATE SCHEMA MigrateMixed" made migratemixed, and migrate,
+		// which quotes the name, created a second schema "MigrateMixed"
+		// beside it and kept its tables there.
+		onlyOn("postgres", "PostgreSQL folds unquoted names to lower case", func() badCase {
+			c := usage("--schema in another case than the schema", []string{"--schema", "MigrateMixed", "up"}, "--schema", `"MigrateMixed"`, `"migratemixed"`, "lower case")
+			c.setup = func(t *testing.T, e *env) { e.exec(`CREATE SCHEMA MigrateMixed`) }
+			return c
+		}()),
 		usage("SQL in a schema name", []string{"--schema", `s"; drop table y; --`, "up"}, "--schema", "is not allowed"),
 	}
 }

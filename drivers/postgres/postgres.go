@@ -127,6 +127,9 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 		schema = current.String
 	} else {
 		err = db.PingContext(ctx)
+		if err == nil {
+			err = schemaCase(ctx, db, schema)
+		}
 	}
 	if err != nil {
 		db.Close()
@@ -302,6 +305,24 @@ func (d *Driver) DB() *sql.DB { return d.db }
 
 // Schema returns the schema that holds migrate's tables.
 func (d *Driver) Schema() string { return d.schema }
+
+// schemaCase refuses a schema name that exists only in lower case: the
+// server folds an unquoted name (CREATE SCHEMA MySchema made myschema), while
+// migrate quotes it, so a second schema "MySchema" was created beside the
+// one meant and migrate's tables went there. A name no schema has, in any
+// case, is created as written.
+func schemaCase(ctx context.Context, db *sql.DB, schema string) error {
+	lower := strings.ToLower(schema)
+	if lower == schema {
+		return nil
+	}
+	var exact, folded bool
+	err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1), EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $2)`, schema, lower).Scan(&exact, &folded)
+	if err != nil || exact || !folded {
+		return err
+	}
+	return fmt.Errorf("schema %q: %w; %q exists: PostgreSQL folds a name written without quotes to lower case, and migrate takes --schema as written; pass --schema %s", schema, migrator.ErrNoSuchSchema, lower, lower)
+}
 
 // parseConfigReason is why pgx refused the URL, without its "cannot parse
 // `URL`: " prefix: that URL is the one migrate passed on, with the
