@@ -93,10 +93,11 @@ func editURL(t *testing.T, e *env, fn func(u *url.URL)) string {
 	return u.String()
 }
 
-// withQuery is the target's URL with extra appended to its query string.
+// withQuery is the target's URL with extra ("&name=value") appended to its
+// query string, which may be empty.
 func withQuery(extra string) func(*testing.T, *env) string {
 	return func(t *testing.T, e *env) string {
-		return editURL(t, e, func(u *url.URL) { u.RawQuery += extra })
+		return editURL(t, e, func(u *url.URL) { u.RawQuery = strings.TrimPrefix(u.RawQuery+extra, "&") })
 	}
 }
 
@@ -263,6 +264,20 @@ func badInputCases() []badCase {
 					t.Fatal(err)
 				}
 			}},
+		// "cannot read: read 0002_b.up.sql: is a directory".
+		{name: "symbolic link to a folder named like a migration", files: with("0002_b.down.sql", "DROP TABLE b;"), args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a symbolic link to", "a folder, not a migration file", "(1 problem)"},
+			setup: func(t *testing.T, e *env) {
+				if err := os.Symlink(t.TempDir(), filepath.Join(e.dir, "0002_b.up.sql")); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		// "cannot read: open 0002_b.up.sql: too many levels of symbolic links".
+		{name: "symbolic link loop", files: with("0002_b.down.sql", "DROP TABLE b;"), args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a symbolic link to 0002_b.up.sql that leads back to itself", "(1 problem)"},
+			setup: func(t *testing.T, e *env) {
+				if err := os.Symlink("0002_b.up.sql", filepath.Join(e.dir, "0002_b.up.sql")); err != nil {
+					t.Fatal(err)
+				}
+			}},
 		// Reading it waited for a writer forever, deaf to SIGTERM.
 		{name: "named pipe named like a migration", files: with("0002_b.down.sql", "DROP TABLE b;"), args: []string{"up"}, code: 3, want: []string{"0002_b.up.sql", "is a named pipe (FIFO)", "(1 problem)"},
 			setup: func(t *testing.T, e *env) {
@@ -346,6 +361,18 @@ func badInputCases() []badCase {
 			url: func(t *testing.T, e *env) string { return e.url + "\n" }},
 		{name: "URL with a space at the end", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "ends with a space"},
 			url: func(t *testing.T, e *env) string { return e.url + " " }},
+		// MySQL dropped it without a word; pgx read it into the
+		// connect_timeout migrate adds ("10#x" is not a whole number).
+		{name: "URL with a fragment", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", `"#"`, "%23"},
+			url: func(t *testing.T, e *env) string { return e.url + "#x" }},
+		// pgx took the first (disable), libpq and go-sql-driver the last:
+		// a "&sslmode=require" appended to harden a URL did nothing.
+		{name: "PostgreSQL URL parameter given twice", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "URL parameter sslmode is given twice", "give it once"},
+			skip: only("postgres", "sslmode is PostgreSQL's"),
+			url:  withQuery("&sslmode=require")},
+		{name: "MySQL URL parameter given twice", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "URL parameter timeout is given twice", "give it once"},
+			skip: only("mysql", "timeout is go-sql-driver's"),
+			url:  withQuery("&timeout=5s&timeout=7s")},
 		// postgres:db and sqlserver:sa:pw@host were read as naming no
 		// host: the local default server was used instead.
 		{name: "URL without //", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "no // after"}, skip: networked,
@@ -373,6 +400,41 @@ func badInputCases() []badCase {
 		{name: "PostgreSQL URL with a bad setting value", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "statement_timeout", "a value the server refuses"},
 			skip: only("postgres", "pgx sends unknown parameters to the server as settings"),
 			url:  withQuery("&statement_timeout=soon")},
+		// libpq's way to name a socket folder: "invalid URL escape "%2F"",
+		// though %2F is a valid escape.
+		{name: "PostgreSQL URL with a socket folder as its host", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "escaped /", "?host=/var/run/postgresql"},
+			skip: only("postgres", "a socket folder as the host is libpq's form"),
+			url: func(t *testing.T, e *env) string {
+				// Set as Host, the "%" would be escaped again.
+				return strings.Replace(editURL(t, e, func(u *url.URL) { u.Host = "HOST" }), "HOST", "%2Fvar%2Frun%2Fpostgresql", 1)
+			}},
+		// pgx's "cannot parse `postgres://...&application_name=migrate&connect_timeout=10`:
+		// invalid connect_timeout (strconv.ParseInt: parsing "soon": invalid
+		// syntax)": the URL again, with parameters the user never wrote.
+		{name: "PostgreSQL URL with a connect_timeout that is not a number", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "connect_timeout", `"soon" is not a whole number`},
+			skip: only("postgres", "connect_timeout is pgx's"),
+			url:  withQuery("&connect_timeout=soon")},
+		{name: "PostgreSQL URL with a connect_timeout out of range", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "connect_timeout", `"99999999999999999999" is out of range`},
+			skip: only("postgres", "connect_timeout is pgx's"),
+			url:  withQuery("&connect_timeout=99999999999999999999")},
+		// go-sql-driver's "strconv.Atoi: parsing "lots": invalid syntax" and
+		// "invalid bool value: maybe" named no parameter.
+		{name: "MySQL URL with an option that is not a number", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "URL parameter maxAllowedPacket=lots", `"lots" is not a whole number`},
+			skip: only("mysql", "maxAllowedPacket is go-sql-driver's"),
+			url:  withQuery("&maxAllowedPacket=lots")},
+		{name: "MySQL URL with a bad tls value", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "URL parameter tls=bogus"},
+			skip: only("mysql", "tls is go-sql-driver's"),
+			url:  withQuery("&tls=bogus")},
+		// "Error 1115 (42000): Unknown character set", exit 4, as if the
+		// server had failed.
+		{name: "MySQL URL with an unknown charset", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "klingon", "charset or collation is a value the server refuses"},
+			skip: only("mysql", "charset is go-sql-driver's"),
+			url:  withQuery("&charset=klingon")},
+		// Dropped without a word: the scripts ran with the server's
+		// default collation.
+		{name: "MySQL URL with an unknown collation", files: oneTable, args: []string{"up"}, code: 2, want: []string{"--database", "URL parameter collation=utf8mb4_klingon_ci", "the session got"},
+			skip: only("mysql", "collation is go-sql-driver's"),
+			url:  withQuery("&collation=utf8mb4_klingon_ci")},
 		// libpq's way to set a server setting: the space came to the server
 		// as "+" ("unrecognized configuration parameter "+statement_timeout""),
 		// and a valid URL was refused.
@@ -414,6 +476,23 @@ func badInputCases() []badCase {
 		// SQLite cut the name at the NUL: up created an empty x.db, then
 		// failed to open the lock file "x.db\x00y.migrate-lock".
 		sqliteFileName("SQLite file name with an escaped NUL", func(dir string) string { return "sqlite:" + dir + "/x.db%00y" }, "U+0000", "control character"),
+		// Status read x.db; up failed with "opening lock file open
+		// x.db/.migrate-lock: not a directory" (exit 4).
+		sqliteFileName("SQLite file name ending in a slash", func(dir string) string { return "sqlite:" + dir + "/x.db/" }, "ends with /"),
+		// "stat DIR: no such file or directory"; with a file in the
+		// folder's place, SQLite's "unable to open database file (14)".
+		{name: "SQLite file in a folder that does not exist", files: oneTable, args: []string{"up"}, code: 4, want: []string{"the folder", "no-such-dir", "does not exist"},
+			skip: only("sqlite", "only SQLite names a file"),
+			url: func(t *testing.T, e *env) string {
+				return "sqlite:" + filepath.Join(t.TempDir(), "no-such-dir", "x.db")
+			}},
+		{name: "SQLite file in a file", files: oneTable, args: []string{"up"}, code: 4, want: []string{"the folder", "0001_a.up.sql", "is a file, not a folder"},
+			skip: only("sqlite", "only SQLite names a file"),
+			url:  func(t *testing.T, e *env) string { return "sqlite:" + filepath.Join(e.dir, "0001_a.up.sql", "x.db") }},
+		// "file is not a database (26)".
+		{name: "SQLite database is another kind of file", files: oneTable, args: []string{"status"}, code: 4, want: []string{"0001_a.up.sql is not a SQLite database"},
+			skip: only("sqlite", "only SQLite names a file"),
+			url:  func(t *testing.T, e *env) string { return "sqlite:" + filepath.Join(e.dir, "0001_a.up.sql") }},
 		{name: "unreachable server", files: oneTable, args: []string{"up"}, code: 4,
 			url: func(t *testing.T, e *env) string {
 				if scheme(e.url) == "sqlite" {
@@ -558,6 +637,9 @@ func badInputCases() []badCase {
 		// It said "must be a positive integer", which it is.
 		usage("up beyond int64", []string{"up", "99999999999999999999"}, "up: N 99999999999999999999 is too large: at most 9223372036854775807"),
 		usage("goto beyond int64", []string{"goto", "9223372036854775808"}, "goto: V 9223372036854775808 is too large"),
+		// Read as version 1: at version 5, "one forward" rolled back four.
+		usage("goto with a sign", []string{"goto", "+1"}, "goto: V", `"+1"`, "not a step", "up N or down N"),
+		usage("down with a sign", []string{"down", "+1"}, "down: N", `"+1"`),
 		usage("negative lock timeout", []string{"--lock-timeout", "-5s", "up"}, "--lock-timeout must not be negative"),
 		usage("goto an unknown version", []string{"goto", "99"}, "goto 99", "no migration with that version"),
 		usage("baseline an unknown version", []string{"baseline", "99"}, "baseline 99", "no migration with that version"),
@@ -656,6 +738,23 @@ func badInputCases() []badCase {
 		// Creating migrate's tables failed with "Unknown database" (exit
 		// 4), and status showed every version pending.
 		onlyOn("mysql", "PostgreSQL and SQL Server create a missing schema; SQLite has none", usage("--schema naming a missing database", []string{"--schema", "migrate_no_such_db", "status"}, "--schema", `database "migrate_no_such_db"`, "does not create it")),
+		// Refused by the server after connecting, exit 4 with the DDL
+		// quoted: "unacceptable schema name "pg_migrate"".
+		onlyOn("postgres", "PostgreSQL keeps pg_ for itself", usage("--schema with PostgreSQL's prefix", []string{"--schema", "pg_migrate", "up"}, "--schema", `"pg_migrate"`, "keeps for itself")),
+		// Accepted: migrate's tables went into information_schema, which
+		// pg_dump does not dump.
+		onlyOn("postgres", "information_schema is PostgreSQL's here", usage("--schema information_schema on PostgreSQL", []string{"--schema", "information_schema", "up"}, "--schema", `"information_schema"`, "keeps for itself")),
+		// Accepted: migrate's tables went into the server's own database.
+		onlyOn("mysql", "mysql and sys are MySQL's", usage("--schema naming a MySQL system database", []string{"--schema", "mysql", "up"}, "--schema", `"mysql"`, "keeps for itself")),
+		onlyOn("mysql", "mysql and sys are MySQL's", usage("--schema sys on MySQL", []string{"--schema", "sys", "status"}, "--schema", `"sys"`, "keeps for itself")),
+		// "CREATE SCHEMA MigrateMixed" made migratemixed, and migrate,
+		// which quotes the name, created a second schema "MigrateMixed"
+		// beside it and kept its tables there.
+		onlyOn("postgres", "PostgreSQL folds unquoted names to lower case", func() badCase {
+			c := usage("--schema in another case than the schema", []string{"--schema", "MigrateMixed", "up"}, "--schema", `"MigrateMixed"`, `"migratemixed"`, "lower case")
+			c.setup = func(t *testing.T, e *env) { e.exec(`CREATE SCHEMA MigrateMixed`) }
+			return c
+		}()),
 		usage("SQL in a schema name", []string{"--schema", `s"; drop table y; --`, "up"}, "--schema", "is not allowed"),
 	}
 }
@@ -717,6 +816,10 @@ func assertForeignTableKept(t *testing.T, e *env, table string) {
 	}
 }
 
+// goInternal are pieces of Go's and its libraries' own error texts, which
+// name a function or a type rather than the input at fault.
+var goInternal = []string{"strconv.", "sql: no rows", "sql: Scan error", "goroutine ", "panic:", ": stat "}
+
 func TestBadInput(t *testing.T) {
 	cases := badInputCases()
 	if len(cases) < 30 {
@@ -756,6 +859,11 @@ func TestBadInput(t *testing.T) {
 				}
 				if strings.Contains(out, "Incorrect Usage") || strings.Contains(out, "GLOBAL OPTIONS") {
 					t.Errorf("a bad input should get one clear line, not a page of help:\n%s", out)
+				}
+				for _, internal := range goInternal {
+					if strings.Contains(out, internal) {
+						t.Errorf("output holds Go's own wording %q, which tells the user nothing:\n%s", internal, out)
+					}
 				}
 				switch {
 				case c.applied != nil:

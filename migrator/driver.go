@@ -324,10 +324,39 @@ var ErrNoSchemas = errors.New("this database has no schemas")
 // whose schemas are databases).
 var ErrNoSuchSchema = errors.New("no such schema")
 
+// ErrReservedSchema is wrapped by a driver's error for a Config.Schema
+// that its server keeps for itself (PostgreSQL's pg_*, MySQL's mysql):
+// refused there after connecting, as if the database had failed, or
+// accepted, with migrate's state where dumps and upgrades do not keep it.
+var ErrReservedSchema = errors.New("a schema the database keeps for itself")
+
 // ErrBadURL is wrapped by errors about a database URL that cannot name any
 // database (it does not parse, or no driver has its scheme); no connection
 // was tried.
 var ErrBadURL = errors.New("bad database URL")
+
+// PlainNumbers returns err's text with strconv's wording of a value that
+// does not parse ("strconv.ParseInt: parsing \"abc\": invalid syntax"),
+// which drivers pass on from a URL parameter, said in the user's terms
+// ("\"abc\" is not a whole number"). It reads the text, not the error
+// chain: go-mssqldb keeps only strconv's message.
+func PlainNumbers(err error) string {
+	return strconvRE.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		sub := strconvRE.FindStringSubmatch(m)
+		switch fn, value, reason := sub[1], sub[2], sub[3]; {
+		case fn == "ParseBool":
+			return value + " is not true or false"
+		case reason == "value out of range":
+			return value + " is out of range"
+		case fn == "ParseFloat":
+			return value + " is not a number"
+		default:
+			return value + " is not a whole number"
+		}
+	})
+}
+
+var strconvRE = regexp.MustCompile(`strconv\.(\w+): parsing ("(?:[^"\\]|\\.)*"): (invalid syntax|value out of range)`)
 
 // ReservedTableError is a driver's refusal, before it connects, of a
 // state or history table name that its database keeps for itself
@@ -392,7 +421,7 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%w: %q does not parse: %s", ErrBadURL, Redact(rawURL), parseErrorText(rawURL, redactErr(err, rawURL)))
+		return nil, fmt.Errorf("%w: %q does not parse: %s%s", ErrBadURL, Redact(rawURL), parseErrorText(rawURL, redactErr(err, rawURL)), socketHostHint(rawURL))
 	}
 	registryMu.RLock()
 	opener := registry[u.Scheme]
@@ -406,6 +435,16 @@ func Open(ctx context.Context, rawURL string, cfg Config) (Driver, error) {
 			return nil, fmt.Errorf("%w: unknown scheme %q (%s); %s", ErrBadURL, u.Scheme, known, notURLHint)
 		}
 		return nil, fmt.Errorf("%w: %q: unknown scheme %q (%s)", ErrBadURL, Redact(rawURL), u.Scheme, known)
+	}
+	if u.Fragment != "" || strings.HasSuffix(rawURL, "#") {
+		// A "#" left unencoded in a password, a database or a file name:
+		// MySQL dropped the rest without a word, pgx read it into the
+		// connect_timeout migrate adds. What follows it is not echoed,
+		// as it may be the end of a password.
+		return nil, fmt.Errorf("%w: it holds a \"#\", which ends what a database reads of a URL; write a # that belongs to a password or a name as %%23", ErrBadURL)
+	}
+	if key := repeatedParameter(u.RawQuery); key != "" {
+		return nil, fmt.Errorf("%w: URL parameter %s is given twice, with different values: drivers differ on which one counts (pgx takes the first, libpq and go-sql-driver the last); give it once", ErrBadURL, key)
 	}
 	if cfg.StateTable == "" {
 		cfg.StateTable = DefaultStateTable
@@ -459,6 +498,51 @@ func parseErrorText(rawURL string, err error) string {
 	return msg
 }
 
+// repeatedParameter returns the first query parameter given twice with
+// different values, or "". The values are not returned: one may be a
+// password.
+func repeatedParameter(rawQuery string) string {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return ""
+	}
+	keys := make([]string, 0, len(q))
+	for k, vs := range q {
+		for _, v := range vs[1:] {
+			if v != vs[0] {
+				keys = append(keys, k)
+				break
+			}
+		}
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return ""
+	}
+	return keys[0]
+}
+
+// socketHostHint explains libpq's way to name a Unix socket's folder as
+// the host (postgres://user@%2Fvar%2Frun%2Fpostgresql/db), which url.Parse
+// refuses with "invalid URL escape "%2F"", a valid escape to the reader.
+func socketHostHint(rawURL string) string {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return ""
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndex(host, "@"); i >= 0 {
+		host = host[i+1:]
+	}
+	if !strings.Contains(strings.ToLower(host), "%2f") {
+		return ""
+	}
+	if scheme != "postgres" && scheme != "postgresql" {
+		return "; a host cannot hold an escaped /"
+	}
+	return "; a host cannot hold an escaped /: name a Unix socket's folder with the host parameter instead (postgres://user@/db?host=/var/run/postgresql)"
+}
+
 // urlSpaceProblem describes a control character anywhere in a database URL,
 // or a space at either end, or returns "". Neither belongs in a URL; both
 // come from copying it with its line end or a padded config file.
@@ -507,6 +591,10 @@ func Redact(rawURL string) string {
 	}
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if u.Fragment != "" {
+		// The end of a password whose "#" was not encoded.
+		u.Fragment, u.RawFragment = "xxxxx", ""
 	}
 	if _, pw, ok := opaquePassword(u); ok {
 		u.Opaque = strings.Replace(u.Opaque, ":"+pw+"@", ":xxxxx@", 1)

@@ -1,13 +1,16 @@
 package migrator
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	// YAML rather than TOML: go.yaml.in/yaml/v3 (the YAML organisation's
@@ -35,7 +38,9 @@ type Environment struct {
 	URLEnv string
 	// Dir is the migration folder, relative paths taken from the config
 	// file's directory; "" leaves --dir alone.
-	Dir                              string
+	Dir string
+	// DirAt is where Dir is set ("migrate.yaml:4"), for messages.
+	DirAt                            string
 	StateTable, HistoryTable, Schema string
 	// Production marks a live database: rollback is forbidden unless
 	// allow_down says otherwise.
@@ -54,9 +59,12 @@ func (e *Environment) AllowsDown() bool {
 
 // URL returns the database URL from the environment variable.
 func (e *Environment) URL() (string, error) {
-	u := os.Getenv(e.URLEnv)
-	if u == "" {
+	u, set := os.LookupEnv(e.URLEnv)
+	switch {
+	case !set:
 		return "", fmt.Errorf("environment %q: its database URL comes from $%s, which is not set", e.Name, e.URLEnv)
+	case u == "":
+		return "", fmt.Errorf("environment %q: its database URL comes from $%s, which is set but empty", e.Name, e.URLEnv)
 	}
 	return u, nil
 }
@@ -81,8 +89,14 @@ func (e *ConfigError) Error() string {
 // directory, else "".
 func FindProjectConfig(path string) (string, error) {
 	if path != "" {
-		if _, err := os.Stat(path); err != nil {
+		st, err := os.Stat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return "", fmt.Errorf("config file %s does not exist%s", path, ShellHint(path))
+		case err != nil:
 			return "", fmt.Errorf("config file %s: %w", path, err)
+		case st.IsDir():
+			return "", fmt.Errorf("config file %s is a folder: name the file (such as %s)", path, filepath.Join(path, DefaultConfigFiles[0]))
 		}
 		return path, nil
 	}
@@ -107,16 +121,26 @@ func LoadProjectConfig(path string) (*ProjectConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
+	bad := func(n *yaml.Node, key, format string, a ...any) error {
+		return &ConfigError{File: path, Line: n.Line, Key: key, Msg: fmt.Sprintf(format, a...)}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+	err = dec.Decode(&doc)
+	for err == nil {
+		// Unmarshal read the first document and ignored the rest, keys
+		// and mistakes alike; a "---" with nothing after it is harmless.
+		var next yaml.Node
+		if err = dec.Decode(&next); err == nil && !emptyDocument(&next) {
+			return nil, bad(&next, "", "a second YAML document (after \"---\"): the file holds one YAML document, with every environment under its \"environments:\"")
+		}
+	}
+	if !errors.Is(err, io.EOF) {
+		return nil, syntaxError(path, err)
 	}
 	cfg := &ProjectConfig{Path: path, Environments: map[string]*Environment{}}
 	if len(doc.Content) == 0 {
 		return nil, &ConfigError{File: path, Line: 1, Msg: "the file is empty; it needs an \"environments:\" mapping"}
-	}
-	bad := func(n *yaml.Node, key, format string, a ...any) error {
-		return &ConfigError{File: path, Line: n.Line, Key: key, Msg: fmt.Sprintf(format, a...)}
 	}
 	top := doc.Content[0]
 	if top.Kind != yaml.MappingNode {
@@ -145,6 +169,28 @@ func LoadProjectConfig(path string) (*ProjectConfig, error) {
 		return nil, bad(top, "environments", "no environment is defined")
 	}
 	return cfg, nil
+}
+
+// emptyDocument reports a YAML document that holds nothing.
+func emptyDocument(doc *yaml.Node) bool {
+	for _, n := range doc.Content {
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!null" || n.Value != "" {
+			return false
+		}
+	}
+	return true
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError is a YAML parser's error as file:line: reason, rather than
+// "config file migrate.yaml: yaml: line 2: reason".
+func syntaxError(path string, err error) error {
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &ConfigError{File: path, Line: line, Msg: "not valid YAML: " + m[2]}
+	}
+	return fmt.Errorf("config file %s is not valid YAML: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
 }
 
 type badFunc func(n *yaml.Node, key, format string, a ...any) error
@@ -187,6 +233,10 @@ func parseEnvironment(path string, nk, nv *yaml.Node, bad badFunc) (*Environment
 		return v.Value, nil
 	}
 	boolean := func(k, v *yaml.Node) (bool, error) {
+		quoted := v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+		if v.Kind == yaml.ScalarNode && quoted && (strings.EqualFold(v.Value, "true") || strings.EqualFold(v.Value, "false")) {
+			return false, bad(v, prefix+"."+k.Value, "want true or false without quotes, got the string %q", v.Value)
+		}
 		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
 			return false, bad(v, prefix+"."+k.Value, "want true or false, got %q", v.Value)
 		}
@@ -204,6 +254,7 @@ func parseEnvironment(path string, nk, nv *yaml.Node, bad badFunc) (*Environment
 			}
 		case "dir":
 			env.Dir, err = str(k, v)
+			env.DirAt = fmt.Sprintf("%s:%d", path, v.Line)
 			if err == nil && !filepath.IsAbs(env.Dir) {
 				env.Dir = filepath.Join(filepath.Dir(path), env.Dir)
 			}

@@ -84,6 +84,9 @@ func TestProjectConfigErrors(t *testing.T) {
 		{"unknown top-level key", "environment:\n  a:\n    url_env: X\n", 1, "environment: unknown key (known: environments)"},
 		{"no environments", "environments: {}\n", 1, "no environment is defined"},
 		{"empty file", "", 1, "the file is empty"},
+		{"YAML syntax error", "environments:\n  dev: [\n", 2, "not valid YAML"},
+		{"quoted boolean", "environments:\n  prod:\n    url_env: X\n    production: 'true'\n", 4, "environments.prod.production: want true or false without quotes"},
+		{"second document", "environments:\n  a:\n    url_env: X\n---\nenvironments:\n  b:\n    url_env: Y\n", 4, "a second YAML document"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,9 +101,11 @@ func TestProjectConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	p := writeConfig(t, "environments:\n  dev: [\n")
-	if _, err := migrator.LoadProjectConfig(p); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "line") {
-		t.Fatalf("YAML syntax error should name the file and line: %v", err)
+	// A "---" that ends the file, or starts it, holds no second document.
+	for _, body := range []string{"environments:\n  a:\n    url_env: X\n---\n", "---\nenvironments:\n  a:\n    url_env: X\n"} {
+		if _, err := migrator.LoadProjectConfig(writeConfig(t, body)); err != nil {
+			t.Errorf("%q: %v", body, err)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode"
 	"unicode/utf8"
 )
@@ -94,6 +95,17 @@ type LoadOptions struct {
 	// compared with the database: the engine refuses to run, lint, verify
 	// or revert with it (ErrDownScriptsNotRead).
 	SkipDownScripts bool
+	// DirHint says, in messages about the folder itself (missing, not a
+	// folder), how to name another one; "" says to set --dir or
+	// MIGRATE_DIR.
+	DirHint string
+}
+
+func (o LoadOptions) dirHint() string {
+	if o.DirHint != "" {
+		return o.DirHint
+	}
+	return "set --dir or MIGRATE_DIR"
 }
 
 // ErrDownScriptsNotRead is returned for a command that needs down scripts
@@ -182,15 +194,21 @@ func parseFileName(name string) (version, label, direction string, ok bool) {
 // directiveRE matches "-- migrate:word" comment lines.
 var directiveRE = regexp.MustCompile(`^\s*--\s*migrate:(\S*)`)
 
-// TildeHint explains a path that starts with "~" and was not found: the
-// shell expands it, but not inside quotes or from a variable set in a file,
-// and migrate does not.
-func TildeHint(p string) string {
-	if p != "~" && !strings.HasPrefix(p, "~/") {
-		return ""
+// ShellHint explains a path that was not found and starts with "~" or
+// names a variable ($HOME/m, ${APP}/m): the shell expands them, but not
+// inside single quotes or in a value read from a file (migrate.yaml, an
+// env file), and migrate does not.
+func ShellHint(p string) string {
+	switch {
+	case p == "~" || strings.HasPrefix(p, "~/"):
+		return "; a leading ~ is expanded by the shell, not by migrate (not inside quotes, nor in a value read from a file): write the full path or $HOME"
+	case shellVarRE.MatchString(p):
+		return "; migrate does not expand $VARIABLES in a path (the shell does, but not inside single quotes, nor in a value read from a file): write the path itself"
 	}
-	return "; a leading ~ is expanded by the shell, not by migrate (not inside quotes, nor in a value read from a file): write the full path or $HOME"
+	return ""
 }
+
+var shellVarRE = regexp.MustCompile(`\$(\{[A-Za-z_]|[A-Za-z_])`)
 
 // LoadDir reads migrations from a directory on disk.
 func LoadDir(dir string) (*Source, error) { return LoadDirWith(dir, LoadOptions{}) }
@@ -201,14 +219,14 @@ func LoadDirWith(dir string, opts LoadOptions) (*Source, error) {
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if target, lerr := os.Readlink(dir); lerr == nil {
-				return nil, fmt.Errorf("migration directory %s is a symbolic link to %s, which does not exist (set --dir or MIGRATE_DIR)", dir, target)
+				return nil, fmt.Errorf("migration directory %s is a symbolic link to %s, which does not exist (%s)", dir, target, opts.dirHint())
 			}
-			return nil, fmt.Errorf("migration directory %s does not exist (set --dir or MIGRATE_DIR)%s", dir, TildeHint(dir))
+			return nil, fmt.Errorf("migration directory %s does not exist (%s)%s", dir, opts.dirHint(), ShellHint(dir))
 		}
 		return nil, fmt.Errorf("migration directory %s: %w", dir, err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("migration directory %s is not a directory (set --dir or MIGRATE_DIR to the folder holding the migrations)", dir)
+		return nil, fmt.Errorf("migration directory %s is not a directory (%s to the folder holding the migrations)", dir, opts.dirHint())
 	}
 	src, err := LoadWith(diskFS{FS: os.DirFS(dir), root: dir}, ".", opts)
 	var (
@@ -311,10 +329,18 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 			// A symbolic link is followed to what it leads to.
 			what := e.Type()
 			if what&fs.ModeSymlink != 0 {
-				if info, err := fs.Stat(fsys, path.Join(dir, name)); err == nil {
-					what = info.Mode().Type()
-				} else {
+				info, err := fs.Stat(fsys, path.Join(dir, name))
+				switch {
+				case err != nil:
 					what = 0 // the read reports the broken link
+				case info.IsDir():
+					// Read, it failed with "read NAME: is a directory".
+					target, _ := fs.ReadLink(fsys, path.Join(dir, name))
+					problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("is a symbolic link to %s, a folder, not a migration file (migrations are read from the folder itself, not its subfolders)", target)})
+					special[version] = true
+					continue
+				default:
+					what = info.Mode().Type()
 				}
 			}
 			if kind := SpecialFileKind(what); kind != "" {
@@ -348,8 +374,17 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 		}
 		if p.readErr != nil {
 			msg := fmt.Sprintf("cannot read: %v", p.readErr)
-			if target, err := fs.ReadLink(fsys, path.Join(dir, name)); err == nil && errors.Is(p.readErr, fs.ErrNotExist) {
+			target, lerr := fs.ReadLink(fsys, path.Join(dir, name))
+			switch {
+			case lerr == nil && errors.Is(p.readErr, fs.ErrNotExist):
 				msg = fmt.Sprintf("is a symbolic link to %s, which does not exist", target)
+			case lerr == nil && errors.Is(p.readErr, syscall.ELOOP):
+				// "open NAME: too many levels of symbolic links".
+				msg = fmt.Sprintf("is a symbolic link to %s that leads back to itself (a loop of links)", target)
+			case errors.Is(p.readErr, fs.ErrNotExist):
+				// Deleted or renamed after the listing: "open NAME: no
+				// such file or directory" read as if it had never been.
+				msg = "was listed in the folder but is gone (deleted or renamed while migrate read the folder?); run again"
 			}
 			problems = append(problems, Problem{File: name, Msg: msg})
 			// Its partner is not an orphan: the pair checks skip this version.

@@ -2,6 +2,7 @@ package migrator_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,5 +172,30 @@ func TestLoadDirBrokenLink(t *testing.T) {
 	var se *migrator.SourceError
 	if !errors.As(err, &se) || len(se.Problems) != 1 || !strings.Contains(se.Problems[0].String(), "0001_a.up.sql: is a symbolic link to "+filepath.Join(dir, "gone.sql")+", which does not exist") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// vanishing is a folder that lists a file it no longer holds: one deleted
+// or renamed between the listing and the read.
+type vanishing struct {
+	fstest.MapFS
+	gone string
+}
+
+func (v vanishing) Open(name string) (fs.File, error) {
+	if name == v.gone {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return v.MapFS.Open(name)
+}
+
+// TestFileGoneWhileLoading: it said "cannot read: open m/0002_b.up.sql:
+// file does not exist", the file named twice in Go's words.
+func TestFileGoneWhileLoading(t *testing.T) {
+	fsys := vanishing{mapFS(map[string]string{"0001_a.up.sql": "SELECT 1;", "0001_a.down.sql": ""}), "m/0001_a.up.sql"}
+	_, err := migrator.Load(fsys, "m")
+	var se *migrator.SourceError
+	if !errors.As(err, &se) || len(se.Problems) != 1 || !strings.Contains(err.Error(), "0001_a.up.sql: was listed in the folder but is gone") || strings.Contains(err.Error(), "open ") {
+		t.Fatalf("want one problem saying 0001_a.up.sql is gone, got %v", err)
 	}
 }

@@ -194,6 +194,15 @@ func argInt(c *cli.Context, what string, def int64) (int64, error) {
 		}
 		return def, nil
 	case 1:
+		// ParseInt takes a "+", and "goto +1" (one step forward, to its
+		// writer) went to version 1, rolling back everything after it.
+		if arg := c.Args().First(); strings.HasPrefix(arg, "+") {
+			hint := ""
+			if what == "V" {
+				hint = ": V is a version number, not a step (to move N steps, use up N or down N)"
+			}
+			return 0, usagef("%s: %s is written in digits alone, without a sign, got %q%s", c.Command.Name, what, arg, hint)
+		}
 		v, err := strconv.ParseInt(c.Args().First(), 10, 64)
 		if tooLarge(c.Args().First()) {
 			return 0, usagef("%s: %s %s is too large: at most %d", c.Command.Name, what, c.Args().First(), int64(math.MaxInt64))
@@ -211,7 +220,7 @@ func argInt(c *cli.Context, what string, def int64) (int64, error) {
 // 0 is refused rather than read as "all" or "one", which is not what it says.
 func argCount(c *cli.Context, hint string) (int64, error) {
 	n, err := argInt(c, "N", 0)
-	if c.NArg() == 1 && n == 0 && !tooLarge(c.Args().First()) {
+	if arg := c.Args().First(); c.NArg() == 1 && n == 0 && !tooLarge(arg) && !strings.HasPrefix(arg, "+") {
 		return 0, usagef("%s: N must be a positive integer, got %q (%s)", c.Command.Name, c.Args().First(), hint)
 	}
 	return n, err
@@ -528,12 +537,17 @@ func checkTableFlags(c *cli.Context) error {
 
 func loadFolder(c *cli.Context, load migrator.LoadOptions) (*migrator.Source, error) {
 	dir := c.String("dir")
+	check := "--dir or MIGRATE_DIR"
+	if from, _ := c.App.Metadata[dirFromKey].(string); from != "" {
+		check = from
+		load.DirHint = "set " + from + ", or --dir"
+	}
 	src, err := migrator.LoadDirWith(dir, load)
 	if err != nil {
 		return nil, &codedError{err: err, code: exitBadSource}
 	}
 	if len(src.Migrations) == 0 {
-		warnEmptyFolder(c.App.ErrWriter, dir)
+		warnEmptyFolder(c.App.ErrWriter, dir, check)
 	}
 	return src, nil
 }
@@ -542,12 +556,12 @@ func loadFolder(c *cli.Context, load migrator.LoadOptions) (*migrator.Source, er
 // not an error (a new project starts with one), but a mistyped --dir that
 // exists would otherwise pass for "nothing to do", or for a database whose
 // versions all went missing.
-func warnEmptyFolder(w io.Writer, dir string) {
+func warnEmptyFolder(w io.Writer, dir, check string) {
 	where := dir
 	if abs, err := filepath.Abs(dir); err == nil && abs != filepath.Clean(dir) {
 		where = fmt.Sprintf("%s (%s)", dir, abs)
 	}
-	fmt.Fprintf(w, "migrate: warning: %s holds no migration files (VERSION_NAME.up.sql, VERSION_NAME.down.sql); check --dir or MIGRATE_DIR, or write the first with 'migrate create NAME'\n", where)
+	fmt.Fprintf(w, "migrate: warning: %s holds no migration files (VERSION_NAME.up.sql, VERSION_NAME.down.sql); check %s, or write the first with 'migrate create NAME'\n", where, check)
 }
 
 func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {
@@ -562,11 +576,14 @@ func openDriver(ctx context.Context, c *cli.Context) (migrator.Driver, error) {
 		case errors.Is(err, migrator.ErrNoDatabaseURL):
 			// DATABASE_URL= (a variable the deploy script left empty)
 			// reads as unset: say it is there and empty.
+			if c.IsSet("database") && explicit(c, "database", "DATABASE_URL") {
+				return nil, usagef("--database is empty: give it a database URL (was it written from a variable that is not set?)")
+			}
 			if v, set := os.LookupEnv("DATABASE_URL"); set && v == "" {
 				return nil, usagef("DATABASE_URL is set but empty: give it a database URL, or pass --database")
 			}
 			return nil, usagef("%v", err)
-		case errors.Is(err, migrator.ErrNoSchemas), errors.Is(err, migrator.ErrNoSuchSchema):
+		case errors.Is(err, migrator.ErrNoSchemas), errors.Is(err, migrator.ErrNoSuchSchema), errors.Is(err, migrator.ErrReservedSchema):
 			return nil, usagef("--schema: %v", err)
 		case errors.Is(err, migrator.ErrBadURL):
 			// Name where the URL came from: a newline at the end of

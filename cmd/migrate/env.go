@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -16,6 +17,16 @@ const forbidRollbackKey = "forbid-rollback"
 // urlVarKey holds, in App.Metadata, the environment variable the selected
 // environment read the database URL from, for naming it in errors.
 const urlVarKey = "url-var"
+
+// urlUnsetKey holds, in App.Metadata, why the selected environment gave
+// no URL, for a command that runs without one (lint) but then has no
+// dialect to go on.
+const urlUnsetKey = "url-unset"
+
+// dirFromKey holds, in App.Metadata, where the selected environment set
+// the migration folder ("environments.dev.dir at migrate.yaml:4"): that is
+// what to change, not --dir or MIGRATE_DIR, which it overrides.
+const dirFromKey = "dir-from"
 
 // flagsGivenKey holds, in App.Metadata, how many flags the command line
 // set, counted before applyEnvironment fills in the environment's:
@@ -63,8 +74,11 @@ func applyEnvironment(c *cli.Context) error {
 	if path == "" {
 		return usagef("--env %s: no %s or %s in the working directory; pass --config PATH", name, migrator.DefaultConfigFiles[0], migrator.DefaultConfigFiles[1])
 	}
-	cfg, err := migrator.LoadProjectConfig(path)
+	cfg, err := loadConfig(c.Context, path)
 	if err != nil {
+		if c.Context.Err() != nil {
+			return err // interrupted: exit 130
+		}
 		return usagef("%v", err)
 	}
 	env, err := cfg.Environment(name)
@@ -83,6 +97,8 @@ func applyEnvironment(c *cli.Context) error {
 		c.App.Metadata[urlVarKey] = env.URLEnv
 	case !commandsWithoutDatabase[c.Args().First()]:
 		return usagef("%v (%s)", err, path)
+	default:
+		c.App.Metadata[urlUnsetKey] = err.Error()
 	}
 	for flag, value := range map[string]string{"dir": env.Dir, "state-table": env.StateTable, "history-table": env.HistoryTable, "schema": env.Schema} {
 		envVar := ""
@@ -95,11 +111,36 @@ func applyEnvironment(c *cli.Context) error {
 		if err := c.Set(flag, value); err != nil {
 			return err
 		}
+		if flag == "dir" {
+			c.App.Metadata[dirFromKey] = fmt.Sprintf("environments.%s.dir at %s", env.Name, env.DirAt)
+		}
 	}
 	if !env.AllowsDown() {
 		c.App.Metadata[forbidRollbackKey] = fmt.Sprintf("environment %q in %s (production: %v, allow_down: false)", env.Name, path, env.Production)
 	}
 	return nil
+}
+
+// loadConfig reads the config file unless the run is interrupted first: a
+// named pipe that nothing writes to (or /dev/stdin on a terminal) blocks in
+// the open itself, where the Ctrl-C or SIGTERM that cancels ctx does not
+// reach. A pipe with a writer (--config <(...)) reads as a file does.
+func loadConfig(ctx context.Context, path string) (*migrator.ProjectConfig, error) {
+	type loaded struct {
+		cfg *migrator.ProjectConfig
+		err error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		cfg, err := migrator.LoadProjectConfig(path)
+		done <- loaded{cfg, err}
+	}()
+	select {
+	case l := <-done:
+		return l.cfg, l.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("interrupted while reading config file %s, which nothing has written to yet (a named pipe with no writer, or a terminal?)", path)
+	}
 }
 
 // explicit reports whether a flag was given on the command line, as

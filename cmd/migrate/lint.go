@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,7 +16,7 @@ func lintCommand() *cli.Command {
 		Usage:  "check the migrations for data loss, changes that break a rollout, and statements that cannot run in a transaction (no database needed)",
 		Action: cmdLint,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dialect", Usage: "the SQL dialect (" + fmt.Sprint(migrator.DialectNames()) + "); default: the scheme of --database, which is not connected to"},
+			&cli.StringFlag{Name: "dialect", Usage: "the SQL dialect (" + strings.Join(migrator.DialectNames(), ", ") + "); default: the scheme of --database, which is not connected to"},
 			&cli.BoolFlag{Name: "strict", Usage: "fail on warnings too"},
 		},
 	}
@@ -35,7 +36,11 @@ func cmdLint(c *cli.Context) error {
 	case c.String("database") != "":
 		d, err = migrator.DialectForURL(c.String("database"))
 	default:
-		return usagef("lint: name the SQL dialect with --dialect (%v) or --database URL; lint does not connect", migrator.DialectNames())
+		why := ""
+		if unset, _ := c.App.Metadata[urlUnsetKey].(string); unset != "" {
+			why = " (" + unset + ")"
+		}
+		return usagef("lint: name the SQL dialect with --dialect (%s) or --database URL%s; lint does not connect", strings.Join(migrator.DialectNames(), ", "), why)
 	}
 	if err != nil {
 		return usagef("lint: %v", err)

@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = app.RunContext(ctx, norm)
 	}
+	defer warnLostOutput(stderr, out)
 	if err == nil {
 		return exitOK
 	}
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// A command that failed before printing its report still prints
 		// JSON, so that a consumer parsing stdout gets an object, not
 		// an empty string.
-		p := &printer{w: stdout, json: true}
+		p := &printer{w: out, json: true}
 		p.emit(struct {
 			Error    string `json:"error"`
 			ExitCode int    `json:"exit_code"`
@@ -90,16 +91,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// countingWriter counts what was written to stdout.
+// countingWriter counts what was written to stdout, and keeps the first
+// write error other than a reader that went away.
 type countingWriter struct {
-	w io.Writer
-	n int
+	w   io.Writer
+	n   int
+	err error
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += n
+	if err != nil && c.err == nil && !errors.Is(err, syscall.EPIPE) {
+		c.err = err
+	}
 	return n, err
+}
+
+// warnLostOutput says on stderr that stdout refused the output (a full
+// disk, a closed descriptor), which printing ignores so that the run goes
+// on: `migrate status --json > report.json` on a full disk left an empty
+// file, exit 0, and not a word. A reader that went away (`migrate up |
+// head -1`) is not reported: it chose to read no more.
+func warnLostOutput(stderr io.Writer, out *countingWriter) {
+	if out.err != nil {
+		fmt.Fprintf(stderr, "migrate: warning: writing to standard output failed (%v): the output is incomplete\n", out.err)
+	}
 }
 
 // jsonWanted reports whether --json was given, read from the arguments

@@ -240,6 +240,16 @@ func TestEmptyDatabaseURL(t *testing.T) {
 	}
 }
 
+// TestEmptyDatabaseFlag: --database "" (a variable the script left empty)
+// was told to "pass --database", which it had.
+func TestEmptyDatabaseFlag(t *testing.T) {
+	t.Setenv("DATABASE_URL", "sqlite:x.db")
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"migrate", "--dir", t.TempDir(), "--database", "", "status"}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "--database is empty") {
+		t.Errorf("exit %d, want %d saying --database is empty; stderr: %s", code, exitUsage, stderr.String())
+	}
+}
+
 // TestHelpCommand: `migrate help up` prints up's help like `migrate up
 // --help`; a command that does not exist is a usage error naming it.
 func TestHelpCommand(t *testing.T) {
@@ -258,6 +268,98 @@ func TestHelpCommand(t *testing.T) {
 		code := run(context.Background(), append([]string{"migrate"}, strings.Fields(c.args)...), &stdout, &stderr)
 		if code != c.code || !strings.Contains(stdout.String()+stderr.String(), c.want) {
 			t.Errorf("migrate %s: exit %d, want %d and %q:\n%s%s", c.args, code, c.code, c.want, stdout.String(), stderr.String())
+		}
+	}
+}
+
+// TestConfigFileProblems: each mistake in or around migrate.yaml is named
+// with the file, line and key, in the user's terms, with the exit code of
+// its kind.
+func TestConfigFileProblems(t *testing.T) {
+	for _, c := range []struct {
+		name, config string
+		args         []string
+		code         int
+		want         []string
+		// unwanted are texts the message must not hold.
+		unwanted []string
+	}{
+		// It said "(set --dir or MIGRATE_DIR)", and MIGRATE_DIR does not
+		// override the file.
+		{"dir that does not exist", "environments:\n  dev:\n    url_env: DEV_DATABASE_URL\n    dir: nodir\n", []string{"--env", "dev", "status"},
+			exitBadSource, []string{"nodir does not exist", "environments.dev.dir", "migrate.yaml:4"}, []string{"MIGRATE_DIR"}},
+		{"dir naming a variable", "environments:\n  dev:\n    url_env: DEV_DATABASE_URL\n    dir: $HOME/m\n", []string{"--env", "dev", "status"},
+			exitBadSource, []string{"$HOME/m does not exist", "does not expand $VARIABLES"}, nil},
+		// "config file migrate.yaml: yaml: line 2: found character that
+		// cannot start any token".
+		{"YAML syntax error", "environments:\n\tdev:\n", []string{"--env", "dev", "status"},
+			exitUsage, []string{"migrate.yaml:2: ", "found character that cannot start any token"}, []string{"yaml: line"}},
+		// Read as the string "true": "want true or false, got "true"".
+		{"quoted boolean", "environments:\n  dev:\n    url_env: DEV_DATABASE_URL\n    production: \"true\"\n", []string{"--env", "dev", "status"},
+			exitUsage, []string{"migrate.yaml:4", "environments.dev.production", "without quotes"}, nil},
+		// The keys after "---" were not read at all.
+		{"second YAML document", "environments:\n  dev:\n    url_env: DEV_DATABASE_URL\n---\nenvironments:\n  prod:\n    url_env: PROD_DATABASE_URL\n", []string{"--env", "dev", "status"},
+			exitUsage, []string{"migrate.yaml:4", "one YAML document"}, nil},
+		// "config file nope.yaml: stat nope.yaml: no such file or directory".
+		{"--config that does not exist", "", []string{"--config", "nope.yaml", "--env", "dev", "status"},
+			exitUsage, []string{"config file nope.yaml does not exist"}, []string{"stat "}},
+		// "read .: is a directory".
+		{"--config naming a folder", "", []string{"--config", ".", "--env", "dev", "status"},
+			exitUsage, []string{"config file . is a folder"}, []string{"read "}},
+		// "name the SQL dialect with --dialect ([mysql postgres ...]) or
+		// --database URL", with no word of the environment's variable.
+		{"lint with the URL variable unset", "environments:\n  dev:\n    url_env: UNSET_URL\n", []string{"--env", "dev", "lint"},
+			exitUsage, []string{"--dialect (mysql, postgres", "$UNSET_URL, which is not set"}, []string{"[mysql"}},
+		// "its database URL comes from $EMPTY_URL, which is not set".
+		{"URL variable set but empty", "environments:\n  dev:\n    url_env: EMPTY_URL\n", []string{"--env", "dev", "status"},
+			exitUsage, []string{"$EMPTY_URL", "is set but empty"}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if c.config != "" {
+				if err := os.WriteFile(filepath.Join(dir, "migrate.yaml"), []byte(c.config), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Chdir(dir)
+			t.Setenv("HOME", dir)
+			t.Setenv("DEV_DATABASE_URL", "sqlite:"+filepath.Join(dir, "x.db"))
+			t.Setenv("EMPTY_URL", "")
+			var stdout, stderr strings.Builder
+			code := run(context.Background(), append([]string{"migrate"}, c.args...), &stdout, &stderr)
+			if code != c.code {
+				t.Errorf("exit %d, want %d; stderr: %s", code, c.code, stderr.String())
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q: %s", w, stderr.String())
+				}
+			}
+			for _, u := range c.unwanted {
+				if strings.Contains(stderr.String(), u) {
+					t.Errorf("stderr holds %q: %s", u, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+// TestBadURLParameterSaidPlainly: a URL parameter that does not parse is
+// refused in the user's terms; go-mssqldb quoted strconv ("invalid tcp port
+// '99999': strconv.ParseUint: parsing "99999": value out of range"). SQL
+// Server URLs are parsed before any connection, so no server is needed.
+func TestBadURLParameterSaidPlainly(t *testing.T) {
+	for query, want := range map[string]string{
+		":99999?database=x":                           `invalid tcp port '99999': "99999" is out of range`,
+		"?database=x&connection+timeout=soon":         `invalid connection timeout 'soon': "soon" is not a whole number`,
+		"?database=x&TrustServerCertificate=perhaps":  `invalid trust server certificate 'perhaps': "perhaps" is not true or false`,
+		"?database=x&packet+size=4096&log=everything": `invalid log parameter 'everything': "everything" is not a whole number`,
+	} {
+		var stdout, stderr strings.Builder
+		argv := []string{"migrate", "--dir", t.TempDir(), "--database", "sqlserver://sa:pw@127.0.0.1" + query, "status"}
+		code := run(context.Background(), argv, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), want) || strings.Contains(stderr.String(), "strconv") {
+			t.Errorf("%s: exit %d, want %d and %q; stderr: %s", query, code, exitUsage, want, stderr.String())
 		}
 	}
 }

@@ -75,7 +75,7 @@ func DSNConfig(u *url.URL) (*mysql.Config, error) {
 	}
 	c, err := mysql.ParseDSN("/?" + u.RawQuery)
 	if err != nil {
-		return nil, fmt.Errorf("%w: URL parameters: %w", migrator.ErrBadURL, err)
+		return nil, fmt.Errorf("%w: %s", migrator.ErrBadURL, badOption(u.RawQuery, err))
 	}
 	c.User = u.User.Username()
 	c.Passwd, _ = u.User.Password()
@@ -110,6 +110,18 @@ func DSNConfig(u *url.URL) (*mysql.Config, error) {
 	return c, nil
 }
 
+// badOption names the URL parameter go-sql-driver refused, whose messages
+// ("invalid bool value: maybe", "strconv.Atoi: parsing ...") name only the
+// value, by parsing each parameter on its own; err is the refusal of all.
+func badOption(rawQuery string, err error) string {
+	for _, param := range strings.Split(rawQuery, "&") {
+		if _, perr := mysql.ParseDSN("/?" + param); perr != nil {
+			return fmt.Sprintf("URL parameter %s: %s", param, migrator.PlainNumbers(perr))
+		}
+	}
+	return "URL parameters: " + migrator.PlainNumbers(err)
+}
+
 // Open connects to the database named by cfg.URL.
 func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	c, err := DSNConfig(cfg.URL)
@@ -125,14 +137,29 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	// open rather than by the first command.
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
+		if c.Collation != "" && strings.HasPrefix(err.Error(), "unknown collation") {
+			// go-sql-driver's own refusal, beside a charset.
+			return nil, fmt.Errorf("%w: URL parameter collation=%s: %w", migrator.ErrBadURL, c.Collation, err)
+		}
 		return nil, badParameter(err)
 	}
-	sqlMode, restoreSession, err := readSession(ctx, db)
+	sqlMode, collation, restoreSession, err := readSession(ctx, db)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	if c.Collation != "" && !strings.EqualFold(c.Collation, collation) {
+		// Without a charset, a collation go-sql-driver or the server does
+		// not know is dropped without a word, and the scripts ran with
+		// another.
+		db.Close()
+		return nil, fmt.Errorf("%w: URL parameter collation=%s: the session got %s instead; go-sql-driver/mysql or the server does not know %s", migrator.ErrBadURL, c.Collation, collation, c.Collation)
+	}
 	database := cfg.Schema
+	if systemDatabase(database) {
+		db.Close()
+		return nil, fmt.Errorf("database %q is %w: the server's own (mysql, sys, information_schema, performance_schema) refuse migrate's tables or are left out of dumps and rewritten by upgrades; choose another", database, migrator.ErrReservedSchema)
+	}
 	if database == "" {
 		database = c.DBName
 	} else if err := schemaExists(ctx, db, database); err != nil {
@@ -173,6 +200,10 @@ const (
 	erUnknownSystemVariable = 1193
 	erWrongValueForVar      = 1231
 	erWrongTypeForVar       = 1232
+	// The driver sends charset (and collation) as SET NAMES.
+	erUnknownCharacterSet      = 1115
+	erUnknownCollation         = 1273
+	erCollationCharsetMismatch = 1253
 )
 
 // badParameter explains the server refusing a URL parameter: a misspelled
@@ -188,8 +219,20 @@ func badParameter(err error) error {
 		return fmt.Errorf("%w: a URL parameter is neither a go-sql-driver/mysql option nor a system variable the server knows (misspelled?): %w", migrator.ErrBadURL, err)
 	case erWrongValueForVar, erWrongTypeForVar:
 		return fmt.Errorf("%w: a URL parameter sets a system variable to a value the server refuses: %w", migrator.ErrBadURL, err)
+	case erUnknownCharacterSet, erUnknownCollation, erCollationCharsetMismatch:
+		return fmt.Errorf("%w: the URL's charset or collation is a value the server refuses: %w", migrator.ErrBadURL, err)
 	}
 	return err
+}
+
+// systemDatabase reports one of the server's own databases.
+func systemDatabase(name string) bool {
+	for _, sys := range []string{"mysql", "sys", "information_schema", "performance_schema"} {
+		if strings.EqualFold(name, sys) {
+			return true
+		}
+	}
+	return false
 }
 
 // schemaExists checks the database a Config.Schema names before anything
@@ -286,11 +329,11 @@ func (d *Driver) Split(sql string) ([]sqlsplit.Statement, error) {
 // next one; sql_mode first.
 var sessionVariables = []string{"sql_mode", "foreign_key_checks", "unique_checks", "time_zone", "character_set_client", "collation_connection", "character_set_results"}
 
-// readSession reads the session's sql_mode and returns with it the SET
-// that puts sessionVariables back to the values the URL set up. Strings go
-// in as hex literals, which read the same whatever sql_mode and character
-// set a script left.
-func readSession(ctx context.Context, db *sql.DB) (sqlMode, restore string, err error) {
+// readSession reads the session's sql_mode and collation and returns with
+// them the SET that puts sessionVariables back to the values the URL set up.
+// Strings go in as hex literals, which read the same whatever sql_mode and
+// character set a script left.
+func readSession(ctx context.Context, db *sql.DB) (sqlMode, collation, restore string, err error) {
 	cols := make([]string, len(sessionVariables))
 	values := make([]sql.NullString, len(sessionVariables))
 	dest := make([]any, len(sessionVariables))
@@ -298,7 +341,7 @@ func readSession(ctx context.Context, db *sql.DB) (sqlMode, restore string, err 
 		cols[i], dest[i] = "@@SESSION."+v, &values[i]
 	}
 	if err := db.QueryRowContext(ctx, `SELECT `+strings.Join(cols, ", ")).Scan(dest...); err != nil {
-		return "", "", fmt.Errorf("reading the session's settings: %w", err)
+		return "", "", "", fmt.Errorf("reading the session's settings: %w", err)
 	}
 	sets := make([]string, len(sessionVariables))
 	for i, v := range sessionVariables {
@@ -311,7 +354,7 @@ func readSession(ctx context.Context, db *sql.DB) (sqlMode, restore string, err 
 		}
 		sets[i] = v + " = " + value
 	}
-	return values[0].String, `SET SESSION ` + strings.Join(sets, ", "), nil
+	return values[0].String, values[5].String, `SET SESSION ` + strings.Join(sets, ", "), nil
 }
 
 // sessionDialect is Dialect as sql_mode changes it (set on the server or by

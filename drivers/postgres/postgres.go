@@ -60,6 +60,11 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 // open is Open with a hook on the connection settings, so that a test can
 // watch the wire.
 func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig)) (*Driver, error) {
+	// CREATE SCHEMA refuses pg_*, and information_schema would take
+	// migrate's tables, which pg_dump leaves out with the rest of it.
+	if strings.HasPrefix(cfg.Schema, "pg_") || cfg.Schema == "information_schema" {
+		return nil, fmt.Errorf("schema %q is %w: PostgreSQL reserves names starting with pg_ for its catalogue, and pg_dump leaves information_schema out; choose another", cfg.Schema, migrator.ErrReservedSchema)
+	}
 	u := *cfg.URL
 	q, add := u.Query(), url.Values{}
 	if q.Get("connect_timeout") == "" {
@@ -91,7 +96,7 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 	}
 	connConfig, err := pgx.ParseConfig(conn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", migrator.ErrBadURL, err)
+		return nil, fmt.Errorf("%w: %s", migrator.ErrBadURL, parseConfigReason(err))
 	}
 	// An interrupted run (Ctrl-C, SIGTERM) cancels the statement in flight
 	// on the server and waits for the server to confirm, keeping the
@@ -122,6 +127,9 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 		schema = current.String
 	} else {
 		err = db.PingContext(ctx)
+		if err == nil {
+			err = schemaCase(ctx, db, schema)
+		}
 	}
 	if err != nil {
 		db.Close()
@@ -297,3 +305,35 @@ func (d *Driver) DB() *sql.DB { return d.db }
 
 // Schema returns the schema that holds migrate's tables.
 func (d *Driver) Schema() string { return d.schema }
+
+// schemaCase refuses a schema name that exists only in lower case: the
+// server folds an unquoted name (CREATE SCHEMA MySchema made myschema), while
+// migrate quotes it, so a second schema "MySchema" was created beside the
+// one meant and migrate's tables went there. A name no schema has, in any
+// case, is created as written.
+func schemaCase(ctx context.Context, db *sql.DB, schema string) error {
+	lower := strings.ToLower(schema)
+	if lower == schema {
+		return nil
+	}
+	var exact, folded bool
+	err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1), EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $2)`, schema, lower).Scan(&exact, &folded)
+	if err != nil || exact || !folded {
+		return err
+	}
+	return fmt.Errorf("schema %q: %w; %q exists: PostgreSQL folds a name written without quotes to lower case, and migrate takes --schema as written; pass --schema %s", schema, migrator.ErrNoSuchSchema, lower, lower)
+}
+
+// parseConfigReason is why pgx refused the URL, without its "cannot parse
+// `URL`: " prefix: that URL is the one migrate passed on, with the
+// defaults it added (application_name, connect_timeout) that the user
+// never wrote, and migrate's own message already names the URL given.
+func parseConfigReason(err error) string {
+	msg := migrator.PlainNumbers(err)
+	if rest, ok := strings.CutPrefix(msg, "cannot parse `"); ok {
+		if i := strings.Index(rest, "`: "); i >= 0 {
+			return rest[i+len("`: "):]
+		}
+	}
+	return msg
+}

@@ -84,15 +84,16 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	if i := strings.IndexFunc(path, unicode.IsControl); i >= 0 {
 		return nil, fmt.Errorf("%w: the file name %q holds the control character %U", migrator.ErrBadURL, path, []rune(path[i:])[0])
 	}
-	// Options after "?" (mode=ro, ...) would be dropped, and a "#" would cut
-	// the file name: either way a different database than the one written
-	// would be opened, read-write.
-	if u := cfg.URL; u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		extra := "?" + u.RawQuery
-		if u.Fragment != "" {
-			extra = "#" + u.Fragment
-		}
-		return nil, fmt.Errorf("%w: SQLite URLs take no parameters or fragment, got %q after the file name %s; migrate sets the connection options itself", migrator.ErrBadURL, extra, path)
+	// A folder's name: status read x.db for sqlite:x.db/, while up failed
+	// on the lock file "x.db/.migrate-lock" (exit 4), and a name that did
+	// not exist was reported as a missing folder.
+	if strings.HasSuffix(path, "/") {
+		return nil, fmt.Errorf("%w: the file name %s ends with /, which names a folder: name the database file, as in sqlite:path/to.db", migrator.ErrBadURL, path)
+	}
+	// Options after "?" (mode=ro, ...) would be dropped, opening the
+	// database read-write; a "#" is refused for every URL by migrator.Open.
+	if u := cfg.URL; u.RawQuery != "" || u.ForceQuery {
+		return nil, fmt.Errorf("%w: SQLite URLs take no parameters, got %q after the file name %s; migrate sets the connection options itself", migrator.ErrBadURL, "?"+u.RawQuery, path)
 	}
 	if cfg.Schema != "" {
 		return nil, fmt.Errorf("schema %q: %w: migrate's tables live in the database file; drop the schema setting", cfg.Schema, migrator.ErrNoSchemas)
@@ -105,8 +106,16 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	memory := path == ":memory:"
 	if !memory {
 		if dir := filepath.Dir(path); dir != "." {
-			if _, err := os.Stat(dir); err != nil {
-				return nil, fmt.Errorf("directory of database file %s: %w%s", path, err, migrator.TildeHint(path))
+			// Said by the OS ("stat DIR: no such file or directory") and
+			// SQLite ("unable to open database file (14)"), neither
+			// saying which part of the path is wrong.
+			switch st, err := os.Stat(dir); {
+			case errors.Is(err, fs.ErrNotExist):
+				return nil, fmt.Errorf("the folder %s of database file %s does not exist (migrate creates the file, not its folder)%s", dir, path, migrator.ShellHint(path))
+			case err != nil:
+				return nil, fmt.Errorf("directory of database file %s: %w%s", path, err, migrator.ShellHint(path))
+			case !st.IsDir():
+				return nil, fmt.Errorf("the folder %s of database file %s is a file, not a folder", dir, path)
 			}
 		}
 		if st, err := os.Stat(path); err == nil && st.IsDir() {
@@ -148,6 +157,11 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	if memory || fileExists(path) {
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
+			// SQLite says "file is not a database (26)".
+			var coded interface{ Code() int }
+			if errors.As(err, &coded) && coded.Code()&0xff == sqliteNotADB {
+				return nil, fmt.Errorf("%s is not a SQLite database: the file holds something else; check the path", path)
+			}
 			return nil, fmt.Errorf("opening %s: %w", path, err)
 		}
 	}
@@ -182,6 +196,10 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	}
 	return d, nil
 }
+
+// sqliteNotADB is SQLite's primary result code for a file that is not a
+// database (SQLITE_NOTADB).
+const sqliteNotADB = 26
 
 // busyTimeout is how many milliseconds a connection waits for another
 // writer before it fails.

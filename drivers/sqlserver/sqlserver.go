@@ -80,7 +80,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 	// Parse first so that a bad URL is reported at once; msdsn's messages
 	// never quote the password.
 	if _, err := msdsn.Parse(dsn); err != nil {
-		return nil, fmt.Errorf("%w: %w", migrator.ErrBadURL, err)
+		return nil, fmt.Errorf("%w: %s", migrator.ErrBadURL, migrator.PlainNumbers(err))
 	}
 	db, err := sql.Open("sqlserver", dsn)
 	if err != nil {
