@@ -132,6 +132,22 @@ type Step struct {
 // they run rather than held in Statements.
 func (s *Step) Streamed() bool { return s.stream != nil }
 
+// HeldStatements calls fn with the text of each statement of steps, in
+// order, for drivers that read what a script will change before it runs.
+// It stops and reports false at a streamed step, whose statements are not
+// held in memory to be read twice.
+func HeldStatements(steps []*Step, fn func(text string)) bool {
+	for _, st := range steps {
+		if st.Streamed() {
+			return false
+		}
+		for _, stmt := range st.Statements {
+			fn(stmt.Text)
+		}
+	}
+	return true
+}
+
 // Each calls fn with every statement of the step in order and its 0-based
 // index, stopping at the first error. A large script is read as fn goes, so
 // its statements are never all in memory; if its file no longer matches the

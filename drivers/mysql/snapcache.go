@@ -51,15 +51,8 @@ func (t *tracker) note(steps []*migrator.Step, db string) {
 	if !t.on {
 		return
 	}
-	for _, st := range steps {
-		if st.Streamed() {
-			// A large script is not held in memory to be read here.
-			t.pending.all = true
-			return
-		}
-		for _, stmt := range st.Statements {
-			t.pending.note(stmt.Text, db)
-		}
+	if !migrator.HeldStatements(steps, func(text string) { t.pending.note(text, db) }) {
+		t.pending.all = true
 	}
 }
 

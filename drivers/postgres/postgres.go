@@ -46,6 +46,8 @@ type Driver struct {
 	cfg     migrator.Config
 	// snaps keeps the last snapshot's tables for the next one.
 	snaps snapshots
+	// track follows the statements run while verify tracks changes.
+	track tracker
 }
 
 // cancelWait bounds the wait for the server to confirm a cancelled

@@ -23,6 +23,7 @@ import (
 // Steps that cannot run in a transaction keep the statement-by-statement
 // path, because a multi-statement string is itself a transaction block.
 func (d *Driver) Run(ctx context.Context, steps []*migrator.Step, inTx bool) error {
+	d.track.note(steps)
 	if !inTx || streamed(steps) || sqlBytes(steps) > oneStringLimit {
 		return d.Store.Run(ctx, steps, inTx)
 	}

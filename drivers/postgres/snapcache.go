@@ -288,3 +288,126 @@ func (o *objectCache) into(s *schema.Snapshot) {
 	s.Schemas, s.Extensions, s.Types = slices.Clone(k.Schemas), slices.Clone(k.Extensions), slices.Clone(k.Types)
 	s.Views, s.Sequences, s.Functions, s.Triggers = slices.Clone(k.Views), slices.Clone(k.Sequences), slices.Clone(k.Functions), slices.Clone(k.Triggers)
 }
+
+// foundRel is a relation the names a tracked snapshot looks up found.
+type foundRel struct {
+	oid          int64
+	schema, name string
+	kind         string
+	// user: a table the snapshot lists (not migrate's own, not an
+	// extension's).
+	user bool
+	// plain: neither partitioned, nor a partition, nor inherited from,
+	// so that a statement on it changes no other table.
+	plain bool
+}
+
+// names are the table names to look up, without their schemas: a name
+// without one may be in any schema.
+func (n noted) names() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range n.tables {
+		if !seen[t.name] {
+			seen[t.name] = true
+			out = append(out, t.name)
+		}
+	}
+	return out
+}
+
+// lookup finds the relations named, by pg_class's index on names, in
+// every schema a migration can use.
+func lookup(names []string, found *[]foundRel) part {
+	return part{what: "the tables the statements named", query: `SELECT c.oid::int8, n.nspname, c.relname, c.relkind::text,
+  c.relkind IN ('r', 'p') AND ` + userRelation + `,
+  c.relkind = 'r' AND NOT c.relhassubclass AND NOT c.relispartition
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = ANY ($1::text[]) AND ` + userSchema, scan: func(row pgx.Rows) error {
+		var f foundRel
+		err := row.Scan(&f.oid, &f.schema, &f.name, &f.kind, &f.user, &f.plain)
+		*found = append(*found, f)
+		return err
+	}, params: func(*tableCache) []any { return []any{names} }}
+}
+
+// keepNamed is keep for a tracked snapshot: the tables to render are those
+// the statements named (found now, or cached under a name they named, or
+// having a dropped index they named) and the cached tables whose text
+// names one of those. ok is false when the names cannot be followed this
+// way: a view or sequence of that name, a partitioned or inherited table,
+// an index dropped that no cached table had. The next cache keeps c's
+// horizon, so a snapshot that finds changes by xmin later looks back to
+// it, over everything tracked since.
+func (c *tableCache) keepNamed(n noted, found []foundRel, st *changes, r *reading) (next *tableCache, render []uint32, objects *objectCache, ok bool) {
+	touched := map[int64]bool{}
+	now := map[int64]bool{}
+	for _, f := range found {
+		if !slices.ContainsFunc(n.tables, func(t relName) bool { return t.matches(f.schema, f.name) }) {
+			continue
+		}
+		switch {
+		case f.kind == "i" || f.kind == "I":
+			// An index of the name, beside the table meant.
+		case f.kind != "r" && f.kind != "p":
+			return nil, nil, nil, false
+		case !f.user:
+		case !f.plain:
+			return nil, nil, nil, false
+		default:
+			touched[f.oid], now[f.oid] = true, true
+		}
+	}
+	for _, ix := range n.indexes {
+		had := false
+		for oid, t := range c.tables {
+			if slices.ContainsFunc(t.table.Indexes, func(i schema.Index) bool { return ix.matches(t.table.Schema, i.Name) }) {
+				touched[oid], had = true, true
+			}
+		}
+		if !had {
+			return nil, nil, nil, false
+		}
+	}
+	// A cached table named but not found now was dropped or renamed.
+	gone := map[int64]bool{}
+	for oid, t := range c.tables {
+		if slices.ContainsFunc(n.tables, func(n relName) bool { return n.matches(t.table.Schema, t.table.Name) }) {
+			touched[oid] = true
+			gone[oid] = !now[oid]
+		}
+	}
+	next = &tableCache{horizon: c.horizon, global: c.global, tables: make(map[int64]cachedTable, len(c.tables)+len(now))}
+	tables := make(map[int64]int64, len(c.tables)+len(now))
+	for oid, old := range c.tables {
+		switch {
+		case gone[oid]:
+		case touched[oid] || slices.ContainsFunc(old.deps, func(d int64) bool { return touched[d] }):
+			render = append(render, uint32(oid))
+			tables[oid] = -1
+		default:
+			next.tables[oid] = old
+			r.attnames[oid] = old.attnames
+			tables[oid] = old.count
+		}
+	}
+	for oid := range now {
+		if _, cached := c.tables[oid]; !cached {
+			render = append(render, uint32(oid))
+			tables[oid] = -1
+		}
+	}
+	// The tables rendered count -1 defaults, constraints and indexes, and
+	// the objects read again no rows, so that a snapshot finding changes
+	// by xmin renders and reads them again.
+	st.horizon, st.global, st.tables = c.horizon, c.global, tables
+	if c.objects == nil || n.objects {
+		return next, render, nil, true
+	}
+	for rel := range touched {
+		if c.objects.deps[rel] {
+			return next, render, nil, true
+		}
+	}
+	return next, render, c.objects, true
+}

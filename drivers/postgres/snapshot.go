@@ -68,7 +68,15 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	prev := d.snaps.last
 	d.snaps.mu.Unlock()
 	st := &changes{tables: map[int64]int64{}, touched: map[int64]bool{}}
+	noted, tracked := d.track.take()
+	// named: the statements run since the last snapshot told which
+	// tables they change, so only those names are looked up.
+	named := tracked && !noted.all && prev != nil
+	var found []foundRel
 	first := []part{st.horizonPart(), st.tableList()}
+	if named {
+		first = []part{lookup(noted.names(), &found)}
+	}
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	batch.Queue(`SELECT ` + snapshotSettings(d.schema))
@@ -77,6 +85,9 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	}
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
+		if tracked {
+			d.track.giveBack()
+		}
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	defer conn.Close()
@@ -89,8 +100,27 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 				return err
 			}
 			var render []uint32
-			next, render = prev.keep(st, r)
-			objects = prev.keptObjects(st)
+			ok := false
+			if named {
+				next, render, objects, ok = prev.keepNamed(noted, found, st, r)
+			}
+			if !ok {
+				if named {
+					// A name the lookup cannot follow (a partitioned
+					// table, a view): find the changes by xmin, in the
+					// same transaction.
+					fallback := &pgx.Batch{}
+					parts := []part{st.horizonPart(), st.tableList()}
+					for _, p := range parts {
+						fallback.Queue(d.bound(p.query), p.args(prev)...)
+					}
+					if err := read(pg.SendBatch(ctx, fallback), parts, 0, 0); err != nil {
+						return err
+					}
+				}
+				next, render = prev.keep(st, r)
+				objects = prev.keptObjects(st)
+			}
 			var second []part
 			if objects == nil {
 				second = []part{r.schemas(), r.extensions(), r.types(), r.views(), r.sequences(), r.functions(), r.triggers(), r.objectDependencies()}
@@ -121,6 +151,9 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 		return err
 	})
 	if err != nil {
+		if tracked {
+			d.track.giveBack()
+		}
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	next.add(r, st)
