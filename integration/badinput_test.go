@@ -217,6 +217,20 @@ func badInputCases() []badCase {
 			}
 			return c
 		}(),
+		// The server refused it mid-run, after version 1 had been applied.
+		onlyOn("postgres", "CONCURRENTLY is PostgreSQL's", source("CREATE INDEX CONCURRENTLY in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\nCREATE INDEX CONCURRENTLY b_id ON b (id);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "CREATE INDEX CONCURRENTLY cannot run inside a transaction", "migrate:no-transaction")),
+		func() badCase {
+			c := source("VACUUM in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\nVACUUM;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+				"0002_b.up.sql:2", "VACUUM cannot run inside a transaction", "migrate:no-transaction")
+			c.skip = func(t *testing.T, e *env) string {
+				if e.tg.name != "sqlite" && e.tg.name != "postgres" {
+					return "VACUUM is SQLite's and PostgreSQL's"
+				}
+				return ""
+			}
+			return c
+		}(),
 		// Cut at the ';' inside the parentheses, the rule's first half
 		// failed after b and lg were created.
 		onlyOn("postgres", "CREATE RULE is PostgreSQL's", valid("semicolons inside parentheses", with("0002_r.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\nCREATE TABLE lg (id INTEGER);\nCREATE RULE r AS ON INSERT TO b DO ALSO (INSERT INTO lg VALUES (1); INSERT INTO lg VALUES (2));\n", "0002_r.down.sql", "DROP TABLE lg CASCADE;\nDROP TABLE b CASCADE;\n"), 1, 2)),

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -469,12 +470,44 @@ func (m *Migrator) checkScripts() error {
 					problems = append(problems, Problem{File: s.Path, Line: st.Line, Msg: fmt.Sprintf("%s in a script that migrate runs in a transaction: the migration would no longer commit or roll back together with its state and history rows (a failure after it would leave it half-applied and unrecorded); remove it, or mark the script \"-- migrate:no-transaction\"", what)})
 				}
 			}
+			problems = append(problems, m.refusedInTransaction(mig, s)...)
 		}
 	}
 	if len(problems) == 0 {
 		return nil
 	}
 	return &SourceError{Dir: filepath.Dir(problems[0].File), Problems: problems}
+}
+
+// notInTransactionRE matches a word that every statement lint knows to be
+// refused (or ignored) inside a transaction holds; lint tokenizes a whole
+// script, so only scripts that hold one are read by it on every run.
+var notInTransactionRE = regexp.MustCompile(`(?i)\b(CONCURRENTLY|VACUUM|DATABASE|TABLESPACE|SYSTEM|PRAGMA)\b`)
+
+// refusedInTransaction reports the statements of s, a script migrate runs
+// in a transaction, that the database refuses there (CREATE INDEX
+// CONCURRENTLY, VACUUM) or silently ignores (SQLite's PRAGMA foreign_keys):
+// lint's rule, applied before the lock. The refusals failed mid-run, after
+// the migrations before them had been applied; the ignored ones ran as if
+// obeyed. A lint:ignore comment does not silence it: the server would not
+// obey it either. Large scripts are streamed and not checked here.
+func (m *Migrator) refusedInTransaction(mig *Migration, s *Script) []Problem {
+	ld, ok := m.driver.(LintDialecter)
+	if !ok || s.Large() || !notInTransactionRE.MatchString(s.SQL) {
+		return nil
+	}
+	dir := Up
+	if s != &mig.Up {
+		dir = Down
+	}
+	found, _ := lintScript(mig, s, dir, ld.LintDialect(), false)
+	var problems []Problem
+	for _, f := range found {
+		if f.Rule == RuleNonTransactional && f.Severity == SeverityError {
+			problems = append(problems, Problem{File: f.File, Line: f.Line, Msg: f.Message})
+		}
+	}
+	return problems
 }
 
 // hiddenDirectives reports directive lines of s that the server reads as
