@@ -231,6 +231,15 @@ func badInputCases() []badCase {
 			}
 			return c
 		}(),
+		// SQLite ignores the pragma inside migrate's transaction: the
+		// rebuild's DROP TABLE p deleted c's row ON DELETE CASCADE, and
+		// the run succeeded.
+		onlyOn("sqlite", "a SQLite pragma", source("PRAGMA foreign_keys in a transactional script", with(
+			"0002_pc.up.sql", "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id) ON DELETE CASCADE);\nINSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1);\n", "0002_pc.down.sql", "DROP TABLE c;\nDROP TABLE p;\n",
+			"0003_rebuild.up.sql", "PRAGMA foreign_keys = OFF;\nCREATE TABLE p2 (id INTEGER PRIMARY KEY, note TEXT);\nINSERT INTO p2 SELECT id, NULL FROM p;\nDROP TABLE p;\nALTER TABLE p2 RENAME TO p;\nPRAGMA foreign_keys = ON;\n", "0003_rebuild.down.sql", "SELECT 1;\n"),
+			"0003_rebuild.up.sql:1", "0003_rebuild.up.sql:6", "PRAGMA foreign_keys does nothing inside a transaction", "ON DELETE CASCADE", "migrate:no-transaction")),
+		onlyOn("sqlite", "a SQLite pragma", source("PRAGMA journal_mode in a transactional script", with("0002_wal.up.sql", "PRAGMA journal_mode = WAL;\n", "0002_wal.down.sql", ""),
+			"0002_wal.up.sql:1", "PRAGMA journal_mode does nothing inside a transaction", "migrate:no-transaction")),
 		// Cut at the ';' inside the parentheses, the rule's first half
 		// failed after b and lg were created.
 		onlyOn("postgres", "CREATE RULE is PostgreSQL's", valid("semicolons inside parentheses", with("0002_r.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\nCREATE TABLE lg (id INTEGER);\nCREATE RULE r AS ON INSERT TO b DO ALSO (INSERT INTO lg VALUES (1); INSERT INTO lg VALUES (2));\n", "0002_r.down.sql", "DROP TABLE lg CASCADE;\nDROP TABLE b CASCADE;\n"), 1, 2)),
