@@ -663,6 +663,12 @@ func badInputCases() []badCase {
 		// Read as version 1: at version 5, "one forward" rolled back four.
 		usage("goto with a sign", []string{"goto", "+1"}, "goto: V", `"+1"`, "not a step", "up N or down N"),
 		usage("down with a sign", []string{"down", "+1"}, "down: N", `"+1"`),
+		// Read as goto 0: everything was rolled back.
+		func() badCase {
+			c := usage("goto minus zero", []string{"goto", "-0"}, "goto: V", `"-0"`, "without a sign")
+			c.setup = applyFirst
+			return c
+		}(),
 		usage("negative lock timeout", []string{"--lock-timeout", "-5s", "up"}, "--lock-timeout must not be negative"),
 		usage("goto an unknown version", []string{"goto", "99"}, "goto 99", "no migration with that version"),
 		usage("baseline an unknown version", []string{"baseline", "99"}, "baseline 99", "no migration with that version"),
