@@ -11,6 +11,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -376,8 +377,9 @@ func (s *Store) State(ctx context.Context) ([]migrator.StateRow, error) {
 		var status string
 		var errText sql.NullString
 		var failed sql.NullInt64
-		if err := rows.Scan(&r.Version, &r.Name, &r.Checksum, &status, &r.AppliedAt, &failed, &errText); err != nil {
-			return nil, err
+		dest := []any{&r.Version, &r.Name, &r.Checksum, &status, &r.AppliedAt, &failed, &errText}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, unreadable(rows, s.StateTable, stateColumns, dest, 0, err)
 		}
 		r.Status = migrator.Status(status)
 		r.FailedStatement = int(failed.Int64)
@@ -409,8 +411,9 @@ func (s *Store) History(ctx context.Context) ([]migrator.HistoryRow, error) {
 		var dir string
 		var ms float64
 		var errText sql.NullString
-		if err := rows.Scan(&h.ID, &h.Version, &h.Name, &dir, &h.Checksum, &h.StartedAt, &ms, &h.Success, &errText, &h.DBUser, &h.OSUser, &h.Host, &h.ToolVersion); err != nil {
-			return nil, err
+		dest := []any{&h.ID, &h.Version, &h.Name, &dir, &h.Checksum, &h.StartedAt, &ms, &h.Success, &errText, &h.DBUser, &h.OSUser, &h.Host, &h.ToolVersion}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, unreadable(rows, s.HistoryTable, historyColumns, dest, 0, err)
 		}
 		h.Direction = migrator.Direction(dir)
 		h.Duration = time.Duration(ms * float64(time.Millisecond))
@@ -418,6 +421,63 @@ func (s *Store) History(ctx context.Context) ([]migrator.HistoryRow, error) {
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// unreadable explains err, Scan's refusal of the current row of table into
+// dest: a value that is not of its column's kind. migrate never writes one,
+// but SQLite keeps any value in any column, so a hand edit ("yesterday" in
+// applied_at) got database/sql's words instead of the row and column. The
+// column is found by scanning the row again with one real destination at a
+// time; key is the index of the column that names the row.
+func unreadable(rows *sql.Rows, table, columns string, dest []any, key int, err error) error {
+	names := strings.Split(columns, ", ")
+	raw := make([]any, len(dest))
+	probe := make([]any, len(dest))
+	for i := range raw {
+		probe[i] = &raw[i]
+	}
+	if rows.Scan(probe...) != nil || len(names) != len(dest) {
+		return fmt.Errorf("reading %s: %w", table, err)
+	}
+	for i := range dest {
+		probe[i] = dest[i]
+		bad := rows.Scan(probe...) != nil
+		probe[i] = &raw[i]
+		if bad {
+			return fmt.Errorf("%s: the row with %s %s has %s %s, which is not %s: migrate never writes that, so the row was edited by hand; put back the value migrate wrote",
+				table, names[key], rawValue(raw[key]), names[i], rawValue(raw[i]), kindOf(dest[i]))
+		}
+	}
+	return fmt.Errorf("reading %s: %w", table, err)
+}
+
+func rawValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case []byte:
+		return strconv.Quote(string(v))
+	case string:
+		return strconv.Quote(v)
+	}
+	return fmt.Sprint(v)
+}
+
+// kindOf says in words what a Scan destination holds.
+func kindOf(dest any) string {
+	switch dest.(type) {
+	case *time.Time:
+		return "a time"
+	case *int64, *int, *sql.NullInt64:
+		return "a whole number"
+	case *float64:
+		return "a number"
+	case *bool:
+		return "true or false"
+	case *string:
+		return "text"
+	}
+	return "of its column's kind"
 }
 
 // execer is the part of *sql.Tx and *sql.Conn that bookkeeping needs.
