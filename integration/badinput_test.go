@@ -217,6 +217,12 @@ func badInputCases() []badCase {
 			}
 			return c
 		}(),
+		// Where max_prepared_transactions allows it, it detaches migrate's
+		// transaction from the session (PostgreSQL's documentation), and
+		// the rest of the script runs outside it; here it failed mid-run,
+		// after version 1 had been applied.
+		onlyOn("postgres", "two-phase commit is PostgreSQL's here", source("PREPARE TRANSACTION in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\nPREPARE TRANSACTION 'm2';\nCREATE TABLE c (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "PREPARE TRANSACTION in a script that migrate runs in a transaction", "migrate:no-transaction")),
 		// The server refused it mid-run, after version 1 had been applied.
 		onlyOn("postgres", "CONCURRENTLY is PostgreSQL's", source("CREATE INDEX CONCURRENTLY in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\nCREATE INDEX CONCURRENTLY b_id ON b (id);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 			"0002_b.up.sql:2", "CREATE INDEX CONCURRENTLY cannot run inside a transaction", "migrate:no-transaction")),

@@ -603,7 +603,7 @@ func (m *Migrator) checkLargeScripts(ctx context.Context) error {
 
 // transactionControl returns the leading words of a statement that begins,
 // commits or rolls back a transaction (BEGIN, COMMIT, END, ROLLBACK, ABORT,
-// START TRANSACTION), or "". A rollback to a savepoint, and BEGIN opening a
+// START TRANSACTION, PREPARE TRANSACTION), or "". A rollback to a savepoint, and BEGIN opening a
 // T-SQL block, are not: they leave the enclosing transaction alone.
 func transactionControl(stmt string) string {
 	// The first three words are all it reads: a data migration's statement
@@ -648,6 +648,12 @@ func transactionControl(stmt string) string {
 	case "START":
 		if next(1) == "TRANSACTION" {
 			return "START TRANSACTION"
+		}
+	case "PREPARE":
+		// PostgreSQL's two-phase commit: it ends the transaction, which
+		// then waits, detached, for COMMIT PREPARED from anyone.
+		if next(1) == "TRANSACTION" {
+			return "PREPARE TRANSACTION"
 		}
 	case "BEGIN":
 		switch next(1) {
