@@ -141,6 +141,17 @@ func badInputCases() []badCase {
 		c.skip = only(target, why)
 		return c
 	}
+	// transactionalOnly runs c where DDL is transactional; why says what
+	// happens elsewhere.
+	transactionalOnly := func(why string, c badCase) badCase {
+		c.skip = func(t *testing.T, e *env) string {
+			if !e.tg.transactionalDDL {
+				return why
+			}
+			return ""
+		}
+		return c
+	}
 	applyFirst := func(t *testing.T, e *env) {
 		if _, err := e.migrator(migrator.Options{}).Up(context.Background(), 1); err != nil {
 			t.Fatalf("applying version 1: %v", err)
@@ -206,23 +217,22 @@ func badInputCases() []badCase {
 		source("byte-order mark inside a file", with("0002_cat.up.sql", "\ufeffCREATE TABLE b (id INTEGER);\n\ufeffCREATE TABLE c (id INTEGER);\n", "0002_cat.down.sql", "DROP TABLE c;\nDROP TABLE b;\n"), "0002_cat.up.sql:2", "byte-order mark (U+FEFF) after the start"),
 		// COMMIT ended migrate's transaction: the failure after it left b
 		// created and version 2 pending, with nothing recorded.
-		func() badCase {
-			c := source("COMMIT inside a transactional script", with("0002_c.up.sql", "CREATE TABLE b (id INTEGER);\nCOMMIT;\nINSERT INTO nosuch VALUES (1);\n", "0002_c.down.sql", "DROP TABLE b;"),
-				"0002_c.up.sql:2", "COMMIT in a script that migrate runs in a transaction", "migrate:no-transaction")
-			c.skip = func(t *testing.T, e *env) string {
-				if !e.tg.transactionalDDL {
-					return "scripts run statement by statement here, with their progress recorded"
-				}
-				return ""
-			}
-			return c
-		}(),
+		transactionalOnly("scripts run statement by statement here, with their progress recorded", source("COMMIT inside a transactional script", with("0002_c.up.sql", "CREATE TABLE b (id INTEGER);\nCOMMIT;\nINSERT INTO nosuch VALUES (1);\n", "0002_c.down.sql", "DROP TABLE b;"),
+			"0002_c.up.sql:2", "COMMIT in a script that migrate runs in a transaction", "migrate:no-transaction")),
 		// Where max_prepared_transactions allows it, it detaches migrate's
 		// transaction from the session (PostgreSQL's documentation), and
 		// the rest of the script runs outside it; here it failed mid-run,
 		// after version 1 had been applied.
 		onlyOn("postgres", "two-phase commit is PostgreSQL's here", source("PREPARE TRANSACTION in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\nPREPARE TRANSACTION 'm2';\nCREATE TABLE c (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 			"0002_b.up.sql:2", "PREPARE TRANSACTION in a script that migrate runs in a transaction", "migrate:no-transaction")),
+		// migrate's bookkeeping ran inside the script's transaction: on
+		// SQLite it failed ("cannot start a transaction within a
+		// transaction"), left version 2 running and b gone; on PostgreSQL
+		// it happened to end up committed.
+		transactionalOnly("DDL commits the script's transaction here", source("BEGIN never committed in a no-transaction script", with("0002_b.up.sql", "-- migrate:no-transaction\nBEGIN;\nCREATE TABLE b (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "BEGIN opens a transaction that the script never ends", "COMMIT")),
+		onlyOn("sqlite", "only SQLite's SAVEPOINT opens a transaction", source("SAVEPOINT never released in a no-transaction script", with("0002_b.up.sql", "-- migrate:no-transaction\nSAVEPOINT s1;\nCREATE TABLE b (id INTEGER);\nROLLBACK TO s1;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "SAVEPOINT s1 opens a transaction that the script never ends")),
 		// The server refused it mid-run, after version 1 had been applied.
 		onlyOn("postgres", "CONCURRENTLY is PostgreSQL's", source("CREATE INDEX CONCURRENTLY in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\nCREATE INDEX CONCURRENTLY b_id ON b (id);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 			"0002_b.up.sql:2", "CREATE INDEX CONCURRENTLY cannot run inside a transaction", "migrate:no-transaction")),

@@ -462,7 +462,13 @@ func (m *Migrator) checkScripts() error {
 				continue
 			}
 			problems = append(problems, m.hiddenDirectives(s)...)
-			if s.NoTransaction || !transactionalDDL(m.driver) {
+			if !transactionalDDL(m.driver) {
+				continue
+			}
+			if s.NoTransaction {
+				if what, line := m.unendedTransaction(stmts); what != "" {
+					problems = append(problems, Problem{File: s.Path, Line: line, Msg: fmt.Sprintf("%s opens a transaction that the script never ends: migrate would record the migration inside it, where a failure cannot be recorded and the end of the run loses or keeps it by chance; end it with COMMIT before the script ends", what)})
+				}
 				continue
 			}
 			for _, st := range stmts {
@@ -599,6 +605,34 @@ func (m *Migrator) checkLargeScripts(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// unendedTransaction returns the statement, and its line, that opens a
+// transaction the script (one run outside migrate's transaction) leaves
+// open at its end, or "". On SQLite a SAVEPOINT outside a transaction opens
+// one too, ended by the RELEASE of that savepoint.
+func (m *Migrator) unendedTransaction(stmts []sqlsplit.Statement) (string, int) {
+	savepoints := false
+	if ld, ok := m.driver.(LintDialecter); ok {
+		savepoints = ld.LintDialect().Name == "sqlite"
+	}
+	open, line, savepoint := "", 0, ""
+	for _, st := range stmts {
+		words := strings.Fields(strings.TrimRight(st.Text, "; \t\r\n"))
+		switch what := transactionControl(st.Text); {
+		case what == "BEGIN" || what == "START TRANSACTION":
+			if open == "" {
+				open, line, savepoint = what, st.Line, ""
+			}
+		case what != "":
+			open = ""
+		case savepoints && len(words) == 2 && strings.EqualFold(words[0], "SAVEPOINT") && open == "":
+			open, line, savepoint = "SAVEPOINT "+words[1], st.Line, words[1]
+		case savepoint != "" && len(words) >= 2 && strings.EqualFold(words[0], "RELEASE") && strings.EqualFold(words[len(words)-1], savepoint):
+			open = ""
+		}
+	}
+	return open, line
 }
 
 // transactionControl returns the leading words of a statement that begins,
