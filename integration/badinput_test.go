@@ -231,6 +231,26 @@ func badInputCases() []badCase {
 		// it happened to end up committed.
 		transactionalOnly("DDL commits the script's transaction here", source("BEGIN never committed in a no-transaction script", with("0002_b.up.sql", "-- migrate:no-transaction\nBEGIN;\nCREATE TABLE b (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 			"0002_b.up.sql:2", "BEGIN opens a transaction that the script never ends", "COMMIT")),
+		// The failure could not be recorded on the session the script's
+		// transaction held ("current transaction is aborted", "cannot
+		// start a transaction within a transaction"): version 2 stayed
+		// running, with no failure row and no statement to show.
+		transactionalOnly("DDL commits the script's transaction here", badCase{name: "failure inside a no-transaction script's own transaction", args: []string{"up"}, code: 1,
+			files: with("0002_b.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\nBEGIN;\nCREATE TABLE c (id INTEGER);\nINSERT INTO nosuch VALUES (1);\nCOMMIT;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			want:  []string{"0002_b.up.sql:5", "statement 4 failed", "nosuch"},
+			check: func(t *testing.T, e *env) {
+				st := e.state()
+				if len(st) != 2 || st[1].Version != 2 || st[1].Status != migrator.StatusFailed || st[1].FailedStatement != 4 {
+					t.Fatalf("state %+v, want version 2 failed at statement 4", st)
+				}
+				h := e.history()
+				if last := h[len(h)-1]; last.Version != 2 || last.Success || !strings.Contains(last.Error, "nosuch") {
+					t.Fatalf("the last history row is %+v, want version 2's failure", last)
+				}
+				if objs := e.schemaObjects(); !objs["b"] || objs["c"] {
+					t.Fatalf("want b, made before the script's BEGIN, and not c, made inside it: %v", objs)
+				}
+			}}),
 		onlyOn("sqlite", "only SQLite's SAVEPOINT opens a transaction", source("SAVEPOINT never released in a no-transaction script", with("0002_b.up.sql", "-- migrate:no-transaction\nSAVEPOINT s1;\nCREATE TABLE b (id INTEGER);\nROLLBACK TO s1;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 			"0002_b.up.sql:2", "SAVEPOINT s1 opens a transaction that the script never ends")),
 		// The server refused it mid-run, after version 1 had been applied.

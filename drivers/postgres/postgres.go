@@ -181,9 +181,10 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 				err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualified(name)).Scan(&ok)
 				return ok, err
 			},
-			CurrentUser:  `SELECT current_user`,
-			ErrorLine:    errorLine,
-			ResetSession: resetSession,
+			CurrentUser:        `SELECT current_user`,
+			ErrorLine:          errorLine,
+			ResetSession:       resetSession,
+			AbandonTransaction: "ROLLBACK",
 		},
 		StateTable:   qualified(cfg.StateTable),
 		HistoryTable: qualified(cfg.HistoryTable),

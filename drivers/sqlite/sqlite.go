@@ -181,7 +181,8 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 				err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, name).Scan(&n)
 				return n > 0, err
 			},
-			ResetSession: resetSession,
+			ResetSession:       resetSession,
+			AbandonTransaction: "ROLLBACK",
 			BoolValue: func(b bool) any {
 				if b {
 					return 1

@@ -46,6 +46,14 @@ type Dialect struct {
 	// migration then runs the same whether the one before it ran in this
 	// run or in an earlier one.
 	ResetSession []string
+	// AbandonTransaction ends, without committing it, a transaction that
+	// a no-transaction script opened itself and failed inside, before the
+	// failure is recorded on the same session: there the record failed
+	// ("current transaction is aborted", "cannot start a transaction
+	// within a transaction") and the version stayed running, unexplained.
+	// Its error, when no transaction is open, is ignored. Empty where DDL
+	// commits the script's transaction anyway (MySQL).
+	AbandonTransaction string
 }
 
 // Store keeps state and history in two tables reached through db.
@@ -592,6 +600,9 @@ func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
 			return err
 		}
 		if err := s.runStep(ctx, conn, st); err != nil {
+			if s.Dialect.AbandonTransaction != "" && ctx.Err() == nil {
+				_, _ = conn.ExecContext(ctx, s.Dialect.AbandonTransaction)
+			}
 			return err
 		}
 	}
