@@ -810,6 +810,17 @@ func badInputCases() []badCase {
 			c.setup = func(t *testing.T, e *env) { e.dir = "" }
 			return c
 		}(),
+		// --env "$UNSET" chose no environment: the rollback ran on
+		// --database (or DATABASE_URL), out of reach of the environment's
+		// production policy.
+		func() badCase {
+			c := usage("empty --env", []string{"--env", "", "down"}, "--env (or MIGRATE_ENV) is empty")
+			c.setup = applyFirst
+			return c
+		}(),
+		// Read as no --schema: the database's default schema, unannounced.
+		usage("empty --schema", []string{"--schema", "", "up"}, "--schema is empty"),
+		usage("empty --config", []string{"--config", "", "up"}, "--config is empty"),
 		usage("SQL in a table name", []string{"--state-table", "x; drop table y", "up"}, "--state-table", "is not allowed"),
 		usage("one name for both tables", []string{"--state-table", "mig", "--history-table", "MIG", "up"}, "--state-table, --history-table", "must have different names"),
 		// Refused by SQLite when creating it: exit 4, as if the database
