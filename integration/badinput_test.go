@@ -256,6 +256,8 @@ func badInputCases() []badCase {
 		// The server refused it mid-run, after version 1 had been applied.
 		onlyOn("postgres", "CONCURRENTLY is PostgreSQL's", source("CREATE INDEX CONCURRENTLY in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\nCREATE INDEX CONCURRENTLY b_id ON b (id);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 			"0002_b.up.sql:2", "CREATE INDEX CONCURRENTLY cannot run inside a transaction", "migrate:no-transaction")),
+		onlyOn("postgres", "REINDEX SCHEMA is PostgreSQL's", source("REINDEX SCHEMA in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY);\nREINDEX SCHEMA public;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "REINDEX SCHEMA cannot run inside a transaction", "migrate:no-transaction")),
 		func() badCase {
 			c := source("VACUUM in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\nVACUUM;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
 				"0002_b.up.sql:2", "VACUUM cannot run inside a transaction", "migrate:no-transaction")

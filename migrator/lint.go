@@ -366,6 +366,25 @@ func topLevelIndex(s []token, from int, words ...string) int {
 	return -1
 }
 
+// afterOptions is i advanced past a parenthesised option list there, as in
+// REINDEX (VERBOSE) SCHEMA s.
+func afterOptions(s []token, i int) int {
+	if i >= len(s) || s[i].kind != punctToken || s[i].text != "(" {
+		return i
+	}
+	for depth := 0; i < len(s); i++ {
+		switch {
+		case s[i].kind == punctToken && s[i].text == "(":
+			depth++
+		case s[i].kind == punctToken && s[i].text == ")":
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return i
+}
+
 // clauses cuts s at commas outside parentheses.
 func clauses(s []token) [][]token {
 	var out [][]token
@@ -433,6 +452,17 @@ func (l *linter) statement(s []token) {
 	case "REINDEX":
 		if t, ok := topLevel(s, "CONCURRENTLY"); ok {
 			l.nonTransactional(t, "REINDEX CONCURRENTLY", "postgres")
+		} else if kind := word(s, afterOptions(s, 1)); kind == "SCHEMA" || kind == "DATABASE" || kind == "SYSTEM" {
+			l.nonTransactional(s[0], "REINDEX "+kind, "postgres")
+		}
+	case "CLUSTER":
+		// Without a table it reclusters every table it did before.
+		if i := skipWords(s, afterOptions(s, 1), "VERBOSE"); i >= len(s) {
+			l.nonTransactional(s[0], "CLUSTER without a table", "postgres")
+		}
+	case "DISCARD":
+		if word(s, 1) == "ALL" {
+			l.nonTransactional(s[0], "DISCARD ALL", "postgres")
 		}
 	case "WITH":
 		// The statement after the common table expressions decides.
@@ -493,9 +523,17 @@ func (l *linter) alter(s []token) {
 		return
 	case "DATABASE":
 		l.nonTransactional(s[0], "ALTER DATABASE", "sqlserver")
+		if _, ok := topLevel(s, "TABLESPACE"); ok {
+			l.nonTransactional(s[0], "ALTER DATABASE ... SET TABLESPACE", "postgres")
+		}
 		return
 	default:
 		return
+	}
+	if _, ok := topLevel(s, "DETACH"); ok {
+		if t, ok := topLevel(s, "CONCURRENTLY"); ok {
+			l.nonTransactional(t, "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY", "postgres")
+		}
 	}
 	table, i := name(s, skipWords(s, 2, "IF", "EXISTS", "ONLY"))
 	if table == "" {

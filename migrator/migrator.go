@@ -488,7 +488,7 @@ func (m *Migrator) checkScripts() error {
 // notInTransactionRE matches a word that every statement lint knows to be
 // refused (or ignored) inside a transaction holds; lint tokenizes a whole
 // script, so only scripts that hold one are read by it on every run.
-var notInTransactionRE = regexp.MustCompile(`(?i)\b(CONCURRENTLY|VACUUM|DATABASE|TABLESPACE|SYSTEM|PRAGMA)\b`)
+var notInTransactionRE = regexp.MustCompile(`(?i)\b(CONCURRENTLY|VACUUM|DATABASE|TABLESPACE|SYSTEM|PRAGMA|SCHEMA|CLUSTER|DISCARD)\b`)
 
 // refusedInTransaction reports the statements of s, a script migrate runs
 // in a transaction, that the database refuses there (CREATE INDEX
