@@ -281,6 +281,12 @@ func badInputCases() []badCase {
 		// Cut at the ';' inside the parentheses, the rule's first half
 		// failed after b and lg were created.
 		onlyOn("postgres", "CREATE RULE is PostgreSQL's", valid("semicolons inside parentheses", with("0002_r.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\nCREATE TABLE lg (id INTEGER);\nCREATE RULE r AS ON INSERT TO b DO ALSO (INSERT INTO lg VALUES (1); INSERT INTO lg VALUES (2));\n", "0002_r.down.sql", "DROP TABLE lg CASCADE;\nDROP TABLE b CASCADE;\n"), 1, 2)),
+		// The state and history rows were written as the script's role,
+		// which may not: in a transaction version 2 was refused (exit 4,
+		// "permission denied"); outside one, b stayed, version 2 stayed
+		// running and its failure went unrecorded.
+		onlyOn("postgres", "SET ROLE is PostgreSQL's here", withSetup(scriptRole, valid("SET ROLE in a script", with("0002_b.up.sql", "SET ROLE {role};\nCREATE TABLE b (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n",
+			"0003_c.up.sql", "-- migrate:no-transaction\nSET ROLE {role};\nCREATE TABLE c (id INTEGER);\n", "0003_c.down.sql", "DROP TABLE c;\n"), 1, 2, 3))),
 		// foreign_key_checks = 0 and ANSI_QUOTES left by a script: the next
 		// migration of the same run loaded an orphan row unchecked (and
 		// read "x" as a column), and failed when run on its own.
@@ -851,6 +857,40 @@ func badInputCases() []badCase {
 			return c
 		}()),
 		usage("SQL in a schema name", []string{"--schema", `s"; drop table y; --`, "up"}, "--schema", "is not allowed"),
+	}
+}
+
+// withSetup returns c with setup to prepare the database or folder.
+func withSetup(setup func(*testing.T, *env), c badCase) badCase {
+	c.setup = setup
+	return c
+}
+
+// scriptRole creates a PostgreSQL role that may create tables in the test
+// database but not write migrate's, and writes its name where a script of
+// the folder says {role}.
+func scriptRole(t *testing.T, e *env) {
+	t.Helper()
+	name := strings.Replace(testdb.Name(), "migrate_t_", "migrate_role_", 1)
+	e.exec(`CREATE ROLE ` + name)
+	t.Cleanup(func() {
+		_, _ = e.db().Exec(`DROP OWNED BY ` + name)
+		_, _ = e.db().Exec(`DROP ROLE IF EXISTS ` + name)
+	})
+	e.exec(`GRANT USAGE, CREATE ON SCHEMA public TO ` + name)
+	entries, err := os.ReadDir(e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range entries {
+		path := filepath.Join(e.dir, en.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(b), "{role}", name)), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -185,6 +185,7 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 			ErrorLine:          errorLine,
 			ResetSession:       resetSession,
 			AbandonTransaction: "ROLLBACK",
+			OwnSession:         ownSession,
 		},
 		StateTable:   qualified(cfg.StateTable),
 		HistoryTable: qualified(cfg.HistoryTable),
@@ -201,7 +202,13 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 // to another schema, or ran as another role, only when both ran in the
 // same `up`. RESET ALL returns to the URL's settings; it leaves the role
 // alone, which SET SESSION AUTHORIZATION DEFAULT resets.
-var resetSession = []string{`SET SESSION AUTHORIZATION DEFAULT`, `RESET ALL`}
+var resetSession = []string{ownSession, `RESET ALL`}
+
+// ownSession is the part of resetSession that also runs before each
+// migration's bookkeeping, in its transaction: a script's SET ROLE to a
+// role that may not write migrate's tables made that bookkeeping fail.
+// RESET ALL waits until after it, as it would clear migrate.step_start.
+const ownSession = `SET SESSION AUTHORIZATION DEFAULT`
 
 // startupParameter explains the server refusing a URL parameter: pgx
 // sends every parameter it does not know to the server as a setting, so a

@@ -54,6 +54,13 @@ type Dialect struct {
 	// Its error, when no transaction is open, is ignored. Empty where DDL
 	// commits the script's transaction anyway (MySQL).
 	AbandonTransaction string
+	// OwnSession gives the session back to the URL's user (PostgreSQL's
+	// SET SESSION AUTHORIZATION DEFAULT) before migrate writes state and
+	// history on it: a script's SET ROLE to a role without rights on
+	// migrate's tables made those writes fail, and outside a transaction
+	// the version stayed running, its changes in place, with no failure
+	// recorded.
+	OwnSession string
 }
 
 // Store keeps state and history in two tables reached through db.
@@ -600,8 +607,12 @@ func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
 			return err
 		}
 		if err := s.runStep(ctx, conn, st); err != nil {
-			if s.Dialect.AbandonTransaction != "" && ctx.Err() == nil {
-				_, _ = conn.ExecContext(ctx, s.Dialect.AbandonTransaction)
+			// The failure is recorded next, on this session; what cannot
+			// be undone here shows in that record's own error.
+			for _, q := range []string{s.Dialect.AbandonTransaction, s.Dialect.OwnSession} {
+				if q != "" && ctx.Err() == nil {
+					_, _ = conn.ExecContext(ctx, q)
+				}
 			}
 			return err
 		}
@@ -640,6 +651,11 @@ func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error
 	}
 	st.History.StartedAt = start
 	st.History.Duration = time.Since(start)
+	if s.Dialect.OwnSession != "" {
+		if _, err := ex.ExecContext(ctx, s.Dialect.OwnSession); err != nil {
+			return fmt.Errorf("version %d ran but its bookkeeping failed: taking the session back from the script's role (%s): %w", st.Migration.Version, s.Dialect.OwnSession, err)
+		}
+	}
 	if conn, ok := ex.(*sql.Conn); ok {
 		// Outside a migration transaction the state and history rows still
 		// commit together, so a crash cannot leave one without the other.
