@@ -201,8 +201,10 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 // migration on the run's one session, so the next migration's tables went
 // to another schema, or ran as another role, only when both ran in the
 // same `up`. RESET ALL returns to the URL's settings; it leaves the role
-// alone, which SET SESSION AUTHORIZATION DEFAULT resets.
-var resetSession = []string{ownSession, `RESET ALL`}
+// alone, which SET SESSION AUTHORIZATION DEFAULT resets. DISCARD TEMP drops
+// the temporary tables a script made: the next migration of the same run
+// could read them, and failed when run on its own.
+var resetSession = []string{ownSession, `RESET ALL`, `DISCARD TEMP`}
 
 // ownSession is the part of resetSession that also runs before each
 // migration's bookkeeping, in its transaction: a script's SET ROLE to a

@@ -11,6 +11,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -46,6 +47,10 @@ type Dialect struct {
 	// migration then runs the same whether the one before it ran in this
 	// run or in an earlier one.
 	ResetSession []string
+	// ResetQueries return, one per row, more statements that reset runs
+	// after ResetSession: those that depend on what the script left, such
+	// as SQLite's DROP of each temporary table.
+	ResetQueries []string
 	// AbandonTransaction ends, without committing it, a transaction that
 	// a no-transaction script opened itself and failed inside, before the
 	// failure is recorded on the same session: there the record failed
@@ -624,12 +629,47 @@ func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
 // its bookkeeping: outside a transaction a failure there would be blamed
 // on a version already recorded.
 func (s *Store) reset(ctx context.Context, ex execer, st *migrator.Step) error {
-	for _, q := range s.Dialect.ResetSession {
+	stmts := s.Dialect.ResetSession
+	if len(s.Dialect.ResetQueries) > 0 {
+		more, err := resetStatements(ctx, ex.(querier), s.Dialect.ResetQueries)
+		if err != nil {
+			return fmt.Errorf("version %d: reading what to reset before it: %w", st.Migration.Version, err)
+		}
+		stmts = append(slices.Clip(stmts), more...)
+	}
+	for _, q := range stmts {
 		if _, err := ex.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("version %d: resetting the session's settings before it (%s): %w", st.Migration.Version, q, err)
 		}
 	}
 	return nil
+}
+
+// querier is the part of *sql.Tx and *sql.Conn that ResetQueries need.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func resetStatements(ctx context.Context, q querier, queries []string) ([]string, error) {
+	var out []string
+	for _, query := range queries {
+		rows, err := q.QueryContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var stmt string
+			if err := rows.Scan(&stmt); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, stmt)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error {
