@@ -173,6 +173,9 @@ func badInputCases() []badCase {
 		source("accented letter in a name", with("0002_café.up.sql", "SELECT 1;", "0002_café.down.sql", ""), "0002_café.up.sql", `"é" (U+00E9) is not ASCII`),
 		// Cyrillic "у" in ".up.sql" looks exactly like the Latin one.
 		source("look-alike letter in the direction", with("0002_b.уp.sql", "SELECT 1;", "0002_b.down.sql", ""), "U+0443", "is not ASCII"),
+		// Not ending in .sql, it was skipped: up reported success without
+		// running version 2.
+		source("space after .sql in a name", with("0002_b.up.sql ", "CREATE TABLE b (id INTEGER);\n", "0002_b.down.sql ", "DROP TABLE b;\n"), `"0002_b.up.sql "`, "ends in white space after .sql", `rename it "0002_b.up.sql"`),
 		source("misspelled direction", with("0002_b.upp.sql", "SELECT 1;"), "0002_b.upp.sql", "file name must look like"),
 		source("negative version", with("-1_neg.up.sql", "SELECT 1;", "-1_neg.down.sql", ""), "-1_neg.up.sql", "file name must look like"),
 		source("version zero", with("0_zero.up.sql", "SELECT 1;", "0_zero.down.sql", ""), "0_zero.up.sql", "must be a positive integer below 2^63"),
