@@ -293,15 +293,15 @@ func badInputCases() []badCase {
 		// Version 3 read the temporary table version 2 left on the
 		// session, and failed when run on its own.
 		{name: "temporary table left by a script", args: []string{"up"}, code: 1, want: []string{"0003_c.up.sql:1", "stage"},
-			skip: func(t *testing.T, e *env) string {
-				if e.tg.name == "mysql" {
-					return "not reset on MySQL yet: it lists a session's temporary tables nowhere migrate can read, and resetting the connection would release migrate's lock"
-				}
-				return ""
-			},
 			files: with("0002_b.up.sql", "CREATE TEMPORARY TABLE stage (id INTEGER);\nINSERT INTO stage VALUES (1);\n", "0002_b.down.sql", "",
 				"0003_c.up.sql", "CREATE TABLE c AS SELECT id FROM stage;\n", "0003_c.down.sql", "DROP TABLE c;\n"),
-			check: func(t *testing.T, e *env) { assertApplied(t, e, []int64{1, 2}) }},
+			check: func(t *testing.T, e *env) {
+				if !e.tg.transactionalDDL {
+					// Recorded as failed, with the statement: nothing of it ran.
+					e.exec(`DELETE FROM migrate_state WHERE version = 3 AND status = 'failed'`)
+				}
+				assertApplied(t, e, []int64{1, 2})
+			}},
 		// foreign_key_checks = 0 and ANSI_QUOTES left by a script: the next
 		// migration of the same run loaded an orphan row unchecked (and
 		// read "x" as a column), and failed when run on its own.

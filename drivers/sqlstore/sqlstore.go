@@ -51,6 +51,10 @@ type Dialect struct {
 	// after ResetSession: those that depend on what the script left, such
 	// as SQLite's DROP of each temporary table.
 	ResetQueries []string
+	// Leftovers returns statements that undo what stmt leaves on its
+	// session beyond its migration where no catalogue lists it (MySQL's
+	// temporary tables); reset runs them before the next migration.
+	Leftovers func(stmt string) []string
 	// AbandonTransaction ends, without committing it, a transaction that
 	// a no-transaction script opened itself and failed inside, before the
 	// failure is recorded on the same session: there the record failed
@@ -81,6 +85,9 @@ type Store struct {
 	// session is the connection holding the migration lock, while it is
 	// held (see LockSession): every write goes through it.
 	session atomic.Pointer[sql.Conn]
+	// leftovers are what Dialect.Leftovers returned for the statements
+	// run since the last reset.
+	leftovers []string
 }
 
 // SessionLock is a database lock that belongs to one session (a
@@ -637,11 +644,13 @@ func (s *Store) reset(ctx context.Context, ex execer, st *migrator.Step) error {
 		}
 		stmts = append(slices.Clip(stmts), more...)
 	}
+	stmts = append(slices.Clip(stmts), s.leftovers...)
 	for _, q := range stmts {
 		if _, err := ex.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("version %d: resetting the session's settings before it (%s): %w", st.Migration.Version, q, err)
 		}
 	}
+	s.leftovers = nil
 	return nil
 }
 
@@ -675,6 +684,9 @@ func resetStatements(ctx context.Context, q querier, queries []string) ([]string
 func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error {
 	start := time.Now()
 	err := st.Each(func(i int, stmt sqlsplit.Statement) error {
+		if s.Dialect.Leftovers != nil {
+			s.leftovers = append(s.leftovers, s.Dialect.Leftovers(stmt.Text)...)
+		}
 		for r := 0; r < max(stmt.Repeat, 1); r++ {
 			if _, err := ex.ExecContext(ctx, stmt.Text); err != nil {
 				line := 0
