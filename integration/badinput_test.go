@@ -844,6 +844,18 @@ func badInputCases() []badCase {
 		// Read as no --schema: the database's default schema, unannounced.
 		usage("empty --schema", []string{"--schema", "", "up"}, "--schema is empty"),
 		usage("empty --config", []string{"--config", "", "up"}, "--config is empty"),
+		// The dialect won: the folder was linted by another database's
+		// rules, and what this one refuses went unreported.
+		func() badCase {
+			c := usage("lint with --dialect of another database", []string{"lint", "--dialect", "mysql"}, "--dialect mysql and --database", "name different dialects")
+			c.skip = func(t *testing.T, e *env) string {
+				if e.tg.name == "mysql" {
+					return "--dialect mysql is this database's"
+				}
+				return ""
+			}
+			return c
+		}(),
 		usage("SQL in a table name", []string{"--state-table", "x; drop table y", "up"}, "--state-table", "is not allowed"),
 		usage("one name for both tables", []string{"--state-table", "mig", "--history-table", "MIG", "up"}, "--state-table, --history-table", "must have different names"),
 		// Refused by SQLite when creating it: exit 4, as if the database
