@@ -141,6 +141,17 @@ func badInputCases() []badCase {
 		c.skip = only(target, why)
 		return c
 	}
+	// transactionalOnly runs c where DDL is transactional; why says what
+	// happens elsewhere.
+	transactionalOnly := func(why string, c badCase) badCase {
+		c.skip = func(t *testing.T, e *env) string {
+			if !e.tg.transactionalDDL {
+				return why
+			}
+			return ""
+		}
+		return c
+	}
 	applyFirst := func(t *testing.T, e *env) {
 		if _, err := e.migrator(migrator.Options{}).Up(context.Background(), 1); err != nil {
 			t.Fatalf("applying version 1: %v", err)
@@ -162,6 +173,9 @@ func badInputCases() []badCase {
 		source("accented letter in a name", with("0002_café.up.sql", "SELECT 1;", "0002_café.down.sql", ""), "0002_café.up.sql", `"é" (U+00E9) is not ASCII`),
 		// Cyrillic "у" in ".up.sql" looks exactly like the Latin one.
 		source("look-alike letter in the direction", with("0002_b.уp.sql", "SELECT 1;", "0002_b.down.sql", ""), "U+0443", "is not ASCII"),
+		// Not ending in .sql, it was skipped: up reported success without
+		// running version 2.
+		source("space after .sql in a name", with("0002_b.up.sql ", "CREATE TABLE b (id INTEGER);\n", "0002_b.down.sql ", "DROP TABLE b;\n"), `"0002_b.up.sql "`, "ends in white space after .sql", `rename it "0002_b.up.sql"`),
 		source("misspelled direction", with("0002_b.upp.sql", "SELECT 1;"), "0002_b.upp.sql", "file name must look like"),
 		source("negative version", with("-1_neg.up.sql", "SELECT 1;", "-1_neg.down.sql", ""), "-1_neg.up.sql", "file name must look like"),
 		source("version zero", with("0_zero.up.sql", "SELECT 1;", "0_zero.down.sql", ""), "0_zero.up.sql", "must be a positive integer below 2^63"),
@@ -206,20 +220,88 @@ func badInputCases() []badCase {
 		source("byte-order mark inside a file", with("0002_cat.up.sql", "\ufeffCREATE TABLE b (id INTEGER);\n\ufeffCREATE TABLE c (id INTEGER);\n", "0002_cat.down.sql", "DROP TABLE c;\nDROP TABLE b;\n"), "0002_cat.up.sql:2", "byte-order mark (U+FEFF) after the start"),
 		// COMMIT ended migrate's transaction: the failure after it left b
 		// created and version 2 pending, with nothing recorded.
+		transactionalOnly("scripts run statement by statement here, with their progress recorded", source("COMMIT inside a transactional script", with("0002_c.up.sql", "CREATE TABLE b (id INTEGER);\nCOMMIT;\nINSERT INTO nosuch VALUES (1);\n", "0002_c.down.sql", "DROP TABLE b;"),
+			"0002_c.up.sql:2", "COMMIT in a script that migrate runs in a transaction", "migrate:no-transaction")),
+		// Where max_prepared_transactions allows it, it detaches migrate's
+		// transaction from the session (PostgreSQL's documentation), and
+		// the rest of the script runs outside it; here it failed mid-run,
+		// after version 1 had been applied.
+		onlyOn("postgres", "two-phase commit is PostgreSQL's here", source("PREPARE TRANSACTION in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\nPREPARE TRANSACTION 'm2';\nCREATE TABLE c (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "PREPARE TRANSACTION in a script that migrate runs in a transaction", "migrate:no-transaction")),
+		// migrate's bookkeeping ran inside the script's transaction: on
+		// SQLite it failed ("cannot start a transaction within a
+		// transaction"), left version 2 running and b gone; on PostgreSQL
+		// it happened to end up committed.
+		transactionalOnly("DDL commits the script's transaction here", source("BEGIN never committed in a no-transaction script", with("0002_b.up.sql", "-- migrate:no-transaction\nBEGIN;\nCREATE TABLE b (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "BEGIN opens a transaction that the script never ends", "COMMIT")),
+		// The failure could not be recorded on the session the script's
+		// transaction held ("current transaction is aborted", "cannot
+		// start a transaction within a transaction"): version 2 stayed
+		// running, with no failure row and no statement to show.
+		transactionalOnly("DDL commits the script's transaction here", badCase{name: "failure inside a no-transaction script's own transaction", args: []string{"up"}, code: 1,
+			files: with("0002_b.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\nBEGIN;\nCREATE TABLE c (id INTEGER);\nINSERT INTO nosuch VALUES (1);\nCOMMIT;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			want:  []string{"0002_b.up.sql:5", "statement 4 failed", "nosuch"},
+			check: func(t *testing.T, e *env) {
+				st := e.state()
+				if len(st) != 2 || st[1].Version != 2 || st[1].Status != migrator.StatusFailed || st[1].FailedStatement != 4 {
+					t.Fatalf("state %+v, want version 2 failed at statement 4", st)
+				}
+				h := e.history()
+				if last := h[len(h)-1]; last.Version != 2 || last.Success || !strings.Contains(last.Error, "nosuch") {
+					t.Fatalf("the last history row is %+v, want version 2's failure", last)
+				}
+				if objs := e.schemaObjects(); !objs["b"] || objs["c"] {
+					t.Fatalf("want b, made before the script's BEGIN, and not c, made inside it: %v", objs)
+				}
+			}}),
+		onlyOn("sqlite", "only SQLite's SAVEPOINT opens a transaction", source("SAVEPOINT never released in a no-transaction script", with("0002_b.up.sql", "-- migrate:no-transaction\nSAVEPOINT s1;\nCREATE TABLE b (id INTEGER);\nROLLBACK TO s1;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "SAVEPOINT s1 opens a transaction that the script never ends")),
+		// The server refused it mid-run, after version 1 had been applied.
+		onlyOn("postgres", "CONCURRENTLY is PostgreSQL's", source("CREATE INDEX CONCURRENTLY in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\nCREATE INDEX CONCURRENTLY b_id ON b (id);\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "CREATE INDEX CONCURRENTLY cannot run inside a transaction", "migrate:no-transaction")),
+		onlyOn("postgres", "REINDEX SCHEMA is PostgreSQL's", source("REINDEX SCHEMA in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY);\nREINDEX SCHEMA public;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+			"0002_b.up.sql:2", "REINDEX SCHEMA cannot run inside a transaction", "migrate:no-transaction")),
 		func() badCase {
-			c := source("COMMIT inside a transactional script", with("0002_c.up.sql", "CREATE TABLE b (id INTEGER);\nCOMMIT;\nINSERT INTO nosuch VALUES (1);\n", "0002_c.down.sql", "DROP TABLE b;"),
-				"0002_c.up.sql:2", "COMMIT in a script that migrate runs in a transaction", "migrate:no-transaction")
+			c := source("VACUUM in a transactional script", with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);\nVACUUM;\n", "0002_b.down.sql", "DROP TABLE b;\n"),
+				"0002_b.up.sql:2", "VACUUM cannot run inside a transaction", "migrate:no-transaction")
 			c.skip = func(t *testing.T, e *env) string {
-				if !e.tg.transactionalDDL {
-					return "scripts run statement by statement here, with their progress recorded"
+				if e.tg.name != "sqlite" && e.tg.name != "postgres" {
+					return "VACUUM is SQLite's and PostgreSQL's"
 				}
 				return ""
 			}
 			return c
 		}(),
+		// SQLite ignores the pragma inside migrate's transaction: the
+		// rebuild's DROP TABLE p deleted c's row ON DELETE CASCADE, and
+		// the run succeeded.
+		onlyOn("sqlite", "a SQLite pragma", source("PRAGMA foreign_keys in a transactional script", with(
+			"0002_pc.up.sql", "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id) ON DELETE CASCADE);\nINSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1);\n", "0002_pc.down.sql", "DROP TABLE c;\nDROP TABLE p;\n",
+			"0003_rebuild.up.sql", "PRAGMA foreign_keys = OFF;\nCREATE TABLE p2 (id INTEGER PRIMARY KEY, note TEXT);\nINSERT INTO p2 SELECT id, NULL FROM p;\nDROP TABLE p;\nALTER TABLE p2 RENAME TO p;\nPRAGMA foreign_keys = ON;\n", "0003_rebuild.down.sql", "SELECT 1;\n"),
+			"0003_rebuild.up.sql:1", "0003_rebuild.up.sql:6", "PRAGMA foreign_keys does nothing inside a transaction", "ON DELETE CASCADE", "migrate:no-transaction")),
+		onlyOn("sqlite", "a SQLite pragma", source("PRAGMA journal_mode in a transactional script", with("0002_wal.up.sql", "PRAGMA journal_mode = WAL;\n", "0002_wal.down.sql", ""),
+			"0002_wal.up.sql:1", "PRAGMA journal_mode does nothing inside a transaction", "migrate:no-transaction")),
 		// Cut at the ';' inside the parentheses, the rule's first half
 		// failed after b and lg were created.
 		onlyOn("postgres", "CREATE RULE is PostgreSQL's", valid("semicolons inside parentheses", with("0002_r.up.sql", "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\nCREATE TABLE lg (id INTEGER);\nCREATE RULE r AS ON INSERT TO b DO ALSO (INSERT INTO lg VALUES (1); INSERT INTO lg VALUES (2));\n", "0002_r.down.sql", "DROP TABLE lg CASCADE;\nDROP TABLE b CASCADE;\n"), 1, 2)),
+		// The state and history rows were written as the script's role,
+		// which may not: in a transaction version 2 was refused (exit 4,
+		// "permission denied"); outside one, b stayed, version 2 stayed
+		// running and its failure went unrecorded.
+		onlyOn("postgres", "SET ROLE is PostgreSQL's here", withSetup(scriptRole, valid("SET ROLE in a script", with("0002_b.up.sql", "SET ROLE {role};\nCREATE TABLE b (id INTEGER);\n", "0002_b.down.sql", "DROP TABLE b;\n",
+			"0003_c.up.sql", "-- migrate:no-transaction\nSET ROLE {role};\nCREATE TABLE c (id INTEGER);\n", "0003_c.down.sql", "DROP TABLE c;\n"), 1, 2, 3))),
+		// Version 3 read the temporary table version 2 left on the
+		// session, and failed when run on its own.
+		{name: "temporary table left by a script", args: []string{"up"}, code: 1, want: []string{"0003_c.up.sql:1", "stage"},
+			files: with("0002_b.up.sql", "CREATE TEMPORARY TABLE stage (id INTEGER);\nINSERT INTO stage VALUES (1);\n", "0002_b.down.sql", "",
+				"0003_c.up.sql", "CREATE TABLE c AS SELECT id FROM stage;\n", "0003_c.down.sql", "DROP TABLE c;\n"),
+			check: func(t *testing.T, e *env) {
+				if !e.tg.transactionalDDL {
+					// Recorded as failed, with the statement: nothing of it ran.
+					e.exec(`DELETE FROM migrate_state WHERE version = 3 AND status = 'failed'`)
+				}
+				assertApplied(t, e, []int64{1, 2})
+			}},
 		// foreign_key_checks = 0 and ANSI_QUOTES left by a script: the next
 		// migration of the same run loaded an orphan row unchecked (and
 		// read "x" as a column), and failed when run on its own.
@@ -603,6 +685,23 @@ func badInputCases() []badCase {
 				applyFirst(t, e)
 				e.exec(`UPDATE migrate_state SET status = 'weird' WHERE version = 1`)
 			}},
+		// SQLite keeps any value in any column: status and history said
+		// "sql: Scan error on column index 4, name "applied_at": unsupported
+		// Scan, storing driver.Value type string into type *time.Time".
+		onlyOn("sqlite", "the other databases keep a column's type", badCase{name: "hand-edited time in the state", files: oneTable, args: []string{"status"}, code: 4,
+			want: []string{"migrate_state", "version 1", `applied_at "yesterday"`, "not a time", "edited by hand"},
+			setup: func(t *testing.T, e *env) {
+				applyFirst(t, e)
+				e.exec(`UPDATE migrate_state SET applied_at = 'yesterday'`)
+			},
+			check: rowsKept(`SELECT count(*) FROM migrate_state WHERE applied_at = 'yesterday'`, `SELECT count(*) FROM migrate_history`)}),
+		onlyOn("sqlite", "the other databases keep a column's type", badCase{name: "hand-edited flag in the history", files: oneTable, args: []string{"history"}, code: 4,
+			want: []string{"migrate_history", "id 1", `success "maybe"`, "not true or false", "edited by hand"},
+			setup: func(t *testing.T, e *env) {
+				applyFirst(t, e)
+				e.exec(`UPDATE migrate_history SET success = 'maybe'`)
+			},
+			check: rowsKept(`SELECT count(*) FROM migrate_state`, `SELECT count(*) FROM migrate_history WHERE success = 'maybe'`)}),
 		{name: "changed applied file", files: with("0002_b.up.sql", "CREATE TABLE b (id INTEGER);", "0002_b.down.sql", "DROP TABLE b;"),
 			args: []string{"up"}, code: 6, want: []string{"0001_a.up.sql changed after it was applied"},
 			setup: func(t *testing.T, e *env) {
@@ -640,6 +739,12 @@ func badInputCases() []badCase {
 		// Read as version 1: at version 5, "one forward" rolled back four.
 		usage("goto with a sign", []string{"goto", "+1"}, "goto: V", `"+1"`, "not a step", "up N or down N"),
 		usage("down with a sign", []string{"down", "+1"}, "down: N", `"+1"`),
+		// Read as goto 0: everything was rolled back.
+		func() badCase {
+			c := usage("goto minus zero", []string{"goto", "-0"}, "goto: V", `"-0"`, "without a sign")
+			c.setup = applyFirst
+			return c
+		}(),
 		usage("negative lock timeout", []string{"--lock-timeout", "-5s", "up"}, "--lock-timeout must not be negative"),
 		usage("goto an unknown version", []string{"goto", "99"}, "goto 99", "no migration with that version"),
 		usage("baseline an unknown version", []string{"baseline", "99"}, "baseline 99", "no migration with that version"),
@@ -728,6 +833,29 @@ func badInputCases() []badCase {
 			c.setup = func(t *testing.T, e *env) { e.dir = "" }
 			return c
 		}(),
+		// --env "$UNSET" chose no environment: the rollback ran on
+		// --database (or DATABASE_URL), out of reach of the environment's
+		// production policy.
+		func() badCase {
+			c := usage("empty --env", []string{"--env", "", "down"}, "--env (or MIGRATE_ENV) is empty")
+			c.setup = applyFirst
+			return c
+		}(),
+		// Read as no --schema: the database's default schema, unannounced.
+		usage("empty --schema", []string{"--schema", "", "up"}, "--schema is empty"),
+		usage("empty --config", []string{"--config", "", "up"}, "--config is empty"),
+		// The dialect won: the folder was linted by another database's
+		// rules, and what this one refuses went unreported.
+		func() badCase {
+			c := usage("lint with --dialect of another database", []string{"lint", "--dialect", "mysql"}, "--dialect mysql and --database", "name different dialects")
+			c.skip = func(t *testing.T, e *env) string {
+				if e.tg.name == "mysql" {
+					return "--dialect mysql is this database's"
+				}
+				return ""
+			}
+			return c
+		}(),
 		usage("SQL in a table name", []string{"--state-table", "x; drop table y", "up"}, "--state-table", "is not allowed"),
 		usage("one name for both tables", []string{"--state-table", "mig", "--history-table", "MIG", "up"}, "--state-table, --history-table", "must have different names"),
 		// Refused by SQLite when creating it: exit 4, as if the database
@@ -759,6 +887,40 @@ func badInputCases() []badCase {
 	}
 }
 
+// withSetup returns c with setup to prepare the database or folder.
+func withSetup(setup func(*testing.T, *env), c badCase) badCase {
+	c.setup = setup
+	return c
+}
+
+// scriptRole creates a PostgreSQL role that may create tables in the test
+// database but not write migrate's, and writes its name where a script of
+// the folder says {role}.
+func scriptRole(t *testing.T, e *env) {
+	t.Helper()
+	name := strings.Replace(testdb.Name(), "migrate_t_", "migrate_role_", 1)
+	e.exec(`CREATE ROLE ` + name)
+	t.Cleanup(func() {
+		_, _ = e.db().Exec(`DROP OWNED BY ` + name)
+		_, _ = e.db().Exec(`DROP ROLE IF EXISTS ` + name)
+	})
+	e.exec(`GRANT USAGE, CREATE ON SCHEMA public TO ` + name)
+	entries, err := os.ReadDir(e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range entries {
+		path := filepath.Join(e.dir, en.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(b), "{role}", name)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // sqliteFileName is a SQLite URL (made by url) naming a file in a folder of
 // its own, which the command must refuse (exit 2) leaving that folder empty.
 func sqliteFileName(name string, url func(dir string) string, want ...string) badCase {
@@ -774,6 +936,20 @@ func sqliteFileName(name string, url func(dir string) string, want ...string) ba
 				t.Fatalf("the refused URL left %v behind", entries)
 			}
 		}}
+}
+
+// rowsKept checks, where migrate cannot read its own tables to compare
+// them, that each query still counts one row.
+func rowsKept(queries ...string) func(*testing.T, *env) {
+	return func(t *testing.T, e *env) {
+		t.Helper()
+		for _, q := range queries {
+			var n int
+			if err := e.db().QueryRow(q).Scan(&n); err != nil || n != 1 {
+				t.Fatalf("%s: %d row(s), %v; want 1", q, n, err)
+			}
+		}
+	}
 }
 
 // assertFolder checks that the migration folder holds exactly the files named.

@@ -30,13 +30,14 @@ func TestPostgresConcurrentIndexRace(t *testing.T) {
 	if got := directions(e.history()); got != "up1 up2" {
 		t.Fatalf("history %s", got)
 	}
-	// Inside a transaction PostgreSQL refuses it, and the error says so.
+	// Inside a transaction PostgreSQL refuses it, so migrate refuses the
+	// script before anything runs, and says so.
 	e2 := newEnv(t, tg, writeFiles(t, map[string]string{
 		"0001_t.up.sql":   "CREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY t_id_idx ON t (id);\n",
 		"0001_t.down.sql": "DROP TABLE t;\n",
 	}))
 	out, code := e2.cli("up")
-	if code != 1 || !strings.Contains(out, "cannot run inside a transaction block") || !strings.Contains(out, "0001_t.up.sql:2") {
+	if code != 3 || !strings.Contains(out, "cannot run inside a transaction") || !strings.Contains(out, "0001_t.up.sql:2") || !strings.Contains(out, "nothing was run") {
 		t.Fatalf("CIC in a transaction: exit %d\n%s", code, out)
 	}
 }

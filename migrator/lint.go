@@ -366,6 +366,25 @@ func topLevelIndex(s []token, from int, words ...string) int {
 	return -1
 }
 
+// afterOptions is i advanced past a parenthesised option list there, as in
+// REINDEX (VERBOSE) SCHEMA s.
+func afterOptions(s []token, i int) int {
+	if i >= len(s) || s[i].kind != punctToken || s[i].text != "(" {
+		return i
+	}
+	for depth := 0; i < len(s); i++ {
+		switch {
+		case s[i].kind == punctToken && s[i].text == "(":
+			depth++
+		case s[i].kind == punctToken && s[i].text == ")":
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return i
+}
+
 // clauses cuts s at commas outside parentheses.
 func clauses(s []token) [][]token {
 	var out [][]token
@@ -428,9 +447,22 @@ func (l *linter) statement(s []token) {
 		l.create(s)
 	case "VACUUM":
 		l.nonTransactional(s[0], "VACUUM", "postgres", "sqlite")
+	case "PRAGMA":
+		l.pragma(s)
 	case "REINDEX":
 		if t, ok := topLevel(s, "CONCURRENTLY"); ok {
 			l.nonTransactional(t, "REINDEX CONCURRENTLY", "postgres")
+		} else if kind := word(s, afterOptions(s, 1)); kind == "SCHEMA" || kind == "DATABASE" || kind == "SYSTEM" {
+			l.nonTransactional(s[0], "REINDEX "+kind, "postgres")
+		}
+	case "CLUSTER":
+		// Without a table it reclusters every table it did before.
+		if i := skipWords(s, afterOptions(s, 1), "VERBOSE"); i >= len(s) {
+			l.nonTransactional(s[0], "CLUSTER without a table", "postgres")
+		}
+	case "DISCARD":
+		if word(s, 1) == "ALL" {
+			l.nonTransactional(s[0], "DISCARD ALL", "postgres")
 		}
 	case "WITH":
 		// The statement after the common table expressions decides.
@@ -491,9 +523,17 @@ func (l *linter) alter(s []token) {
 		return
 	case "DATABASE":
 		l.nonTransactional(s[0], "ALTER DATABASE", "sqlserver")
+		if _, ok := topLevel(s, "TABLESPACE"); ok {
+			l.nonTransactional(s[0], "ALTER DATABASE ... SET TABLESPACE", "postgres")
+		}
 		return
 	default:
 		return
+	}
+	if _, ok := topLevel(s, "DETACH"); ok {
+		if t, ok := topLevel(s, "CONCURRENTLY"); ok {
+			l.nonTransactional(t, "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY", "postgres")
+		}
 	}
 	table, i := name(s, skipWords(s, 2, "IF", "EXISTS", "ONLY"))
 	if table == "" {
@@ -584,13 +624,44 @@ func (l *linter) create(s []token) {
 // nonTransactional reports what, which the named databases refuse inside
 // a transaction, unless the script runs outside one.
 func (l *linter) nonTransactional(at token, what string, databases ...string) {
+	l.notInTransaction(at, what+" cannot run inside a transaction: add \"-- migrate:no-transaction\" to this script (and keep the statement alone in its migration)", databases...)
+}
+
+// notInTransaction reports msg, saying why the statement at at cannot do
+// its work inside a transaction on the named databases and the way out,
+// unless the script runs outside one.
+func (l *linter) notInTransaction(at token, msg string, databases ...string) {
 	if l.script.NoTransaction {
 		return
 	}
 	for _, db := range databases {
 		if db == l.d.Name {
-			l.add(at, RuleNonTransactional, SeverityError, "", "", fmt.Sprintf("%s cannot run inside a transaction: add \"-- migrate:no-transaction\" to this script (and keep the statement alone in its migration)", what))
+			l.add(at, RuleNonTransactional, SeverityError, "", "", msg)
 			return
 		}
+	}
+}
+
+const runOutside = ": add \"-- migrate:no-transaction\" to this script"
+
+// pragma reports SQLite settings that a transaction keeps from changing.
+// Only a setting is read: "PRAGMA foreign_keys" alone asks, and is fine.
+func (l *linter) pragma(s []token) {
+	p, i := name(s, 1)
+	if i >= len(s) || s[i].kind != punctToken || s[i].text != "=" && s[i].text != "(" {
+		return
+	}
+	if dot := strings.LastIndexByte(p, '.'); dot >= 0 {
+		p = p[dot+1:] // main.journal_mode
+	}
+	switch strings.ToLower(p) {
+	case "foreign_keys":
+		// The 12-step table rebuild turns them off first: left on, its
+		// DROP TABLE deletes the child rows ON DELETE CASCADE.
+		l.notInTransaction(s[0], "PRAGMA foreign_keys does nothing inside a transaction, where SQLite ignores it without an error (left on, a table rebuild's DROP TABLE deletes the child rows ON DELETE CASCADE)"+runOutside, "sqlite")
+	case "journal_mode":
+		l.notInTransaction(s[0], "PRAGMA journal_mode does nothing inside a transaction, where SQLite keeps the old mode without an error"+runOutside, "sqlite")
+	case "synchronous":
+		l.nonTransactional(s[0], "PRAGMA synchronous", "sqlite")
 	}
 }

@@ -91,6 +91,15 @@ var lintCases = []lintCase{
 	{name: "vacuum on sqlite", dialect: "sqlite",
 		up: "VACUUM;\n", down: "SELECT 1;\n",
 		want: []string{"up:1:non-transactional-statement-in-transaction:error"}},
+	// SQLite ignores them inside a transaction without an error; asking
+	// for a value is fine, and on other databases they mean nothing here.
+	{name: "sqlite settings a transaction keeps", dialect: "sqlite",
+		up: "PRAGMA foreign_keys = OFF;\nPRAGMA main.journal_mode=WAL;\nPRAGMA synchronous(0);\nPRAGMA foreign_keys;\nPRAGMA defer_foreign_keys = ON;\n", down: "-- migrate:no-transaction\nPRAGMA foreign_keys = OFF;\n",
+		want: []string{"up:1:non-transactional-statement-in-transaction:error", "up:2:non-transactional-statement-in-transaction:error", "up:3:non-transactional-statement-in-transaction:error"}},
+	{name: "more that postgres refuses in a transaction", dialect: "postgres",
+		up:   "DISCARD ALL;\nREINDEX (VERBOSE) SCHEMA public;\nREINDEX DATABASE d;\nCLUSTER;\nCLUSTER VERBOSE;\nALTER TABLE pt DETACH PARTITION pt1 CONCURRENTLY;\nALTER DATABASE d SET TABLESPACE t;\n",
+		down: "DISCARD PLANS;\nREINDEX TABLE t;\nREINDEX INDEX database_idx;\nCLUSTER t USING t_pkey;\nALTER TABLE pt DETACH PARTITION pt1;\nALTER DATABASE d SET work_mem = '8MB';\n",
+		want: []string{"up:1:non-transactional-statement-in-transaction:error", "up:2:non-transactional-statement-in-transaction:error", "up:3:non-transactional-statement-in-transaction:error", "up:4:non-transactional-statement-in-transaction:error", "up:5:non-transactional-statement-in-transaction:error", "up:6:non-transactional-statement-in-transaction:error", "up:7:non-transactional-statement-in-transaction:error"}},
 	{name: "enum value and database", dialect: "postgres",
 		up: "ALTER TYPE mood ADD VALUE 'meh';\nCREATE DATABASE reports;\n", down: "SELECT 1;\n",
 		want: []string{"up:1:non-transactional-statement-in-transaction:warning", "up:2:non-transactional-statement-in-transaction:error"}},

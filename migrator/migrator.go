@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -461,7 +462,13 @@ func (m *Migrator) checkScripts() error {
 				continue
 			}
 			problems = append(problems, m.hiddenDirectives(s)...)
-			if s.NoTransaction || !transactionalDDL(m.driver) {
+			if !transactionalDDL(m.driver) {
+				continue
+			}
+			if s.NoTransaction {
+				if what, line := m.unendedTransaction(stmts); what != "" {
+					problems = append(problems, Problem{File: s.Path, Line: line, Msg: fmt.Sprintf("%s opens a transaction that the script never ends: migrate would record the migration inside it, where a failure cannot be recorded and the end of the run loses or keeps it by chance; end it with COMMIT before the script ends", what)})
+				}
 				continue
 			}
 			for _, st := range stmts {
@@ -469,12 +476,44 @@ func (m *Migrator) checkScripts() error {
 					problems = append(problems, Problem{File: s.Path, Line: st.Line, Msg: fmt.Sprintf("%s in a script that migrate runs in a transaction: the migration would no longer commit or roll back together with its state and history rows (a failure after it would leave it half-applied and unrecorded); remove it, or mark the script \"-- migrate:no-transaction\"", what)})
 				}
 			}
+			problems = append(problems, m.refusedInTransaction(mig, s)...)
 		}
 	}
 	if len(problems) == 0 {
 		return nil
 	}
 	return &SourceError{Dir: filepath.Dir(problems[0].File), Problems: problems}
+}
+
+// notInTransactionRE matches a word that every statement lint knows to be
+// refused (or ignored) inside a transaction holds; lint tokenizes a whole
+// script, so only scripts that hold one are read by it on every run.
+var notInTransactionRE = regexp.MustCompile(`(?i)\b(CONCURRENTLY|VACUUM|DATABASE|TABLESPACE|SYSTEM|PRAGMA|SCHEMA|CLUSTER|DISCARD)\b`)
+
+// refusedInTransaction reports the statements of s, a script migrate runs
+// in a transaction, that the database refuses there (CREATE INDEX
+// CONCURRENTLY, VACUUM) or silently ignores (SQLite's PRAGMA foreign_keys):
+// lint's rule, applied before the lock. The refusals failed mid-run, after
+// the migrations before them had been applied; the ignored ones ran as if
+// obeyed. A lint:ignore comment does not silence it: the server would not
+// obey it either. Large scripts are streamed and not checked here.
+func (m *Migrator) refusedInTransaction(mig *Migration, s *Script) []Problem {
+	ld, ok := m.driver.(LintDialecter)
+	if !ok || s.Large() || !notInTransactionRE.MatchString(s.SQL) {
+		return nil
+	}
+	dir := Up
+	if s != &mig.Up {
+		dir = Down
+	}
+	found, _ := lintScript(mig, s, dir, ld.LintDialect(), false)
+	var problems []Problem
+	for _, f := range found {
+		if f.Rule == RuleNonTransactional && f.Severity == SeverityError {
+			problems = append(problems, Problem{File: f.File, Line: f.Line, Msg: f.Message})
+		}
+	}
+	return problems
 }
 
 // hiddenDirectives reports directive lines of s that the server reads as
@@ -568,9 +607,37 @@ func (m *Migrator) checkLargeScripts(ctx context.Context) error {
 	return nil
 }
 
+// unendedTransaction returns the statement, and its line, that opens a
+// transaction the script (one run outside migrate's transaction) leaves
+// open at its end, or "". On SQLite a SAVEPOINT outside a transaction opens
+// one too, ended by the RELEASE of that savepoint.
+func (m *Migrator) unendedTransaction(stmts []sqlsplit.Statement) (string, int) {
+	savepoints := false
+	if ld, ok := m.driver.(LintDialecter); ok {
+		savepoints = ld.LintDialect().Name == "sqlite"
+	}
+	open, line, savepoint := "", 0, ""
+	for _, st := range stmts {
+		words := strings.Fields(strings.TrimRight(st.Text, "; \t\r\n"))
+		switch what := transactionControl(st.Text); {
+		case what == "BEGIN" || what == "START TRANSACTION":
+			if open == "" {
+				open, line, savepoint = what, st.Line, ""
+			}
+		case what != "":
+			open = ""
+		case savepoints && len(words) == 2 && strings.EqualFold(words[0], "SAVEPOINT") && open == "":
+			open, line, savepoint = "SAVEPOINT "+words[1], st.Line, words[1]
+		case savepoint != "" && len(words) >= 2 && strings.EqualFold(words[0], "RELEASE") && strings.EqualFold(words[len(words)-1], savepoint):
+			open = ""
+		}
+	}
+	return open, line
+}
+
 // transactionControl returns the leading words of a statement that begins,
 // commits or rolls back a transaction (BEGIN, COMMIT, END, ROLLBACK, ABORT,
-// START TRANSACTION), or "". A rollback to a savepoint, and BEGIN opening a
+// START TRANSACTION, PREPARE TRANSACTION), or "". A rollback to a savepoint, and BEGIN opening a
 // T-SQL block, are not: they leave the enclosing transaction alone.
 func transactionControl(stmt string) string {
 	// The first three words are all it reads: a data migration's statement
@@ -615,6 +682,12 @@ func transactionControl(stmt string) string {
 	case "START":
 		if next(1) == "TRANSACTION" {
 			return "START TRANSACTION"
+		}
+	case "PREPARE":
+		// PostgreSQL's two-phase commit: it ends the transaction, which
+		// then waits, detached, for COMMIT PREPARED from anyone.
+		if next(1) == "TRANSACTION" {
+			return "PREPARE TRANSACTION"
 		}
 	case "BEGIN":
 		switch next(1) {

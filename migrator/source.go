@@ -289,6 +289,11 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") || !strings.HasSuffix(strings.ToLower(name), ".sql") {
+			// "0002_b.up.sql " (a space typed into a rename) does not end
+			// in .sql: skipped, the migration never ran, without a word.
+			if trimmed := strings.TrimRightFunc(name, unicode.IsSpace); trimmed != name && !strings.HasPrefix(name, ".") && strings.HasSuffix(strings.ToLower(trimmed), ".sql") {
+				problems = append(problems, Problem{File: name, Msg: fmt.Sprintf("file name %q ends in white space after .sql, so it would be skipped as not a migration; rename it %q", name, trimmed)})
+			}
 			continue
 		}
 		digits, label, direction, ok := parseFileName(name)

@@ -19,6 +19,8 @@ func TestTransactionControl(t *testing.T) {
 		"ROLLBACK TRANSACTION sp1":           "", // T-SQL savepoint
 		"START TRANSACTION":                  "START TRANSACTION",
 		"START REPLICA":                      "",
+		"PREPARE TRANSACTION 'm1'":           "PREPARE TRANSACTION",
+		"PREPARE q (int) AS SELECT $1":       "",
 		"BEGIN":                              "BEGIN",
 		"BEGIN IMMEDIATE TRANSACTION":        "BEGIN",
 		"BEGIN ISOLATION LEVEL SERIALIZABLE": "BEGIN",

@@ -195,8 +195,9 @@ func argInt(c *cli.Context, what string, def int64) (int64, error) {
 		return def, nil
 	case 1:
 		// ParseInt takes a "+", and "goto +1" (one step forward, to its
-		// writer) went to version 1, rolling back everything after it.
-		if arg := c.Args().First(); strings.HasPrefix(arg, "+") {
+		// writer) went to version 1, rolling back everything after it;
+		// and "-0", which "goto -0" read as 0, rolling back everything.
+		if arg := c.Args().First(); strings.HasPrefix(arg, "+") || strings.HasPrefix(arg, "-") && strings.Trim(arg[1:], "0") == "" && len(arg) > 1 {
 			hint := ""
 			if what == "V" {
 				hint = ": V is a version number, not a step (to move N steps, use up N or down N)"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -59,6 +60,19 @@ func applyEnvironment(c *cli.Context) error {
 	// reported as a folder named "" that does not exist.
 	if c.IsSet("dir") && c.String("dir") == "" {
 		return usagef("--dir (or MIGRATE_DIR) is empty: name the migration folder, or leave both unset for ./migrations")
+	}
+	// An empty --env (or MIGRATE_ENV) selected no environment: the run went
+	// to DATABASE_URL with no environment's rollback policy; an empty
+	// --config or --schema was the default one, unannounced.
+	for _, f := range []struct{ flag, means string }{
+		{"env (or MIGRATE_ENV)", "name an environment of the config file, or leave both unset"},
+		{"config", "name the config file, or leave it out for " + migrator.DefaultConfigFiles[0]},
+		{"schema", "name the schema, or leave it out for the database's default"},
+	} {
+		name, _, _ := strings.Cut(f.flag, " ")
+		if c.IsSet(name) && c.String(name) == "" {
+			return usagef("--%s is empty: %s (was it written from a variable that is not set?)", f.flag, f.means)
+		}
 	}
 	name := c.String("env")
 	path, err := migrator.FindProjectConfig(c.String("config"))

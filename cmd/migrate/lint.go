@@ -45,6 +45,13 @@ func cmdLint(c *cli.Context) error {
 	if err != nil {
 		return usagef("lint: %v", err)
 	}
+	// Both given, the dialect won without a word: a SQLite folder linted
+	// as PostgreSQL misses what SQLite refuses in a transaction.
+	if c.String("dialect") != "" && explicit(c, "database", "DATABASE_URL") {
+		if byURL, err := migrator.DialectForURL(c.String("database")); err == nil && byURL.Name != d.Name {
+			return usagef("lint: --dialect %s and --database (a %s URL) name different dialects; give one of them", c.String("dialect"), byURL.Name)
+		}
+	}
 	src, err := loadFolder(c, migrator.LoadOptions{})
 	if err != nil {
 		return err

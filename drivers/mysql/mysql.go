@@ -184,6 +184,7 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 			// tables in another database, or loaded rows unchecked,
 			// though it ran as written on its own.
 			ResetSession: []string{`USE ` + quote(c.DBName), restoreSession},
+			Leftovers:    temporaryTables,
 			ErrorLine:    errorLine,
 		},
 		StateTable:   qualified(cfg.StateTable),
@@ -192,6 +193,21 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 		HistoryName:  cfg.HistoryTable,
 	}
 	return d, nil
+}
+
+// createTemporaryRE finds the table a CREATE TEMPORARY TABLE makes.
+var createTemporaryRE = regexp.MustCompile("(?is)^\\s*CREATE\\s+TEMPORARY\\s+TABLE\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?((?:`[^`]+`|[^\\s(`.]+)(?:\\.(?:`[^`]+`|[^\\s(`.]+))?)")
+
+// temporaryTables drops the temporary table stmt creates, before the next
+// migration: it stayed on the run's one session, where the next migration
+// of the same up could read it, and failed when run on its own. MySQL
+// lists a session's temporary tables nowhere a query can read them, and
+// resetting the connection would also release migrate's lock.
+func temporaryTables(stmt string) []string {
+	if m := createTemporaryRE.FindStringSubmatch(stmt); m != nil {
+		return []string{"DROP TEMPORARY TABLE IF EXISTS " + m[1]}
+	}
+	return nil
 }
 
 // Server errors about system variables, which is what URL parameters the

@@ -284,3 +284,19 @@ func TestUseDoesNotOutliveItsMigration(t *testing.T) {
 		}
 	}
 }
+
+func TestTemporaryTables(t *testing.T) {
+	for stmt, want := range map[string]string{
+		"CREATE TEMPORARY TABLE stage (id INT)":                 "DROP TEMPORARY TABLE IF EXISTS stage",
+		"create temporary table if not exists `a b`(id int)":    "DROP TEMPORARY TABLE IF EXISTS `a b`",
+		"CREATE TEMPORARY TABLE db.stage LIKE t":                "DROP TEMPORARY TABLE IF EXISTS db.stage",
+		"CREATE\n  TEMPORARY TABLE `db`.`s` AS SELECT 1":        "DROP TEMPORARY TABLE IF EXISTS `db`.`s`",
+		"CREATE TABLE stage (id INT)":                           "",
+		"INSERT INTO t VALUES ('CREATE TEMPORARY TABLE x (a)')": "",
+	} {
+		got := strings.Join(temporaryTables(stmt), "; ")
+		if got != want {
+			t.Errorf("temporaryTables(%q) = %q, want %q", stmt, got, want)
+		}
+	}
+}

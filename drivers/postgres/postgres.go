@@ -183,9 +183,11 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 				err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualified(name)).Scan(&ok)
 				return ok, err
 			},
-			CurrentUser:  `SELECT current_user`,
-			ErrorLine:    errorLine,
-			ResetSession: resetSession,
+			CurrentUser:        `SELECT current_user`,
+			ErrorLine:          errorLine,
+			ResetSession:       resetSession,
+			AbandonTransaction: "ROLLBACK",
+			OwnSession:         ownSession,
 		},
 		StateTable:   qualified(cfg.StateTable),
 		HistoryTable: qualified(cfg.HistoryTable),
@@ -201,8 +203,16 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 // migration on the run's one session, so the next migration's tables went
 // to another schema, or ran as another role, only when both ran in the
 // same `up`. RESET ALL returns to the URL's settings; it leaves the role
-// alone, which SET SESSION AUTHORIZATION DEFAULT resets.
-var resetSession = []string{`SET SESSION AUTHORIZATION DEFAULT`, `RESET ALL`}
+// alone, which SET SESSION AUTHORIZATION DEFAULT resets. DISCARD TEMP drops
+// the temporary tables a script made: the next migration of the same run
+// could read them, and failed when run on its own.
+var resetSession = []string{ownSession, `RESET ALL`, `DISCARD TEMP`}
+
+// ownSession is the part of resetSession that also runs before each
+// migration's bookkeeping, in its transaction: a script's SET ROLE to a
+// role that may not write migrate's tables made that bookkeeping fail.
+// RESET ALL waits until after it, as it would clear migrate.step_start.
+const ownSession = `SET SESSION AUTHORIZATION DEFAULT`
 
 // startupParameter explains the server refusing a URL parameter: pgx
 // sends every parameter it does not know to the server as a setting, so a

@@ -128,6 +128,7 @@ func (d *Driver) batch(steps []*migrator.Step) *batch {
 			}
 		}
 		state, history := d.bookkeeping(st)
+		b.add(piece{step: st, stmt: -1, text: ownSession})
 		for _, q := range state {
 			b.add(piece{step: st, stmt: -1, text: q})
 		}

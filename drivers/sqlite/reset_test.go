@@ -34,11 +34,12 @@ func TestSettingsDoNotOutliveTheirMigration(t *testing.T) {
 	}
 	read := "CREATE TABLE seen AS SELECT " + strings.Join(exprs, ", ") + ";\n"
 	for _, inTx := range []bool{false, true} {
-		directive := ""
+		set := "PRAGMA ignore_check_constraints = ON;\nPRAGMA recursive_triggers = ON;\nPRAGMA legacy_alter_table = ON;\nPRAGMA reverse_unordered_selects = ON;\nPRAGMA busy_timeout = 1;\nPRAGMA case_sensitive_like = ON;\n"
 		if !inTx {
-			directive = "-- migrate:no-transaction\n"
+			// In a transaction SQLite ignores PRAGMA foreign_keys, and
+			// migrate refuses a script that sets it there.
+			set = "-- migrate:no-transaction\nPRAGMA foreign_keys = OFF;\n" + set
 		}
-		set := directive + "PRAGMA foreign_keys = OFF;\nPRAGMA ignore_check_constraints = ON;\nPRAGMA recursive_triggers = ON;\nPRAGMA legacy_alter_table = ON;\nPRAGMA reverse_unordered_selects = ON;\nPRAGMA busy_timeout = 1;\nPRAGMA case_sensitive_like = ON;\n"
 		ctx := context.Background()
 		db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
 		drv, err := migrator.Open(ctx, db, migrator.Config{})

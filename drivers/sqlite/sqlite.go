@@ -181,7 +181,9 @@ func Open(ctx context.Context, cfg migrator.Config) (migrator.Driver, error) {
 				err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, name).Scan(&n)
 				return n > 0, err
 			},
-			ResetSession: resetSession,
+			ResetSession:       resetSession,
+			ResetQueries:       resetTemporary,
+			AbandonTransaction: "ROLLBACK",
 			BoolValue: func(b bool) any {
 				if b {
 					return 1
@@ -215,6 +217,12 @@ const busyTimeout = "10000"
 // foreign_keys only takes outside a transaction, which is where sqlstore
 // runs the first reset of a migration.
 var resetSession = []string{`PRAGMA foreign_keys = ON; PRAGMA ignore_check_constraints = OFF; PRAGMA recursive_triggers = OFF; PRAGMA legacy_alter_table = OFF; PRAGMA reverse_unordered_selects = OFF; PRAGMA case_sensitive_like = OFF; PRAGMA busy_timeout = ` + busyTimeout}
+
+// resetTemporary drops the temporary triggers, views and tables a script
+// left on its connection, for the same reason: the next migration of the
+// same up could read them, or fire them, and failed or ran otherwise on
+// its own.
+var resetTemporary = []string{`SELECT 'DROP ' || type || ' IF EXISTS temp."' || replace(name, '"', '""') || '"' FROM temp.sqlite_schema WHERE type IN ('trigger', 'view', 'table') ORDER BY type = 'table', type = 'view'`}
 
 var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 

@@ -11,6 +11,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -45,6 +47,29 @@ type Dialect struct {
 	// migration then runs the same whether the one before it ran in this
 	// run or in an earlier one.
 	ResetSession []string
+	// ResetQueries return, one per row, more statements that reset runs
+	// after ResetSession: those that depend on what the script left, such
+	// as SQLite's DROP of each temporary table.
+	ResetQueries []string
+	// Leftovers returns statements that undo what stmt leaves on its
+	// session beyond its migration where no catalogue lists it (MySQL's
+	// temporary tables); reset runs them before the next migration.
+	Leftovers func(stmt string) []string
+	// AbandonTransaction ends, without committing it, a transaction that
+	// a no-transaction script opened itself and failed inside, before the
+	// failure is recorded on the same session: there the record failed
+	// ("current transaction is aborted", "cannot start a transaction
+	// within a transaction") and the version stayed running, unexplained.
+	// Its error, when no transaction is open, is ignored. Empty where DDL
+	// commits the script's transaction anyway (MySQL).
+	AbandonTransaction string
+	// OwnSession gives the session back to the URL's user (PostgreSQL's
+	// SET SESSION AUTHORIZATION DEFAULT) before migrate writes state and
+	// history on it: a script's SET ROLE to a role without rights on
+	// migrate's tables made those writes fail, and outside a transaction
+	// the version stayed running, its changes in place, with no failure
+	// recorded.
+	OwnSession string
 }
 
 // Store keeps state and history in two tables reached through db.
@@ -60,6 +85,9 @@ type Store struct {
 	// session is the connection holding the migration lock, while it is
 	// held (see LockSession): every write goes through it.
 	session atomic.Pointer[sql.Conn]
+	// leftovers are what Dialect.Leftovers returned for the statements
+	// run since the last reset.
+	leftovers []string
 }
 
 // SessionLock is a database lock that belongs to one session (a
@@ -376,8 +404,9 @@ func (s *Store) State(ctx context.Context) ([]migrator.StateRow, error) {
 		var status string
 		var errText sql.NullString
 		var failed sql.NullInt64
-		if err := rows.Scan(&r.Version, &r.Name, &r.Checksum, &status, &r.AppliedAt, &failed, &errText); err != nil {
-			return nil, err
+		dest := []any{&r.Version, &r.Name, &r.Checksum, &status, &r.AppliedAt, &failed, &errText}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, unreadable(rows, s.StateTable, stateColumns, dest, 0, err)
 		}
 		r.Status = migrator.Status(status)
 		r.FailedStatement = int(failed.Int64)
@@ -409,8 +438,9 @@ func (s *Store) History(ctx context.Context) ([]migrator.HistoryRow, error) {
 		var dir string
 		var ms float64
 		var errText sql.NullString
-		if err := rows.Scan(&h.ID, &h.Version, &h.Name, &dir, &h.Checksum, &h.StartedAt, &ms, &h.Success, &errText, &h.DBUser, &h.OSUser, &h.Host, &h.ToolVersion); err != nil {
-			return nil, err
+		dest := []any{&h.ID, &h.Version, &h.Name, &dir, &h.Checksum, &h.StartedAt, &ms, &h.Success, &errText, &h.DBUser, &h.OSUser, &h.Host, &h.ToolVersion}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, unreadable(rows, s.HistoryTable, historyColumns, dest, 0, err)
 		}
 		h.Direction = migrator.Direction(dir)
 		h.Duration = time.Duration(ms * float64(time.Millisecond))
@@ -418,6 +448,63 @@ func (s *Store) History(ctx context.Context) ([]migrator.HistoryRow, error) {
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// unreadable explains err, Scan's refusal of the current row of table into
+// dest: a value that is not of its column's kind. migrate never writes one,
+// but SQLite keeps any value in any column, so a hand edit ("yesterday" in
+// applied_at) got database/sql's words instead of the row and column. The
+// column is found by scanning the row again with one real destination at a
+// time; key is the index of the column that names the row.
+func unreadable(rows *sql.Rows, table, columns string, dest []any, key int, err error) error {
+	names := strings.Split(columns, ", ")
+	raw := make([]any, len(dest))
+	probe := make([]any, len(dest))
+	for i := range raw {
+		probe[i] = &raw[i]
+	}
+	if rows.Scan(probe...) != nil || len(names) != len(dest) {
+		return fmt.Errorf("reading %s: %w", table, err)
+	}
+	for i := range dest {
+		probe[i] = dest[i]
+		bad := rows.Scan(probe...) != nil
+		probe[i] = &raw[i]
+		if bad {
+			return fmt.Errorf("%s: the row with %s %s has %s %s, which is not %s: migrate never writes that, so the row was edited by hand; put back the value migrate wrote",
+				table, names[key], rawValue(raw[key]), names[i], rawValue(raw[i]), kindOf(dest[i]))
+		}
+	}
+	return fmt.Errorf("reading %s: %w", table, err)
+}
+
+func rawValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case []byte:
+		return strconv.Quote(string(v))
+	case string:
+		return strconv.Quote(v)
+	}
+	return fmt.Sprint(v)
+}
+
+// kindOf says in words what a Scan destination holds.
+func kindOf(dest any) string {
+	switch dest.(type) {
+	case *time.Time:
+		return "a time"
+	case *int64, *int, *sql.NullInt64:
+		return "a whole number"
+	case *float64:
+		return "a number"
+	case *bool:
+		return "true or false"
+	case *string:
+		return "text"
+	}
+	return "of its column's kind"
 }
 
 // execer is the part of *sql.Tx and *sql.Conn that bookkeeping needs.
@@ -532,6 +619,13 @@ func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
 			return err
 		}
 		if err := s.runStep(ctx, conn, st); err != nil {
+			// The failure is recorded next, on this session; what cannot
+			// be undone here shows in that record's own error.
+			for _, q := range []string{s.Dialect.AbandonTransaction, s.Dialect.OwnSession} {
+				if q != "" && ctx.Err() == nil {
+					_, _ = conn.ExecContext(ctx, q)
+				}
+			}
 			return err
 		}
 	}
@@ -542,17 +636,57 @@ func (s *Store) runEach(ctx context.Context, steps []*migrator.Step) error {
 // its bookkeeping: outside a transaction a failure there would be blamed
 // on a version already recorded.
 func (s *Store) reset(ctx context.Context, ex execer, st *migrator.Step) error {
-	for _, q := range s.Dialect.ResetSession {
+	stmts := s.Dialect.ResetSession
+	if len(s.Dialect.ResetQueries) > 0 {
+		more, err := resetStatements(ctx, ex.(querier), s.Dialect.ResetQueries)
+		if err != nil {
+			return fmt.Errorf("version %d: reading what to reset before it: %w", st.Migration.Version, err)
+		}
+		stmts = append(slices.Clip(stmts), more...)
+	}
+	stmts = append(slices.Clip(stmts), s.leftovers...)
+	for _, q := range stmts {
 		if _, err := ex.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("version %d: resetting the session's settings before it (%s): %w", st.Migration.Version, q, err)
 		}
 	}
+	s.leftovers = nil
 	return nil
+}
+
+// querier is the part of *sql.Tx and *sql.Conn that ResetQueries need.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func resetStatements(ctx context.Context, q querier, queries []string) ([]string, error) {
+	var out []string
+	for _, query := range queries {
+		rows, err := q.QueryContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var stmt string
+			if err := rows.Scan(&stmt); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, stmt)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error {
 	start := time.Now()
 	err := st.Each(func(i int, stmt sqlsplit.Statement) error {
+		if s.Dialect.Leftovers != nil {
+			s.leftovers = append(s.leftovers, s.Dialect.Leftovers(stmt.Text)...)
+		}
 		for r := 0; r < max(stmt.Repeat, 1); r++ {
 			if _, err := ex.ExecContext(ctx, stmt.Text); err != nil {
 				line := 0
@@ -569,6 +703,11 @@ func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error
 	}
 	st.History.StartedAt = start
 	st.History.Duration = time.Since(start)
+	if s.Dialect.OwnSession != "" {
+		if _, err := ex.ExecContext(ctx, s.Dialect.OwnSession); err != nil {
+			return fmt.Errorf("version %d ran but its bookkeeping failed: taking the session back from the script's role (%s): %w", st.Migration.Version, s.Dialect.OwnSession, err)
+		}
+	}
 	if conn, ok := ex.(*sql.Conn); ok {
 		// Outside a migration transaction the state and history rows still
 		// commit together, so a crash cannot leave one without the other.
