@@ -176,7 +176,10 @@ type StatementError struct {
 	// Committed is true when earlier statements of the script stayed
 	// applied (the script did not run in a transaction).
 	Committed bool
-	Err       error
+	// PrevLine is the line where statement Index-1, the last one that
+	// took effect, starts; 0 when unknown.
+	PrevLine int
+	Err      error
 }
 
 func (e *StatementError) Error() string {
@@ -184,7 +187,16 @@ func (e *StatementError) Error() string {
 	if len(stmt) > 300 {
 		stmt = stmt[:300] + "..."
 	}
-	return fmt.Sprintf("%s:%d: statement %d failed: %v\n    %s", e.File, e.Line, e.Index, e.Err, strings.ReplaceAll(stmt, "\n", "\n    "))
+	// Outside a transaction the statements before it stay applied: say
+	// which was the last, so that the user knows what there is to undo.
+	after := ""
+	if e.Committed && e.Index > 1 {
+		after = fmt.Sprintf(" after statement %d took effect", e.Index-1)
+		if e.PrevLine > 0 {
+			after = fmt.Sprintf(" after statement %d (line %d) took effect", e.Index-1, e.PrevLine)
+		}
+	}
+	return fmt.Sprintf("%s:%d: statement %d failed%s: %v\n    %s", e.File, e.Line, e.Index, after, e.Err, strings.ReplaceAll(stmt, "\n", "\n    "))
 }
 
 func (e *StatementError) Unwrap() error { return e.Err }
@@ -732,10 +744,14 @@ func (s *Step) Failure(i int, st sqlsplit.Statement, err error, lineInStatement 
 	if lineInStatement > 1 {
 		line += lineInStatement - 1
 	}
-	return &StatementError{
+	se := &StatementError{
 		Version: s.Migration.Version, File: s.Script.Path, Line: line,
 		Index: i + 1, Statement: st.Text, Err: err,
 	}
+	if i > 0 && i <= len(s.Statements) {
+		se.PrevLine = s.Statements[i-1].Line
+	}
+	return se
 }
 
 // PollLock is how every driver waits for its lock: it calls try until it

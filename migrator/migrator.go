@@ -830,6 +830,8 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 				failed = s
 			}
 		}
+		// Before the error's text is recorded, which says it.
+		se.Committed = !inTx && se.Index > 1
 	}
 	entry := failed.History
 	entry.Success = false
@@ -841,7 +843,6 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 		row := StateRow{Version: failed.Migration.Version, Name: failed.Migration.Name, Checksum: failed.Migration.Up.Checksum, Status: StatusFailed, Error: err.Error()}
 		if se != nil {
 			row.FailedStatement = se.Index
-			se.Committed = se.Index > 1
 		}
 		change = StateChange{Kind: SetState, Row: row}
 	}

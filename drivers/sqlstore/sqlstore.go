@@ -552,6 +552,7 @@ func (s *Store) reset(ctx context.Context, ex execer, st *migrator.Step) error {
 
 func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error {
 	start := time.Now()
+	prevLine := 0 // a streamed script's statements are gone once run
 	err := st.Each(func(i int, stmt sqlsplit.Statement) error {
 		for r := 0; r < max(stmt.Repeat, 1); r++ {
 			if _, err := ex.ExecContext(ctx, stmt.Text); err != nil {
@@ -559,9 +560,14 @@ func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error
 				if s.Dialect.ErrorLine != nil {
 					line = s.Dialect.ErrorLine(err, stmt.Text)
 				}
-				return st.Failure(i, stmt, err, line)
+				se := st.Failure(i, stmt, err, line)
+				if se.PrevLine == 0 {
+					se.PrevLine = prevLine
+				}
+				return se
 			}
 		}
+		prevLine = stmt.Line
 		return nil
 	})
 	if err != nil {
