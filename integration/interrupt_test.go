@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -451,40 +452,50 @@ func TestBaselineCutShort(t *testing.T) {
 	})
 }
 
+// lockHeldAtGate starts a `migrate up` of three versions that takes the
+// lock and then waits inside version 2 (on the gate row the test holds, or
+// in SQLite's endless query) for as long as the test runs: the holder that
+// the scenarios about a second migrate, waiting for the lock, need.
+func lockHeldAtGate(t *testing.T, tg target) (*env, *process) {
+	t.Helper()
+	e := newEnv(t, tg, writeSmallSet(t, 3))
+	s := scheme(e.url)
+	wait := tg.script("UPDATE gate SET v = 1 WHERE id = 1")
+	if s == "sqlite" {
+		wait = tg.script(endless)
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, "0002_t0002.up.sql"), []byte(wait), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	if s != "sqlite" {
+		hold := e.holdGate(ctx)
+		t.Cleanup(func() { _ = hold.Rollback() })
+	}
+	holder := e.start("up")
+	t.Cleanup(func() { _ = holder.cmd.Process.Kill() })
+	if s == "sqlite" {
+		deadline := time.Now().Add(15 * time.Second)
+		for len(e.state()) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("version 1 never applied\n%s", holder.out.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	} else {
+		awaitWaiting(t, e.db(), holder, gateWaiters[s])
+	}
+	return e, holder
+}
+
 // TestInterruptWhileWaitingForLock interrupts a `migrate up` that polls
 // for the lock another `migrate up` holds while it waits inside version 2.
 // The waiter must exit 130 saying it was interrupted waiting for the lock,
 // and who holds it, with nothing run: not a bare "context canceled".
 func TestInterruptWhileWaitingForLock(t *testing.T) {
 	forEachTarget(t, func(t *testing.T, tg target) {
-		e := newEnv(t, tg, writeSmallSet(t, 3))
-		s := scheme(e.url)
-		wait := tg.script("UPDATE gate SET v = 1 WHERE id = 1")
-		if s == "sqlite" {
-			wait = tg.script(endless)
-		}
-		if err := os.WriteFile(filepath.Join(e.dir, "0002_t0002.up.sql"), []byte(wait), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if s != "sqlite" {
-			hold := e.holdGate(ctx)
-			defer hold.Rollback()
-		}
-		holder := e.start("up")
-		defer func() { _ = holder.cmd.Process.Kill() }()
-		if s == "sqlite" {
-			deadline := time.Now().Add(15 * time.Second)
-			for len(e.state()) == 0 {
-				if time.Now().After(deadline) {
-					t.Fatalf("version 1 never applied\n%s", holder.out.String())
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		} else {
-			awaitWaiting(t, e.db(), holder, gateWaiters[s])
-		}
+		e, holder := lockHeldAtGate(t, tg)
 		waiter := e.start("up")
 		defer func() { _ = waiter.cmd.Process.Kill() }()
 		// The waiter connects and reads the folder in milliseconds, then
@@ -505,6 +516,73 @@ func TestInterruptWhileWaitingForLock(t *testing.T) {
 		}
 		if st := e.state(); len(st) < 1 || st[0].Version != 1 || len(st) > 2 {
 			t.Fatalf("state after both were interrupted: %+v", st)
+		}
+	})
+}
+
+// sessionIDs are the server sessions on the connection's database other
+// than the connection's own, as lockSessions' kill takes them.
+var sessionIDs = map[string]string{
+	"postgres": `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+	"mysql":    `SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()`,
+}
+
+// TestWaiterCutWhileWaitingForLock ends, on the server, the sessions of a
+// `migrate up` that polls for the lock another one holds. The waiter never
+// held the lock, so it must say that nothing was run (exit 4), not leave
+// the user to wonder whether a migration was cut part-way; the holder
+// must carry on unharmed.
+func TestWaiterCutWhileWaitingForLock(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		if tg.name == "sqlite" {
+			t.Skip("SQLite's waiter polls a lock file in its own process: there is no server session to end")
+		}
+		e, holder := lockHeldAtGate(t, tg)
+		s := scheme(e.url)
+		// One connection for the test's queries beside the gate's hold, so
+		// that the sessions counted before the waiter are all the test's
+		// and the holder's.
+		e.db().SetMaxOpenConns(2)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		before, err := queryColumn[int64](ctx, e.db(), sessionIDs[s])
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiter := e.start("up")
+		defer func() { _ = waiter.cmd.Process.Kill() }()
+		time.Sleep(time.Second) // as in TestInterruptWhileWaitingForLock
+		after, err := queryColumn[int64](ctx, e.db(), sessionIDs[s])
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut := 0
+		for _, id := range after {
+			if !slices.Contains(before, id) {
+				if _, err := e.db().ExecContext(ctx, lockSessions[s].kill(id)); err != nil {
+					t.Fatalf("ending the waiter's session %d: %v", id, err)
+				}
+				cut++
+			}
+		}
+		if cut == 0 {
+			t.Fatalf("the waiter has no session to end\n%s", waiter.out.String())
+		}
+		code := waiter.wait(t, 20*time.Second)
+		out := waiter.out.String()
+		if code != 4 || !strings.Contains(out, "nothing was run") || !strings.Contains(out, "never held the lock") || strings.Contains(out, "lock was lost") {
+			t.Fatalf("waiter cut: exit %d, want 4 saying that nothing was run and that it never held the lock\n%s", code, out)
+		}
+		select {
+		case <-holder.exited:
+			t.Fatalf("the holder stopped when the waiter was cut\n%s", holder.out.String())
+		default:
+		}
+		// MySQL marks version 2 running before its first statement.
+		for _, r := range e.state() {
+			if r.Version != 1 && (r.Version != 2 || r.Status != migrator.StatusRunning || tg.transactionalDDL) {
+				t.Fatalf("state while the holder waits in version 2: %+v", e.state())
+			}
 		}
 	})
 }

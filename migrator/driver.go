@@ -763,28 +763,36 @@ func (s *Step) Failure(i int, st sqlsplit.Statement, err error, lineInStatement 
 func PollLock(ctx context.Context, timeout time.Duration, try func(context.Context) (bool, error), holder func(context.Context) string) error {
 	deadline := time.Now().Add(timeout)
 	wait := 10 * time.Millisecond
+	interrupted := func() error {
+		// Say who was waited for: holder runs after the interrupt, so it
+		// gets a context of its own.
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		by := ""
+		if h := holder(hctx); h != "" {
+			by = " held by " + h
+		}
+		return fmt.Errorf("interrupted while waiting for the migration lock%s; nothing was run: %w", by, ctx.Err())
+	}
 	for {
 		got, err := try(ctx)
-		if err != nil {
-			return fmt.Errorf("taking the migration lock: %w", err)
-		}
-		if got {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return interrupted()
+		case err != nil:
+			// The waiter's session ended (killed on the server, the
+			// network cut) or the server refused the try: either way this
+			// run never held the lock, and a bare connection error would
+			// read as a migration cut part-way.
+			return fmt.Errorf("taking the migration lock failed while waiting for it; nothing was run: this run never held the lock, so no migration was started or recorded: %w", err)
+		case got:
 			return nil
-		}
-		if time.Now().After(deadline) {
+		case time.Now().After(deadline):
 			return &LockError{Timeout: timeout, Holder: holder(ctx)}
 		}
 		select {
 		case <-ctx.Done():
-			// Say who was waited for: holder runs after the interrupt, so
-			// it gets a context of its own.
-			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			by := ""
-			if h := holder(hctx); h != "" {
-				by = " held by " + h
-			}
-			return fmt.Errorf("interrupted while waiting for the migration lock%s; nothing was run: %w", by, ctx.Err())
+			return interrupted()
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 250*time.Millisecond)
