@@ -157,6 +157,23 @@ func TestVerifyIrreversibleAndApplied(t *testing.T) {
 		if n := e.current(); n != 3 {
 			t.Fatalf("current = %d, want 3", n)
 		}
+		// Version 1 was not verified, and the report says so rather than
+		// let it pass for proven.
+		if len(rep.AlreadyApplied) != 1 || rep.AlreadyApplied[0] != 1 {
+			t.Fatalf("report's already applied versions: %v, want [1]", rep.AlreadyApplied)
+		}
+		e = newEnv(t, tg, verifyCase(tg, "column_null"))
+		if _, err := e.migrator(migrator.Options{}).Up(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		out, code := e.cli("verify", "--i-know-this-database-is-disposable")
+		if code != 9 || !strings.Contains(out, "1 version(s) were already applied before verify ran and were not verified (left as they are): 1\n") {
+			t.Fatalf("verify with version 1 applied: exit %d, want 9 noting version 1 as not verified\n%s", code, out)
+		}
+		out, _ = e.cli("--json", "verify", "--i-know-this-database-is-disposable")
+		if !strings.Contains(out, `"already_applied": [`) {
+			t.Fatalf("verify --json does not list the versions already applied:\n%s", out)
+		}
 	})
 }
 

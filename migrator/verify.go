@@ -84,8 +84,11 @@ type VerifyStep struct {
 // VerifyReport is every step verify ran, in order.
 type VerifyReport struct {
 	// Scratch names the database verify created and dropped, if any.
-	Scratch string       `json:"scratch,omitempty"`
-	Steps   []VerifyStep `json:"steps"`
+	Scratch string `json:"scratch,omitempty"`
+	// AlreadyApplied are the versions applied before verify ran: it left
+	// them as they were, so their up, down and up again were not checked.
+	AlreadyApplied []int64      `json:"already_applied,omitempty"`
+	Steps          []VerifyStep `json:"steps"`
 }
 
 // VerifyError is a down script that did not restore the schema its up
@@ -113,7 +116,8 @@ func (e *VerifyError) Error() string {
 
 // Verify proves each pending migration reversible, in order: snapshot,
 // up, snapshot, down, snapshot (must equal the first), up again, snapshot
-// (must equal the second). Applied migrations are left as they are. It
+// (must equal the second). Applied migrations are left as they are, and
+// listed in the report's AlreadyApplied as not verified. It
 // stops at the first mismatch with a *VerifyError; the report holds the
 // steps so far. Irreversible migrations are applied and reported without a
 // rollback check.
@@ -142,6 +146,11 @@ func (m *Migrator) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 	_, err := quiet.locked(ctx, func(p *Plan) (*Report, error) {
 		if err := quiet.blocked(p); err != nil {
 			return nil, err
+		}
+		for _, e := range p.Entries {
+			if e.State != nil {
+				rep.AlreadyApplied = append(rep.AlreadyApplied, e.Version)
+			}
 		}
 		return nil, quiet.verifyPending(ctx, p, snap, opts, rep)
 	})
