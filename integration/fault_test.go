@@ -164,6 +164,26 @@ func (e *env) awaitSessionsGone() {
 	}
 }
 
+// afterKill does what the server does once it notices that a SIGKILLed
+// migrate is gone: it ends the dead process's sessions (one waiting on a
+// lock the test holds would otherwise wait on, unnoticed), then releases
+// what the test held and waits until no session of the process is left.
+// The env's pool keeps one connection from then on: awaitSessionsGone
+// counts every session but one.
+func (e *env) afterKill(ctx context.Context, release ...func() error) {
+	e.t.Helper()
+	if cut, ok := connectionCutters[scheme(e.url)]; ok {
+		if err := cut(ctx, e.db()); err != nil {
+			e.t.Fatalf("ending the dead process's sessions: %v", err)
+		}
+	}
+	for _, r := range release {
+		_ = r() // its session may have been ended with the process's
+	}
+	e.db().SetMaxOpenConns(1)
+	e.awaitSessionsGone()
+}
+
 // faultRun is a command that fault trials interrupt, and where a chain
 // of them starts and ends.
 type faultRun struct {

@@ -151,15 +151,7 @@ func killWhileCreating(t *testing.T, tg target, table string, n int) {
 	}
 	_ = up.cmd.Process.Kill()
 	<-up.exited
-	if cut, ok := connectionCutters[scheme(e.url)]; ok {
-		if err := cut(ctx, e.db()); err != nil {
-			t.Fatalf("ending the dead process's sessions: %v", err)
-		}
-	}
-	_ = conn.Close()
-	_ = other.Close()
-	e.db().SetMaxOpenConns(1)
-	e.awaitSessionsGone()
+	e.afterKill(ctx, conn.Close, other.Close)
 
 	for _, cmd := range []string{"status", "history", "validate"} {
 		if out, code := e.cli(cmd); code != 0 {
@@ -420,14 +412,12 @@ func TestBaselineCutShort(t *testing.T) {
 						t.Fatalf("baseline interrupted: exit %d, want 130\n%s", code, out)
 					}
 					if sig == os.Kill {
-						// The server ends the dead process's session once it notices.
-						if err := connectionCutters[s](ctx, e.db()); err != nil {
-							t.Fatal(err)
-						}
+						e.afterKill(ctx, hold.Rollback)
+					} else {
+						_ = hold.Rollback()
+						e.db().SetMaxOpenConns(1)
+						e.awaitSessionsGone()
 					}
-					_ = hold.Rollback()
-					e.db().SetMaxOpenConns(1)
-					e.awaitSessionsGone()
 				}
 				if sig != os.Kill && !strings.Contains(out, fmt.Sprintf("versions up to %d are recorded; run `migrate baseline %d` again", at-1, n)) {
 					t.Fatalf("the error does not say how far baseline got and how to finish:\n%s", out)
@@ -583,6 +573,68 @@ func TestWaiterCutWhileWaitingForLock(t *testing.T) {
 			if r.Version != 1 && (r.Version != 2 || r.Status != migrator.StatusRunning || tg.transactionalDDL) {
 				t.Fatalf("state while the holder waits in version 2: %+v", e.state())
 			}
+		}
+	})
+}
+
+// TestKillMidDownScript SIGKILLs `migrate down` while version 2's down
+// script, marked no-transaction, waits before its DROP. The version stays
+// marked running, as an up would; status must say that it was the down
+// script that was running, since that decides what "applied" and "rolled
+// back" mean for the repair.
+func TestKillMidDownScript(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		e := newEnv(t, tg, writeSmallSet(t, 2))
+		s := scheme(e.url)
+		if out, code := e.cli("up"); code != 0 {
+			t.Fatalf("up: exit %d\n%s", code, out)
+		}
+		wait := tg.script("UPDATE gate SET v = 1 WHERE id = 1")
+		if s == "sqlite" {
+			wait = tg.script(endless)
+		}
+		down := "-- migrate:no-transaction\n" + wait + tg.script("DROP TABLE "+faultTable(2))
+		if err := os.WriteFile(filepath.Join(e.dir, "0002_t0002.down.sql"), []byte(down), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var release []func() error
+		if s != "sqlite" {
+			hold := e.holdGate(ctx)
+			defer hold.Rollback()
+			release = append(release, hold.Rollback)
+		}
+		p := e.start("down", "--allow-data-loss")
+		defer func() { _ = p.cmd.Process.Kill() }()
+		if s == "sqlite" {
+			deadline := time.Now().Add(15 * time.Second)
+			for st := e.state(); len(st) < 2 || st[1].Status != migrator.StatusRunning; st = e.state() {
+				if time.Now().After(deadline) {
+					t.Fatalf("version 2 was never marked running\n%s", p.out.String())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		} else {
+			awaitWaiting(t, e.db(), p, gateWaiters[s])
+		}
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		e.afterKill(ctx, release...)
+
+		out, code := e.cli("status")
+		if want := "version 2 is interrupted: the down script was running when migrate stopped (" + filepath.Join(e.dir, "0002_t0002.down.sql") + ")"; code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("status after a kill in the down script: exit %d, want it to say %q\n%s", code, want, out)
+		}
+		if out, _ := e.cli("--json", "status"); !strings.Contains(out, `"running_script": "down"`) {
+			t.Fatalf("status --json does not say the down script was running:\n%s", out)
+		}
+		// The DROP never ran: the version's changes are all in place.
+		if out, code := e.cli("repair", "2", "--applied"); code != 0 {
+			t.Fatalf("repair 2 --applied: exit %d\n%s", code, out)
+		}
+		if st := e.state(); len(st) != 2 || st[1].Status != migrator.StatusApplied {
+			t.Fatalf("state after the repair: %+v", st)
 		}
 	})
 }

@@ -799,7 +799,7 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 		// killed part-way, the next run sees "interrupted" rather than a
 		// clean state that is not true.
 		s := steps[0]
-		running := StateChange{Kind: SetState, Row: StateRow{Version: s.Migration.Version, Name: s.Migration.Name, Checksum: s.Migration.Up.Checksum, Status: StatusRunning}}
+		running := StateChange{Kind: SetState, Row: StateRow{Version: s.Migration.Version, Name: s.Migration.Name, Checksum: s.Migration.Up.Checksum, Status: StatusRunning, Error: runningNote(s)}}
 		if err := m.driver.Record(ctx, running, HistoryRow{}); err != nil {
 			if errors.Is(err, ErrLockLost) {
 				return m.lockLost(ctx, steps, err)
