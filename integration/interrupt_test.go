@@ -361,8 +361,18 @@ var stateWriteWaiters = map[string]string{
 		AND (info LIKE 'DELETE FROM%migrate_state%' OR info LIKE 'INSERT INTO%migrate_state%')`,
 }
 
+// connectionCut stands beside the signals a fault test sends for ending
+// the process's server sessions instead.
+var connectionCut os.Signal = cutSignal{}
+
+type cutSignal struct{}
+
+func (cutSignal) String() string { return "connection cut" }
+func (cutSignal) Signal()        {}
+
 // TestBaselineCutShort stops `baseline 10` at version 5, where a row the
-// test holds makes it wait, by SIGKILL and by SIGINT. Versions 1 to 4 stay
+// test holds makes it wait, by SIGKILL, by SIGINT and by ending its server
+// sessions. Versions 1 to 4 stay
 // recorded; the interrupted run must say so, and running the same baseline
 // again must record the rest once each, rather than refuse a database that
 // "already has version 1 recorded" and leave it half baselined for good.
@@ -371,7 +381,7 @@ var stateWriteWaiters = map[string]string{
 func TestBaselineCutShort(t *testing.T) {
 	const n, at = 10, 5
 	forEachTarget(t, func(t *testing.T, tg target) {
-		for _, sig := range []os.Signal{os.Kill, os.Interrupt} {
+		for _, sig := range []os.Signal{os.Kill, os.Interrupt, connectionCut} {
 			t.Run(sig.String(), func(t *testing.T) {
 				e := newEnv(t, tg, writeSmallSet(t, n))
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -383,7 +393,7 @@ func TestBaselineCutShort(t *testing.T) {
 				var out string
 				if s == "sqlite" {
 					if sig != os.Kill {
-						t.Skip("SQLite: the trigger fails the write, the same for every signal")
+						t.Skip("SQLite: the trigger fails the write, the same for every signal and with no connection to cut")
 					}
 					e.exec(fmt.Sprintf(`CREATE TRIGGER stop BEFORE INSERT ON migrate_state WHEN NEW.version = %d BEGIN SELECT RAISE(FAIL, 'stopped by the test'); END`, at))
 					var code int
@@ -400,16 +410,20 @@ func TestBaselineCutShort(t *testing.T) {
 					if _, err := hold.ExecContext(ctx, fmt.Sprintf(`INSERT INTO migrate_state (version, name, checksum, status, applied_at) VALUES (%d, 'x', 'x', 'applied', CURRENT_TIMESTAMP)`, at)); err != nil {
 						t.Fatal(err)
 					}
+					before := e.sessions(ctx)
 					p := e.start("baseline", fmt.Sprint(n))
 					defer func() { _ = p.cmd.Process.Kill() }()
 					awaitWaiting(t, e.db(), p, stateWriteWaiters[s])
-					if err := p.cmd.Process.Signal(sig); err != nil {
+					if sig == connectionCut {
+						e.endSessionsSince(ctx, before)
+					} else if err := p.cmd.Process.Signal(sig); err != nil {
 						t.Fatal(err)
 					}
 					code := p.wait(t, 20*time.Second)
 					out = p.out.String()
-					if sig == os.Interrupt && code != 130 {
-						t.Fatalf("baseline interrupted: exit %d, want 130\n%s", code, out)
+					t.Logf("baseline stopped by %v: exit %d\n%s", sig, code, out)
+					if sig == os.Interrupt && code != 130 || sig == connectionCut && code != 4 {
+						t.Fatalf("baseline stopped by %v: exit %d, want 130 for an interrupt, 4 for a cut\n%s", sig, code, out)
 					}
 					if sig == os.Kill {
 						e.afterKill(ctx, hold.Rollback)
@@ -419,8 +433,9 @@ func TestBaselineCutShort(t *testing.T) {
 						e.awaitSessionsGone()
 					}
 				}
-				if sig != os.Kill && !strings.Contains(out, fmt.Sprintf("versions up to %d are recorded; run `migrate baseline %d` again", at-1, n)) {
-					t.Fatalf("the error does not say how far baseline got and how to finish:\n%s", out)
+				if sig != os.Kill && !strings.Contains(out, fmt.Sprintf("versions up to %d are recorded; run `migrate baseline %d` again to finish: versions %d to %d are not recorded", at-1, n, at, n)) ||
+					sig != os.Kill && !strings.Contains(out, fmt.Sprintf("now at version %d", at-1)) {
+					t.Fatalf("the error does not say how far baseline got, what it did not record, and how to finish:\n%s", out)
 				}
 				if got := len(e.state()); got != at-1 {
 					t.Fatalf("%d versions recorded after baseline stopped at version %d, want %d", got, at, at-1)
@@ -517,6 +532,38 @@ var sessionIDs = map[string]string{
 	"mysql":    `SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()`,
 }
 
+// sessions returns the server sessions on the env's database but the
+// one asking. The env's pool is held to two connections, one for a hold
+// of the test's and one for its queries, so that the sessions listed
+// before a migrate process starts are all the test's.
+func (e *env) sessions(ctx context.Context) []int64 {
+	e.t.Helper()
+	e.db().SetMaxOpenConns(2)
+	ids, err := queryColumn[int64](ctx, e.db(), sessionIDs[scheme(e.url)])
+	if err != nil {
+		e.t.Fatalf("listing sessions: %v", err)
+	}
+	return ids
+}
+
+// endSessionsSince ends, on the server, every session on the env's
+// database that is not among before (the sessions of migrate processes
+// started since), and returns how many it ended.
+func (e *env) endSessionsSince(ctx context.Context, before []int64) int {
+	e.t.Helper()
+	n := 0
+	for _, id := range e.sessions(ctx) {
+		if slices.Contains(before, id) {
+			continue
+		}
+		if _, err := e.db().ExecContext(ctx, lockSessions[scheme(e.url)].kill(id)); err != nil {
+			e.t.Fatalf("ending session %d: %v", id, err)
+		}
+		n++
+	}
+	return n
+}
+
 // TestWaiterCutWhileWaitingForLock ends, on the server, the sessions of a
 // `migrate up` that polls for the lock another one holds. The waiter never
 // held the lock, so it must say that nothing was run (exit 4), not leave
@@ -528,34 +575,13 @@ func TestWaiterCutWhileWaitingForLock(t *testing.T) {
 			t.Skip("SQLite's waiter polls a lock file in its own process: there is no server session to end")
 		}
 		e, holder := lockHeldAtGate(t, tg)
-		s := scheme(e.url)
-		// One connection for the test's queries beside the gate's hold, so
-		// that the sessions counted before the waiter are all the test's
-		// and the holder's.
-		e.db().SetMaxOpenConns(2)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		before, err := queryColumn[int64](ctx, e.db(), sessionIDs[s])
-		if err != nil {
-			t.Fatal(err)
-		}
+		before := e.sessions(ctx) // the test's and the holder's
 		waiter := e.start("up")
 		defer func() { _ = waiter.cmd.Process.Kill() }()
 		time.Sleep(time.Second) // as in TestInterruptWhileWaitingForLock
-		after, err := queryColumn[int64](ctx, e.db(), sessionIDs[s])
-		if err != nil {
-			t.Fatal(err)
-		}
-		cut := 0
-		for _, id := range after {
-			if !slices.Contains(before, id) {
-				if _, err := e.db().ExecContext(ctx, lockSessions[s].kill(id)); err != nil {
-					t.Fatalf("ending the waiter's session %d: %v", id, err)
-				}
-				cut++
-			}
-		}
-		if cut == 0 {
+		if e.endSessionsSince(ctx, before) == 0 {
 			t.Fatalf("the waiter has no session to end\n%s", waiter.out.String())
 		}
 		code := waiter.wait(t, 20*time.Second)

@@ -935,13 +935,8 @@ func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
 			entry := m.entry(mig.Version, mig.Name, Baseline, mig.Up.Checksum)
 			if !m.opts.DryRun {
 				if err := m.driver.Record(ctx, StateChange{Kind: SetState, Row: row}, entry); err != nil {
-					// Each version is its own write: say how far it got and
-					// that running it again finishes the job.
-					done := "no version is recorded"
-					if last > 0 {
-						done = fmt.Sprintf("versions up to %d are recorded", last)
-					}
-					return rep, fmt.Errorf("baseline of version %d: %w (%s; run `migrate baseline %d` again to finish)", mig.Version, err, done, v)
+					rep.To = last
+					return rep, fmt.Errorf("baseline of version %d: %w (%s)", mig.Version, err, m.baselineProgress(ctx, v, last))
 				}
 			}
 			last = mig.Version
@@ -949,6 +944,49 @@ func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
 		}
 		return rep, nil
 	})
+}
+
+// baselineProgress says, for a baseline to v that stopped part-way, which
+// versions are recorded and which are not, and that running it again
+// finishes the job: each version is its own write. What is recorded is
+// read again, on a connection of its own, as a write cut with its session
+// may have committed; last, the newest this run knows it recorded, is the
+// answer when the state cannot be read.
+func (m *Migrator) baselineProgress(ctx context.Context, v, last int64) string {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	recorded := map[int64]bool{}
+	if state, err := m.driver.State(rctx); err == nil {
+		for _, r := range state {
+			recorded[r.Version] = true
+		}
+	} else {
+		for _, mig := range m.source.Migrations {
+			recorded[mig.Version] = mig.Version <= last
+		}
+	}
+	last = 0
+	var missing []int64
+	for _, mig := range m.source.Migrations {
+		switch {
+		case mig.Version > v:
+		case !recorded[mig.Version]:
+			missing = append(missing, mig.Version)
+		case len(missing) == 0:
+			last = mig.Version
+		}
+	}
+	done := "no version is recorded"
+	if last > 0 {
+		done = fmt.Sprintf("versions up to %d are recorded", last)
+	}
+	switch len(missing) {
+	case 0:
+		return done + ": the last write reached the database before the error, and nothing is left to record"
+	case 1:
+		return fmt.Sprintf("%s; run `migrate baseline %d` again to finish: version %d is not recorded", done, v, missing[0])
+	}
+	return fmt.Sprintf("%s; run `migrate baseline %d` again to finish: versions %d to %d are not recorded", done, v, missing[0], missing[len(missing)-1])
 }
 
 // baselineResumes returns the versions an earlier baseline recorded before
