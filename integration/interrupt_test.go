@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/migrate-dev/migrate/drivers/sqlstore"
 	"github.com/migrate-dev/migrate/migrator"
 )
 
@@ -539,7 +540,7 @@ var sessionIDs = map[string]string{
 func (e *env) sessions(ctx context.Context) []int64 {
 	e.t.Helper()
 	e.db().SetMaxOpenConns(2)
-	ids, err := queryColumn[int64](ctx, e.db(), sessionIDs[scheme(e.url)])
+	ids, err := sqlstore.QueryColumn[int64](ctx, e.db(), sessionIDs[scheme(e.url)])
 	if err != nil {
 		e.t.Fatalf("listing sessions: %v", err)
 	}

@@ -3,11 +3,15 @@ package integration
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/migrate-dev/migrate/migrator"
 	"github.com/migrate-dev/migrate/migrator/schema"
@@ -254,6 +258,40 @@ func TestVerifyScratchDroppedOnCancel(t *testing.T) {
 		}
 		if scratchExists(t, e, rep.Scratch) {
 			t.Fatalf("scratch database %s survived the interrupted verify", rep.Scratch)
+		}
+	})
+}
+
+// TestVerifyNamesLeftoverScratch leaves a scratch database on the server,
+// as a verify --scratch that was killed does, and checks that the next
+// verify --scratch names it (and lists it under --json) without touching it.
+func TestVerifyNamesLeftoverScratch(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		e := newEnv(t, tg, writeSmallSet(t, 1))
+		needSnapshots(t, e)
+		if _, ok := e.drv.(migrator.ScratchLister); !ok {
+			t.Skipf("driver %T does not list leftover scratch databases (SQLite's are temporary files)", e.drv)
+		}
+		// A name of the scratch pattern that no other test run can take.
+		name := fmt.Sprintf("migrate_verify_leftover_%d", time.Now().UnixNano())
+		e.exec("CREATE DATABASE " + name)
+		t.Cleanup(func() {
+			e.db().SetMaxOpenConns(0)
+			e.exec("DROP DATABASE IF EXISTS " + name)
+		})
+		out, code := e.cli("verify", "--scratch")
+		if code != 0 || !strings.Contains(out, "left scratch databases on the server") || !strings.Contains(out, name) {
+			t.Fatalf("verify --scratch beside a leftover scratch database: exit %d, want 0 naming %s\n%s", code, name, out)
+		}
+		out, code = e.cli("--json", "verify", "--scratch")
+		var rep struct {
+			Leftover []string `json:"leftover_scratch"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil || !slices.Contains(rep.Leftover, name) {
+			t.Fatalf("verify --scratch --json: exit %d, leftover_scratch %v (%v), want it to hold %s\n%s", code, rep.Leftover, err, name, out)
+		}
+		if !scratchExists(t, e, name) {
+			t.Fatalf("verify dropped %s, which it cannot know to be a dead run's", name)
 		}
 	})
 }

@@ -43,6 +43,17 @@ type ScratchCreator interface {
 	CreateScratch(ctx context.Context) (scratch Driver, name string, drop func(context.Context) error, err error)
 }
 
+// ScratchLister is a ScratchCreator that can find the scratch databases
+// earlier verify runs left behind: a run that is killed, or loses its
+// server, cannot drop its own. Verify names them rather than drop them,
+// as it cannot tell them from those of a run going on elsewhere that its
+// lister missed.
+type ScratchLister interface {
+	// LeftoverScratch lists the scratch databases on the server that no
+	// session is using.
+	LeftoverScratch(ctx context.Context) ([]string, error)
+}
+
 // ErrNotDisposable is returned when verify is asked to run on a database
 // nobody said it may destroy.
 var ErrNotDisposable = errors.New("verify runs every down script and may destroy data: it only runs on a database you declare disposable (--i-know-this-database-is-disposable) or on a scratch copy it creates itself (--scratch)")
@@ -85,6 +96,9 @@ type VerifyStep struct {
 type VerifyReport struct {
 	// Scratch names the database verify created and dropped, if any.
 	Scratch string `json:"scratch,omitempty"`
+	// LeftoverScratch are scratch databases that earlier verify runs, cut
+	// short, left on the server (found before this run made its own).
+	LeftoverScratch []string `json:"leftover_scratch,omitempty"`
 	// AlreadyApplied are the versions applied before verify ran: it left
 	// them as they were, so their up, down and up again were not checked.
 	AlreadyApplied []int64      `json:"already_applied,omitempty"`
@@ -162,8 +176,17 @@ func (m *Migrator) verifyScratch(ctx context.Context, opts VerifyOptions) (rep *
 	if !ok {
 		return nil, fmt.Errorf("driver %T cannot create a scratch database; run verify on a disposable database with --i-know-this-database-is-disposable instead", m.driver)
 	}
+	var leftover []string
+	if l, ok := m.driver.(ScratchLister); ok {
+		// A note, not a reason to stop: an error here leaves it out.
+		leftover, _ = l.LeftoverScratch(ctx)
+	}
 	scratch, name, drop, err := sc.CreateScratch(ctx)
 	if err != nil {
+		if len(leftover) > 0 {
+			// Perhaps the reason: a quota of databases or of disk.
+			err = fmt.Errorf("%w (earlier verify runs that were cut short left scratch databases on the server: %s)", err, strings.Join(leftover, ", "))
+		}
 		return nil, err
 	}
 	defer func() {
@@ -180,6 +203,7 @@ func (m *Migrator) verifyScratch(ctx context.Context, opts VerifyOptions) (rep *
 	rep, err = inner.Verify(ctx, opts)
 	if rep != nil {
 		rep.Scratch = name
+		rep.LeftoverScratch = leftover
 	}
 	return rep, err
 }

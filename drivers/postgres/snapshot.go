@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/migrate-dev/migrate/drivers/sqlstore"
 	"github.com/migrate-dev/migrate/migrator"
 	"github.com/migrate-dev/migrate/migrator/schema"
 )
@@ -597,6 +598,16 @@ func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, string, fu
 	return migrator.ScratchOnServer(ctx, d.db, *d.cfg.URL, d.cfg,
 		func(name string) string { return `CREATE DATABASE ` + quote(name) },
 		func(name string) string { return `DROP DATABASE IF EXISTS ` + quote(name) + ` WITH (FORCE)` })
+}
+
+// LeftoverScratch lists the scratch databases of earlier verify runs that
+// no session is connected to: those of a run that was killed or cut off
+// before it could drop them.
+func (d *Driver) LeftoverScratch(ctx context.Context) ([]string, error) {
+	return sqlstore.QueryColumn[string](ctx, d.db, `SELECT d.datname FROM pg_database d
+WHERE d.datname LIKE 'migrate\_verify\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)
+ORDER BY 1`)
 }
 
 // relationOfType is the relation whose row type is type oid, or whose row

@@ -600,3 +600,23 @@ func (s *Store) writeTx(ctx context.Context, b beginner, change migrator.StateCh
 	}
 	return tx.Commit()
 }
+
+// QueryColumn returns the one column of every row of q, for the
+// catalogue look-ups of drivers (verify's leftover scratch databases) and
+// of the tests that check on them.
+func QueryColumn[T any](ctx context.Context, db *sql.DB, q string) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
