@@ -684,6 +684,12 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 			return rep, fmt.Errorf("interrupted before the %s of version %d was started: %w", dir, s.Migration.Version, err)
 		}
 		inTx := !s.Script.NoTransaction && transactionalDDL(m.driver)
+		if !inTx {
+			if err := m.refuseOverInvalidIndex(ctx, s); err != nil {
+				rep.To = m.versionAfterDone(p, done)
+				return rep, err
+			}
+		}
 		began := time.Now()
 		if err := m.runSteps(ctx, []*Step{s}, inTx); err != nil {
 			if committedAnyway(err) {
@@ -820,6 +826,10 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 		if errors.As(err, &se) {
 			se.Committed = !inTx && se.Index > 1
 		}
+		if !inTx {
+			// A CREATE INDEX CONCURRENTLY cut with its session.
+			return m.withInvalidIndexes(ctx, steps[0], m.lockLost(ctx, steps, err))
+		}
 		return m.lockLost(ctx, steps, err)
 	}
 	failed := steps[0]
@@ -832,6 +842,9 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 		}
 		// Before the error's text is recorded, which says it.
 		se.Committed = !inTx && se.Index > 1
+	}
+	if !inTx {
+		err = m.withInvalidIndexes(ctx, failed, err)
 	}
 	entry := failed.History
 	entry.Success = false
@@ -1094,6 +1107,15 @@ func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*R
 			change = StateChange{Kind: RemoveState, Row: StateRow{Version: v}}
 		default:
 			return nil, misfitf("repair %d: unknown action %q", v, action)
+		}
+		if action == RepairApplied || action == RepairRolledBack {
+			// Neither is true while the index a CREATE INDEX CONCURRENTLY
+			// was building is there, INVALID: not in place, as queries do
+			// not use it, and not gone; and a CREATE INDEX CONCURRENTLY IF
+			// NOT EXISTS run again would keep it as it is.
+			if ixs := m.invalidIndexesOf(ctx, e.Migration); len(ixs) > 0 {
+				return nil, misfitf("repair %d --%s: version %d's run did not finish, and %s; nothing was recorded", v, action, v, invalidIndexNote("it", ixs))
+			}
 		}
 		entry := m.entry(v, e.Name, Repair, checksum)
 		entry.Error = "repair: marked " + string(action)

@@ -610,6 +610,34 @@ WHERE d.datname LIKE 'migrate\_verify\_%'
 ORDER BY 1`)
 }
 
+// InvalidIndexes lists the indexes that a CREATE INDEX CONCURRENTLY or
+// REINDEX CONCURRENTLY left INVALID (pg_index.indisvalid false) when it
+// failed or was cut, in every schema but the server's own. One that
+// another session is building right now is listed too: the engine only
+// names those a migration's scripts name, while it holds the lock.
+func (d *Driver) InvalidIndexes(ctx context.Context) ([]migrator.InvalidIndex, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT n.nspname, c.relname, t.relname
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
+ORDER BY 1, 2`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []migrator.InvalidIndex
+	for rows.Next() {
+		var ix migrator.InvalidIndex
+		if err := rows.Scan(&ix.Schema, &ix.Name, &ix.Table); err != nil {
+			return nil, err
+		}
+		out = append(out, ix)
+	}
+	return out, rows.Err()
+}
+
 // relationOfType is the relation whose row type is type oid, or whose row
 // type is oid's element type (an array of rows); 0 or NULL when neither.
 // It looks them up by index: as a join, the generic plan hashed all of
