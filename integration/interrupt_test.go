@@ -190,6 +190,40 @@ var gateWaiters = map[string]string{
 // endless is a SQLite query that runs until it is interrupted.
 const endless = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r"
 
+// gateScript is a script that waits at the gate: on a server, for the
+// gate row the test holds locked (holdGate); on SQLite, which has no row
+// locks, in an endless query, until the process is interrupted or killed.
+func (e *env) gateScript() string {
+	if scheme(e.url) == "sqlite" {
+		return e.tg.script(endless)
+	}
+	return e.tg.script("UPDATE gate SET v = 1 WHERE id = 1")
+}
+
+// awaitAtGate waits until the migrate process p has reached the gate of
+// gateScript: on a server, until its session waits on the gate row; on
+// SQLite, where nothing shows the endless query from outside, until the
+// state is as reached says it is once p is there. It fails the test if p
+// exits first.
+func (e *env) awaitAtGate(p *process, reached func([]migrator.StateRow) bool) {
+	e.t.Helper()
+	if s := scheme(e.url); s != "sqlite" {
+		awaitWaiting(e.t, e.db(), p, gateWaiters[s])
+		return
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !reached(e.state()) {
+		select {
+		case <-p.exited:
+			e.t.Fatalf("migrate exited (%v) before reaching the gate\n%s", p.err, p.out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("migrate never reached the gate\n%s", p.out.String())
+		}
+	}
+}
+
 // TestInterruptMidMigration sends SIGINT or SIGTERM to `migrate up` while
 // version 2 of 3 waits inside its script, in a transaction and marked
 // no-transaction (where its first statement has already taken effect). The
@@ -220,10 +254,7 @@ func interruptMidMigration(t *testing.T, tg target, mode string, sig os.Signal) 
 	if mode == "large" && s != "postgres" {
 		t.Skip("only PostgreSQL runs a large transactional script another way than a small one")
 	}
-	wait := tg.script("UPDATE gate SET v = 1 WHERE id = 1")
-	if s == "sqlite" {
-		wait = tg.script(endless)
-	}
+	wait := e.gateScript()
 	table := fmt.Sprintf("CREATE TABLE %s (id INTEGER PRIMARY KEY, v INTEGER);\n", faultTable(2))
 	index := fmt.Sprintf("CREATE INDEX %s ON %s (v);\n", faultIndex(2), faultTable(2))
 	body := wait + table + index
@@ -245,19 +276,10 @@ func interruptMidMigration(t *testing.T, tg target, mode string, sig os.Signal) 
 	}
 	up := e.start("up")
 	defer func() { _ = up.cmd.Process.Kill() }()
+	// Version 1 committed: the run is in version 2 a moment later.
+	e.awaitAtGate(up, func(st []migrator.StateRow) bool { return len(st) > 0 && st[0].Status == migrator.StatusApplied })
 	if s == "sqlite" {
-		// Version 1 committed: the run is in version 2's endless query a
-		// moment later, and stays there until interrupted.
-		deadline := time.Now().Add(15 * time.Second)
-		for len(e.state()) == 0 || e.state()[0].Status != migrator.StatusApplied {
-			if time.Now().After(deadline) {
-				t.Fatalf("version 1 never applied\n%s", up.out.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		time.Sleep(300 * time.Millisecond)
-	} else {
-		awaitWaiting(t, e.db(), up, gateWaiters[s])
+		time.Sleep(300 * time.Millisecond) // into the endless query
 	}
 	if err := up.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
@@ -466,10 +488,7 @@ func lockHeldAtGate(t *testing.T, tg target) (*env, *process) {
 	t.Helper()
 	e := newEnv(t, tg, writeSmallSet(t, 3))
 	s := scheme(e.url)
-	wait := tg.script("UPDATE gate SET v = 1 WHERE id = 1")
-	if s == "sqlite" {
-		wait = tg.script(endless)
-	}
+	wait := e.gateScript()
 	if err := os.WriteFile(filepath.Join(e.dir, "0002_t0002.up.sql"), []byte(wait), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -481,17 +500,7 @@ func lockHeldAtGate(t *testing.T, tg target) (*env, *process) {
 	}
 	holder := e.start("up")
 	t.Cleanup(func() { _ = holder.cmd.Process.Kill() })
-	if s == "sqlite" {
-		deadline := time.Now().Add(15 * time.Second)
-		for len(e.state()) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("version 1 never applied\n%s", holder.out.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	} else {
-		awaitWaiting(t, e.db(), holder, gateWaiters[s])
-	}
+	e.awaitAtGate(holder, func(st []migrator.StateRow) bool { return len(st) > 0 })
 	return e, holder
 }
 
@@ -616,10 +625,7 @@ func TestKillMidDownScript(t *testing.T) {
 		if out, code := e.cli("up"); code != 0 {
 			t.Fatalf("up: exit %d\n%s", code, out)
 		}
-		wait := tg.script("UPDATE gate SET v = 1 WHERE id = 1")
-		if s == "sqlite" {
-			wait = tg.script(endless)
-		}
+		wait := e.gateScript()
 		down := "-- migrate:no-transaction\n" + wait + tg.script("DROP TABLE "+faultTable(2))
 		if err := os.WriteFile(filepath.Join(e.dir, "0002_t0002.down.sql"), []byte(down), 0o644); err != nil {
 			t.Fatal(err)
@@ -634,17 +640,7 @@ func TestKillMidDownScript(t *testing.T) {
 		}
 		p := e.start("down", "--allow-data-loss")
 		defer func() { _ = p.cmd.Process.Kill() }()
-		if s == "sqlite" {
-			deadline := time.Now().Add(15 * time.Second)
-			for st := e.state(); len(st) < 2 || st[1].Status != migrator.StatusRunning; st = e.state() {
-				if time.Now().After(deadline) {
-					t.Fatalf("version 2 was never marked running\n%s", p.out.String())
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		} else {
-			awaitWaiting(t, e.db(), p, gateWaiters[s])
-		}
+		e.awaitAtGate(p, func(st []migrator.StateRow) bool { return len(st) > 1 && st[1].Status == migrator.StatusRunning })
 		_ = p.cmd.Process.Kill()
 		<-p.exited
 		e.afterKill(ctx, release...)
