@@ -207,6 +207,13 @@ func TestPostgresCutConcurrentIndex(t *testing.T) {
 	_ = old.Rollback()
 	e.db().SetMaxOpenConns(1)
 	e.awaitSessionsGone()
+	// Where no error could say it (a SIGKILL), status and up do.
+	if out, _ := e.cli("status"); !strings.Contains(out, "version 2 is interrupted: the up script was running") || !strings.Contains(out, "its run left "+named) {
+		t.Fatalf("status after the cut does not name the invalid index the interrupted version left:\n%s", out)
+	}
+	if out, code := e.cli("up"); code != 6 || !strings.Contains(out, named) {
+		t.Fatalf("up after the cut: exit %d, want 6 naming the invalid index\n%s", code, out)
+	}
 	if out, code := e.cli("repair", "2", "--rolled-back"); code != 2 || !strings.Contains(out, named) {
 		t.Fatalf("repair 2 --rolled-back with the invalid index there: exit %d, want 2 naming it\n%s", code, out)
 	}

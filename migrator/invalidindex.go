@@ -41,20 +41,22 @@ func (m *Migrator) invalidIndexesOf(ctx context.Context, mig *Migration) []Inval
 	if !ok || mig == nil {
 		return nil
 	}
-	var texts []string
-	for _, s := range []*Script{&mig.Up, mig.Down} {
-		if s != nil && !s.Large() {
-			texts = append(texts, s.SQL)
-		}
-	}
-	if len(texts) == 0 {
-		return nil
-	}
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	all, err := l.InvalidIndexes(lctx)
 	if err != nil {
 		return nil
+	}
+	return namedBy(mig, all)
+}
+
+// namedBy returns the indexes of all that a script of mig names.
+func namedBy(mig *Migration, all []InvalidIndex) []InvalidIndex {
+	var texts []string
+	for _, s := range []*Script{&mig.Up, mig.Down} {
+		if s != nil && !s.Large() {
+			texts = append(texts, s.SQL)
+		}
 	}
 	var out []InvalidIndex
 	for _, ix := range all {
@@ -68,6 +70,44 @@ func (m *Migrator) invalidIndexesOf(ctx context.Context, mig *Migration) []Inval
 		}
 	}
 	return out
+}
+
+// stuckInvalidIndexes lists d's invalid indexes when a version is failed
+// or running (a run that did not finish), and none otherwise: status and
+// up then say what such a run left without a query on every run.
+func stuckInvalidIndexes(ctx context.Context, d Driver, rows []StateRow) []InvalidIndex {
+	l, ok := d.(InvalidIndexLister)
+	if !ok {
+		return nil
+	}
+	for _, r := range rows {
+		if r.Status == StatusFailed || r.Status == StatusRunning {
+			all, err := l.InvalidIndexes(ctx)
+			if err != nil {
+				return nil // a note, not a reason to fail status
+			}
+			return all
+		}
+	}
+	return nil
+}
+
+// noteInvalidIndexes adds to the fix of each failed or interrupted version
+// the invalid indexes its scripts name: a SIGKILL leaves no failure
+// report to name them.
+func (p *Plan) noteInvalidIndexes(all []InvalidIndex) {
+	if len(all) == 0 {
+		return
+	}
+	for i := range p.Entries {
+		e := &p.Entries[i]
+		if (e.Status != Failed && e.Status != Running) || e.Migration == nil {
+			continue
+		}
+		if ixs := namedBy(e.Migration, all); len(ixs) > 0 {
+			e.Fix += "; and " + invalidIndexNote("its run", ixs)
+		}
+	}
 }
 
 // invalidIndexNote says what to do about invalid indexes that who (a run)

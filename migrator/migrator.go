@@ -207,7 +207,9 @@ func (m *Migrator) Status(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading state: %w", err)
 	}
-	return NewPlan(m.source, state), nil
+	p := NewPlan(m.source, state)
+	p.noteInvalidIndexes(stuckInvalidIndexes(ctx, m.driver, state))
+	return p, nil
 }
 
 // Inspect compares a folder with a database, for status and validate,
@@ -221,8 +223,9 @@ func Inspect(ctx context.Context, open func(context.Context) (Driver, error), lo
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type stateRead struct {
-		rows []StateRow
-		err  error
+		rows    []StateRow
+		invalid []InvalidIndex
+		err     error
 	}
 	read := make(chan stateRead, 1)
 	go func() {
@@ -236,7 +239,7 @@ func Inspect(ctx context.Context, open func(context.Context) (Driver, error), lo
 		if err != nil {
 			err = fmt.Errorf("reading state: %w", err)
 		}
-		read <- stateRead{rows, err}
+		read <- stateRead{rows, stuckInvalidIndexes(ctx, d, rows), err}
 	}()
 	src, err := load()
 	if err != nil {
@@ -248,7 +251,9 @@ func Inspect(ctx context.Context, open func(context.Context) (Driver, error), lo
 	if state.err != nil {
 		return nil, state.err
 	}
-	return NewPlan(src, state.rows), nil
+	p := NewPlan(src, state.rows)
+	p.noteInvalidIndexes(state.invalid)
+	return p, nil
 }
 
 // Validate returns the versions that would block up.
