@@ -270,17 +270,35 @@ func TestVerifyNamesLeftoverScratch(t *testing.T) {
 		e := newEnv(t, tg, writeSmallSet(t, 1))
 		needSnapshots(t, e)
 		if _, ok := e.drv.(migrator.ScratchLister); !ok {
-			t.Skipf("driver %T does not list leftover scratch databases (SQLite's are temporary files)", e.drv)
+			t.Skipf("driver %T does not list leftover scratch databases", e.drv)
 		}
 		// A name of the scratch pattern that no other test run can take.
 		name := fmt.Sprintf("migrate_verify_leftover_%d", time.Now().UnixNano())
-		e.exec("CREATE DATABASE " + name)
-		t.Cleanup(func() {
-			e.db().SetMaxOpenConns(0)
-			e.exec("DROP DATABASE IF EXISTS " + name)
-		})
+		if tg.name == "sqlite" {
+			// What a killed verify leaves: a scratch folder in the
+			// temporary folder, untouched since, whose lock no one holds.
+			dir, err := os.MkdirTemp("", "migrate-verify-leftover")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			name = filepath.Join(dir, "scratch.db")
+			if err := os.WriteFile(name, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			old := time.Now().Add(-time.Hour)
+			if err := os.Chtimes(dir, old, old); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			e.exec("CREATE DATABASE " + name)
+			t.Cleanup(func() {
+				e.db().SetMaxOpenConns(0)
+				e.exec("DROP DATABASE IF EXISTS " + name)
+			})
+		}
 		out, code := e.cli("verify", "--scratch")
-		if code != 0 || !strings.Contains(out, "left scratch databases on the server") || !strings.Contains(out, name) {
+		if code != 0 || !strings.Contains(out, "left scratch databases") || !strings.Contains(out, name) {
 			t.Fatalf("verify --scratch beside a leftover scratch database: exit %d, want 0 naming %s\n%s", code, name, out)
 		}
 		out, code = e.cli("--json", "verify", "--scratch")

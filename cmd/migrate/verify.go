@@ -97,7 +97,7 @@ func (o *printer) verifyReport(rep *migrator.VerifyReport, err error, took time.
 		where = " in scratch database " + rep.Scratch + " (dropped)"
 	}
 	if len(rep.LeftoverScratch) > 0 {
-		fmt.Fprintf(o.w, "note: earlier verify runs that were cut short (killed, or their server connection lost) left scratch databases on the server, which this run did not touch: %s; drop them (DROP DATABASE name) once no verify is running\n", strings.Join(rep.LeftoverScratch, ", "))
+		fmt.Fprintf(o.w, "note: earlier verify runs that were cut short (killed, or their server connection lost) left scratch databases, which this run did not touch: %s; drop them once no verify is running (DROP DATABASE name; for SQLite, delete the file's folder)\n", strings.Join(rep.LeftoverScratch, ", "))
 	}
 	if n := len(rep.AlreadyApplied); n > 0 {
 		// Counted as verified, they would pass for proven reversible.
