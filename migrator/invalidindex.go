@@ -117,7 +117,7 @@ func invalidIndexNote(who string, ixs []InvalidIndex) string {
 	drops := make([]string, 0, len(ixs))
 	for _, ix := range ixs {
 		names = append(names, ix.String())
-		drops = append(drops, fmt.Sprintf("DROP INDEX CONCURRENTLY %s.%s;", ix.Schema, ix.Name))
+		drops = append(drops, fmt.Sprintf("DROP INDEX CONCURRENTLY %s.%s;", sqlName(ix.Schema), sqlName(ix.Name)))
 	}
 	return fmt.Sprintf("%s left INVALID index(es) %s: built part-way outside a transaction, never used by queries, and not removed by any rollback; drop them (%s) before running the migration again or recording it with `migrate repair`", who, strings.Join(names, ", "), strings.Join(drops, " "))
 }
@@ -161,4 +161,16 @@ func (m *Migrator) refuseOverInvalidIndex(ctx context.Context, s *Step) error {
 		return nil
 	}
 	return misfitf("%s creates an index IF NOT EXISTS, which would do nothing over the index of that name there: %s; nothing was run", s.Script.Path, invalidIndexNote("an earlier run that did not finish", hit))
+}
+
+// plainName is a name PostgreSQL reads as written without quotes.
+var plainName = regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`)
+
+// sqlName writes a name for a statement to copy: quoted unless it reads
+// the same without quotes (an index named "Orders_Idx" is not orders_idx).
+func sqlName(name string) string {
+	if plainName.MatchString(name) {
+		return name
+	}
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
