@@ -44,6 +44,10 @@ func (m *Migrator) invalidIndexesOf(ctx context.Context, mig *Migration) []Inval
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	all, err := l.InvalidIndexes(lctx)
+	if err != nil && lctx.Err() == nil {
+		// After a cut, as for stateAfterLoss: a dead idle connection.
+		all, err = l.InvalidIndexes(lctx)
+	}
 	if err != nil {
 		return nil
 	}

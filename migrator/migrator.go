@@ -904,7 +904,7 @@ func (m *Migrator) lockLost(ctx context.Context, steps []*Step, err error) error
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	state, rerr := m.driver.State(rctx)
+	state, rerr := m.stateAfterLoss(rctx)
 	if rerr != nil {
 		return e
 	}
@@ -923,6 +923,18 @@ func (m *Migrator) lockLost(ctx context.Context, steps []*Step, err error) error
 		e.Outcome = NotRun
 	}
 	return e
+}
+
+// stateAfterLoss reads the state after a session ended under the run. A
+// cut that ended the lock's session often ended the pool's idle ones
+// with it, and the first read can meet one of those; the pool has dropped
+// it by the second.
+func (m *Migrator) stateAfterLoss(ctx context.Context) ([]StateRow, error) {
+	state, err := m.driver.State(ctx)
+	if err != nil && ctx.Err() == nil {
+		state, err = m.driver.State(ctx)
+	}
+	return state, err
 }
 
 // Baseline marks every migration up to v as applied without running it, for
@@ -974,7 +986,7 @@ func (m *Migrator) baselineProgress(ctx context.Context, v, last int64) string {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	recorded := map[int64]bool{}
-	if state, err := m.driver.State(rctx); err == nil {
+	if state, err := m.stateAfterLoss(rctx); err == nil {
 		for _, r := range state {
 			recorded[r.Version] = true
 		}
