@@ -49,8 +49,8 @@ type ScratchCreator interface {
 // as it cannot tell them from those of a run going on elsewhere that its
 // lister missed.
 type ScratchLister interface {
-	// LeftoverScratch lists the scratch databases on the server that no
-	// session is using.
+	// LeftoverScratch lists the scratch databases that no session (on
+	// SQLite, no process's lock) is using.
 	LeftoverScratch(ctx context.Context) ([]string, error)
 }
 
@@ -97,7 +97,7 @@ type VerifyReport struct {
 	// Scratch names the database verify created and dropped, if any.
 	Scratch string `json:"scratch,omitempty"`
 	// LeftoverScratch are scratch databases that earlier verify runs, cut
-	// short, left on the server (found before this run made its own).
+	// short, left behind (found before this run made its own).
 	LeftoverScratch []string `json:"leftover_scratch,omitempty"`
 	// AlreadyApplied are the versions applied before verify ran: it left
 	// them as they were, so their up, down and up again were not checked.
