@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/migrate-dev/migrate/drivers/sqlstore"
 	"github.com/migrate-dev/migrate/migrator"
 )
 
@@ -84,7 +85,7 @@ const faultWorkers = 4
 // (CREATE DATABASE takes the better part of a second on a server).
 var schemaResetters = map[string]func(ctx context.Context, db *sql.DB) error{
 	"sqlite": func(ctx context.Context, db *sql.DB) error {
-		tables, err := queryColumn[string](ctx, db, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
+		tables, err := sqlstore.QueryColumn[string](ctx, db, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
 		if err != nil {
 			return err
 		}
@@ -104,31 +105,13 @@ var schemaResetters = map[string]func(ctx context.Context, db *sql.DB) error{
 		return err
 	},
 	"mysql": func(ctx context.Context, db *sql.DB) error {
-		tables, err := queryColumn[string](ctx, db, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()`)
+		tables, err := sqlstore.QueryColumn[string](ctx, db, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()`)
 		if err != nil || len(tables) == 0 {
 			return err
 		}
 		_, err = db.ExecContext(ctx, "DROP TABLE `"+strings.Join(tables, "`, `")+"`")
 		return err
 	},
-}
-
-// queryColumn returns the single column of every row of q.
-func queryColumn[T any](ctx context.Context, db *sql.DB, q string) ([]T, error) {
-	rows, err := db.QueryContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		var v T
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // otherSessions counts the server sessions on the connection's database
@@ -162,6 +145,26 @@ func (e *env) awaitSessionsGone() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// afterKill does what the server does once it notices that a SIGKILLed
+// migrate is gone: it ends the dead process's sessions (one waiting on a
+// lock the test holds would otherwise wait on, unnoticed), then releases
+// what the test held and waits until no session of the process is left.
+// The env's pool keeps one connection from then on: awaitSessionsGone
+// counts every session but one.
+func (e *env) afterKill(ctx context.Context, release ...func() error) {
+	e.t.Helper()
+	if cut, ok := connectionCutters[scheme(e.url)]; ok {
+		if err := cut(ctx, e.db()); err != nil {
+			e.t.Fatalf("ending the dead process's sessions: %v", err)
+		}
+	}
+	for _, r := range release {
+		_ = r() // its session may have been ended with the process's
+	}
+	e.db().SetMaxOpenConns(1)
+	e.awaitSessionsGone()
 }
 
 // faultRun is a command that fault trials interrupt, and where a chain
@@ -410,7 +413,7 @@ var connectionCutters = map[string]func(ctx context.Context, db *sql.DB) error{
 		return err
 	},
 	"mysql": func(ctx context.Context, db *sql.DB) error {
-		ids, err := queryColumn[int64](ctx, db, `SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()`)
+		ids, err := sqlstore.QueryColumn[int64](ctx, db, `SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()`)
 		for _, id := range ids {
 			// The session may have ended on its own meanwhile.
 			_, _ = db.ExecContext(ctx, fmt.Sprintf("KILL %d", id))

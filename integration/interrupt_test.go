@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/migrate-dev/migrate/drivers/sqlstore"
 	"github.com/migrate-dev/migrate/migrator"
 )
 
@@ -150,15 +152,7 @@ func killWhileCreating(t *testing.T, tg target, table string, n int) {
 	}
 	_ = up.cmd.Process.Kill()
 	<-up.exited
-	if cut, ok := connectionCutters[scheme(e.url)]; ok {
-		if err := cut(ctx, e.db()); err != nil {
-			t.Fatalf("ending the dead process's sessions: %v", err)
-		}
-	}
-	_ = conn.Close()
-	_ = other.Close()
-	e.db().SetMaxOpenConns(1)
-	e.awaitSessionsGone()
+	e.afterKill(ctx, conn.Close, other.Close)
 
 	for _, cmd := range []string{"status", "history", "validate"} {
 		if out, code := e.cli(cmd); code != 0 {
@@ -196,6 +190,40 @@ var gateWaiters = map[string]string{
 // endless is a SQLite query that runs until it is interrupted.
 const endless = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r"
 
+// gateScript is a script that waits at the gate: on a server, for the
+// gate row the test holds locked (holdGate); on SQLite, which has no row
+// locks, in an endless query, until the process is interrupted or killed.
+func (e *env) gateScript() string {
+	if scheme(e.url) == "sqlite" {
+		return e.tg.script(endless)
+	}
+	return e.tg.script("UPDATE gate SET v = 1 WHERE id = 1")
+}
+
+// awaitAtGate waits until the migrate process p has reached the gate of
+// gateScript: on a server, until its session waits on the gate row; on
+// SQLite, where nothing shows the endless query from outside, until the
+// state is as reached says it is once p is there. It fails the test if p
+// exits first.
+func (e *env) awaitAtGate(p *process, reached func([]migrator.StateRow) bool) {
+	e.t.Helper()
+	if s := scheme(e.url); s != "sqlite" {
+		awaitWaiting(e.t, e.db(), p, gateWaiters[s])
+		return
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !reached(e.state()) {
+		select {
+		case <-p.exited:
+			e.t.Fatalf("migrate exited (%v) before reaching the gate\n%s", p.err, p.out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("migrate never reached the gate\n%s", p.out.String())
+		}
+	}
+}
+
 // TestInterruptMidMigration sends SIGINT or SIGTERM to `migrate up` while
 // version 2 of 3 waits inside its script, in a transaction and marked
 // no-transaction (where its first statement has already taken effect). The
@@ -226,10 +254,7 @@ func interruptMidMigration(t *testing.T, tg target, mode string, sig os.Signal) 
 	if mode == "large" && s != "postgres" {
 		t.Skip("only PostgreSQL runs a large transactional script another way than a small one")
 	}
-	wait := tg.script("UPDATE gate SET v = 1 WHERE id = 1")
-	if s == "sqlite" {
-		wait = tg.script(endless)
-	}
+	wait := e.gateScript()
 	table := fmt.Sprintf("CREATE TABLE %s (id INTEGER PRIMARY KEY, v INTEGER);\n", faultTable(2))
 	index := fmt.Sprintf("CREATE INDEX %s ON %s (v);\n", faultIndex(2), faultTable(2))
 	body := wait + table + index
@@ -251,19 +276,10 @@ func interruptMidMigration(t *testing.T, tg target, mode string, sig os.Signal) 
 	}
 	up := e.start("up")
 	defer func() { _ = up.cmd.Process.Kill() }()
+	// Version 1 committed: the run is in version 2 a moment later.
+	e.awaitAtGate(up, func(st []migrator.StateRow) bool { return len(st) > 0 && st[0].Status == migrator.StatusApplied })
 	if s == "sqlite" {
-		// Version 1 committed: the run is in version 2's endless query a
-		// moment later, and stays there until interrupted.
-		deadline := time.Now().Add(15 * time.Second)
-		for len(e.state()) == 0 || e.state()[0].Status != migrator.StatusApplied {
-			if time.Now().After(deadline) {
-				t.Fatalf("version 1 never applied\n%s", up.out.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		time.Sleep(300 * time.Millisecond)
-	} else {
-		awaitWaiting(t, e.db(), up, gateWaiters[s])
+		time.Sleep(300 * time.Millisecond) // into the endless query
 	}
 	if err := up.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
@@ -368,8 +384,18 @@ var stateWriteWaiters = map[string]string{
 		AND (info LIKE 'DELETE FROM%migrate_state%' OR info LIKE 'INSERT INTO%migrate_state%')`,
 }
 
+// connectionCut stands beside the signals a fault test sends for ending
+// the process's server sessions instead.
+var connectionCut os.Signal = cutSignal{}
+
+type cutSignal struct{}
+
+func (cutSignal) String() string { return "connection cut" }
+func (cutSignal) Signal()        {}
+
 // TestBaselineCutShort stops `baseline 10` at version 5, where a row the
-// test holds makes it wait, by SIGKILL and by SIGINT. Versions 1 to 4 stay
+// test holds makes it wait, by SIGKILL, by SIGINT and by ending its server
+// sessions. Versions 1 to 4 stay
 // recorded; the interrupted run must say so, and running the same baseline
 // again must record the rest once each, rather than refuse a database that
 // "already has version 1 recorded" and leave it half baselined for good.
@@ -378,7 +404,7 @@ var stateWriteWaiters = map[string]string{
 func TestBaselineCutShort(t *testing.T) {
 	const n, at = 10, 5
 	forEachTarget(t, func(t *testing.T, tg target) {
-		for _, sig := range []os.Signal{os.Kill, os.Interrupt} {
+		for _, sig := range []os.Signal{os.Kill, os.Interrupt, connectionCut} {
 			t.Run(sig.String(), func(t *testing.T) {
 				e := newEnv(t, tg, writeSmallSet(t, n))
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -390,7 +416,7 @@ func TestBaselineCutShort(t *testing.T) {
 				var out string
 				if s == "sqlite" {
 					if sig != os.Kill {
-						t.Skip("SQLite: the trigger fails the write, the same for every signal")
+						t.Skip("SQLite: the trigger fails the write, the same for every signal and with no connection to cut")
 					}
 					e.exec(fmt.Sprintf(`CREATE TRIGGER stop BEFORE INSERT ON migrate_state WHEN NEW.version = %d BEGIN SELECT RAISE(FAIL, 'stopped by the test'); END`, at))
 					var code int
@@ -407,29 +433,32 @@ func TestBaselineCutShort(t *testing.T) {
 					if _, err := hold.ExecContext(ctx, fmt.Sprintf(`INSERT INTO migrate_state (version, name, checksum, status, applied_at) VALUES (%d, 'x', 'x', 'applied', CURRENT_TIMESTAMP)`, at)); err != nil {
 						t.Fatal(err)
 					}
+					before := e.sessions(ctx)
 					p := e.start("baseline", fmt.Sprint(n))
 					defer func() { _ = p.cmd.Process.Kill() }()
 					awaitWaiting(t, e.db(), p, stateWriteWaiters[s])
-					if err := p.cmd.Process.Signal(sig); err != nil {
+					if sig == connectionCut {
+						e.endSessionsSince(ctx, before)
+					} else if err := p.cmd.Process.Signal(sig); err != nil {
 						t.Fatal(err)
 					}
 					code := p.wait(t, 20*time.Second)
 					out = p.out.String()
-					if sig == os.Interrupt && code != 130 {
-						t.Fatalf("baseline interrupted: exit %d, want 130\n%s", code, out)
+					t.Logf("baseline stopped by %v: exit %d\n%s", sig, code, out)
+					if sig == os.Interrupt && code != 130 || sig == connectionCut && code != 4 {
+						t.Fatalf("baseline stopped by %v: exit %d, want 130 for an interrupt, 4 for a cut\n%s", sig, code, out)
 					}
 					if sig == os.Kill {
-						// The server ends the dead process's session once it notices.
-						if err := connectionCutters[s](ctx, e.db()); err != nil {
-							t.Fatal(err)
-						}
+						e.afterKill(ctx, hold.Rollback)
+					} else {
+						_ = hold.Rollback()
+						e.db().SetMaxOpenConns(1)
+						e.awaitSessionsGone()
 					}
-					_ = hold.Rollback()
-					e.db().SetMaxOpenConns(1)
-					e.awaitSessionsGone()
 				}
-				if sig != os.Kill && !strings.Contains(out, fmt.Sprintf("versions up to %d are recorded; run `migrate baseline %d` again", at-1, n)) {
-					t.Fatalf("the error does not say how far baseline got and how to finish:\n%s", out)
+				if sig != os.Kill && !strings.Contains(out, fmt.Sprintf("versions up to %d are recorded; run `migrate baseline %d` again to finish: versions %d to %d are not recorded", at-1, n, at, n)) ||
+					sig != os.Kill && !strings.Contains(out, fmt.Sprintf("now at version %d", at-1)) {
+					t.Fatalf("the error does not say how far baseline got, what it did not record, and how to finish:\n%s", out)
 				}
 				if got := len(e.state()); got != at-1 {
 					t.Fatalf("%d versions recorded after baseline stopped at version %d, want %d", got, at, at-1)
@@ -451,40 +480,37 @@ func TestBaselineCutShort(t *testing.T) {
 	})
 }
 
+// lockHeldAtGate starts a `migrate up` of three versions that takes the
+// lock and then waits inside version 2 (on the gate row the test holds, or
+// in SQLite's endless query) for as long as the test runs: the holder that
+// the scenarios about a second migrate, waiting for the lock, need.
+func lockHeldAtGate(t *testing.T, tg target) (*env, *process) {
+	t.Helper()
+	e := newEnv(t, tg, writeSmallSet(t, 3))
+	s := scheme(e.url)
+	wait := e.gateScript()
+	if err := os.WriteFile(filepath.Join(e.dir, "0002_t0002.up.sql"), []byte(wait), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	if s != "sqlite" {
+		hold := e.holdGate(ctx)
+		t.Cleanup(func() { _ = hold.Rollback() })
+	}
+	holder := e.start("up")
+	t.Cleanup(func() { _ = holder.cmd.Process.Kill() })
+	e.awaitAtGate(holder, func(st []migrator.StateRow) bool { return len(st) > 0 })
+	return e, holder
+}
+
 // TestInterruptWhileWaitingForLock interrupts a `migrate up` that polls
 // for the lock another `migrate up` holds while it waits inside version 2.
 // The waiter must exit 130 saying it was interrupted waiting for the lock,
 // and who holds it, with nothing run: not a bare "context canceled".
 func TestInterruptWhileWaitingForLock(t *testing.T) {
 	forEachTarget(t, func(t *testing.T, tg target) {
-		e := newEnv(t, tg, writeSmallSet(t, 3))
-		s := scheme(e.url)
-		wait := tg.script("UPDATE gate SET v = 1 WHERE id = 1")
-		if s == "sqlite" {
-			wait = tg.script(endless)
-		}
-		if err := os.WriteFile(filepath.Join(e.dir, "0002_t0002.up.sql"), []byte(wait), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if s != "sqlite" {
-			hold := e.holdGate(ctx)
-			defer hold.Rollback()
-		}
-		holder := e.start("up")
-		defer func() { _ = holder.cmd.Process.Kill() }()
-		if s == "sqlite" {
-			deadline := time.Now().Add(15 * time.Second)
-			for len(e.state()) == 0 {
-				if time.Now().After(deadline) {
-					t.Fatalf("version 1 never applied\n%s", holder.out.String())
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		} else {
-			awaitWaiting(t, e.db(), holder, gateWaiters[s])
-		}
+		e, holder := lockHeldAtGate(t, tg)
 		waiter := e.start("up")
 		defer func() { _ = waiter.cmd.Process.Kill() }()
 		// The waiter connects and reads the folder in milliseconds, then
@@ -505,6 +531,133 @@ func TestInterruptWhileWaitingForLock(t *testing.T) {
 		}
 		if st := e.state(); len(st) < 1 || st[0].Version != 1 || len(st) > 2 {
 			t.Fatalf("state after both were interrupted: %+v", st)
+		}
+	})
+}
+
+// sessionIDs are the server sessions on the connection's database other
+// than the connection's own, as lockSessions' kill takes them.
+var sessionIDs = map[string]string{
+	"postgres": `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+	"mysql":    `SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()`,
+}
+
+// sessions returns the server sessions on the env's database but the
+// one asking. The env's pool is held to two connections, one for a hold
+// of the test's and one for its queries, so that the sessions listed
+// before a migrate process starts are all the test's.
+func (e *env) sessions(ctx context.Context) []int64 {
+	e.t.Helper()
+	e.db().SetMaxOpenConns(2)
+	ids, err := sqlstore.QueryColumn[int64](ctx, e.db(), sessionIDs[scheme(e.url)])
+	if err != nil {
+		e.t.Fatalf("listing sessions: %v", err)
+	}
+	return ids
+}
+
+// endSessionsSince ends, on the server, every session on the env's
+// database that is not among before (the sessions of migrate processes
+// started since), and returns how many it ended.
+func (e *env) endSessionsSince(ctx context.Context, before []int64) int {
+	e.t.Helper()
+	n := 0
+	for _, id := range e.sessions(ctx) {
+		if slices.Contains(before, id) {
+			continue
+		}
+		if _, err := e.db().ExecContext(ctx, lockSessions[scheme(e.url)].kill(id)); err != nil {
+			e.t.Fatalf("ending session %d: %v", id, err)
+		}
+		n++
+	}
+	return n
+}
+
+// TestWaiterCutWhileWaitingForLock ends, on the server, the sessions of a
+// `migrate up` that polls for the lock another one holds. The waiter never
+// held the lock, so it must say that nothing was run (exit 4), not leave
+// the user to wonder whether a migration was cut part-way; the holder
+// must carry on unharmed.
+func TestWaiterCutWhileWaitingForLock(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		if tg.name == "sqlite" {
+			t.Skip("SQLite's waiter polls a lock file in its own process: there is no server session to end")
+		}
+		e, holder := lockHeldAtGate(t, tg)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		before := e.sessions(ctx) // the test's and the holder's
+		waiter := e.start("up")
+		defer func() { _ = waiter.cmd.Process.Kill() }()
+		time.Sleep(time.Second) // as in TestInterruptWhileWaitingForLock
+		if e.endSessionsSince(ctx, before) == 0 {
+			t.Fatalf("the waiter has no session to end\n%s", waiter.out.String())
+		}
+		code := waiter.wait(t, 20*time.Second)
+		out := waiter.out.String()
+		if code != 4 || !strings.Contains(out, "nothing was run") || !strings.Contains(out, "never held the lock") || strings.Contains(out, "lock was lost") {
+			t.Fatalf("waiter cut: exit %d, want 4 saying that nothing was run and that it never held the lock\n%s", code, out)
+		}
+		select {
+		case <-holder.exited:
+			t.Fatalf("the holder stopped when the waiter was cut\n%s", holder.out.String())
+		default:
+		}
+		// MySQL marks version 2 running before its first statement.
+		for _, r := range e.state() {
+			if r.Version != 1 && (r.Version != 2 || r.Status != migrator.StatusRunning || tg.transactionalDDL) {
+				t.Fatalf("state while the holder waits in version 2: %+v", e.state())
+			}
+		}
+	})
+}
+
+// TestKillMidDownScript SIGKILLs `migrate down` while version 2's down
+// script, marked no-transaction, waits before its DROP. The version stays
+// marked running, as an up would; status must say that it was the down
+// script that was running, since that decides what "applied" and "rolled
+// back" mean for the repair.
+func TestKillMidDownScript(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		e := newEnv(t, tg, writeSmallSet(t, 2))
+		s := scheme(e.url)
+		if out, code := e.cli("up"); code != 0 {
+			t.Fatalf("up: exit %d\n%s", code, out)
+		}
+		wait := e.gateScript()
+		down := "-- migrate:no-transaction\n" + wait + tg.script("DROP TABLE "+faultTable(2))
+		if err := os.WriteFile(filepath.Join(e.dir, "0002_t0002.down.sql"), []byte(down), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var release []func() error
+		if s != "sqlite" {
+			hold := e.holdGate(ctx)
+			defer hold.Rollback()
+			release = append(release, hold.Rollback)
+		}
+		p := e.start("down", "--allow-data-loss")
+		defer func() { _ = p.cmd.Process.Kill() }()
+		e.awaitAtGate(p, func(st []migrator.StateRow) bool { return len(st) > 1 && st[1].Status == migrator.StatusRunning })
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		e.afterKill(ctx, release...)
+
+		out, code := e.cli("status")
+		if want := "version 2 is interrupted: the down script was running when migrate stopped (" + filepath.Join(e.dir, "0002_t0002.down.sql") + ")"; code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("status after a kill in the down script: exit %d, want it to say %q\n%s", code, want, out)
+		}
+		if out, _ := e.cli("--json", "status"); !strings.Contains(out, `"running_script": "down"`) {
+			t.Fatalf("status --json does not say the down script was running:\n%s", out)
+		}
+		// The DROP never ran: the version's changes are all in place.
+		if out, code := e.cli("repair", "2", "--applied"); code != 0 {
+			t.Fatalf("repair 2 --applied: exit %d\n%s", code, out)
+		}
+		if st := e.state(); len(st) != 2 || st[1].Status != migrator.StatusApplied {
+			t.Fatalf("state after the repair: %+v", st)
 		}
 	})
 }

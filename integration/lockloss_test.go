@@ -75,8 +75,7 @@ func TestLockLostMidRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gate := "UPDATE gate SET v = 1 WHERE id = 1"
-		if err := os.WriteFile(gated, []byte(tg.script(gate)+string(body)), 0o644); err != nil {
+		if err := os.WriteFile(gated, []byte(e.gateScript()+string(body)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,11 @@ func TestNoTransactionFailure(t *testing.T) {
 		var se *migrator.StatementError
 		if !errors.As(err, &se) || se.Index != 3 || se.Line != lineOf(up, "no_such_table") || !se.Committed {
 			t.Fatalf("want statement 3 at line %d failing after committed statements, got %#v", lineOf(up, "no_such_table"), err)
+		}
+		// The error says what stayed applied: statements 1 and 2, the last
+		// of them at its line, which is where undoing by hand starts.
+		if want := fmt.Sprintf("statement 3 failed after statement 2 (line %d) took effect", lineOf(up, "INSERT INTO a ")); !strings.Contains(err.Error(), want) {
+			t.Fatalf("the error does not say %q:\n%v", want, err)
 		}
 		st := e.state()
 		if len(st) != 2 || st[1].Status != migrator.StatusFailed || st[1].FailedStatement != 3 || !strings.Contains(st[1].Error, "no_such_table") {

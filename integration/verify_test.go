@@ -3,11 +3,15 @@ package integration
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/migrate-dev/migrate/migrator"
 	"github.com/migrate-dev/migrate/migrator/schema"
@@ -157,6 +161,23 @@ func TestVerifyIrreversibleAndApplied(t *testing.T) {
 		if n := e.current(); n != 3 {
 			t.Fatalf("current = %d, want 3", n)
 		}
+		// Version 1 was not verified, and the report says so rather than
+		// let it pass for proven.
+		if len(rep.AlreadyApplied) != 1 || rep.AlreadyApplied[0] != 1 {
+			t.Fatalf("report's already applied versions: %v, want [1]", rep.AlreadyApplied)
+		}
+		e = newEnv(t, tg, verifyCase(tg, "column_null"))
+		if _, err := e.migrator(migrator.Options{}).Up(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		out, code := e.cli("verify", "--i-know-this-database-is-disposable")
+		if code != 9 || !strings.Contains(out, "1 version(s) were already applied before verify ran and were not verified (left as they are): 1\n") {
+			t.Fatalf("verify with version 1 applied: exit %d, want 9 noting version 1 as not verified\n%s", code, out)
+		}
+		out, _ = e.cli("--json", "verify", "--i-know-this-database-is-disposable")
+		if !strings.Contains(out, `"already_applied": [`) {
+			t.Fatalf("verify --json does not list the versions already applied:\n%s", out)
+		}
 	})
 }
 
@@ -237,6 +258,58 @@ func TestVerifyScratchDroppedOnCancel(t *testing.T) {
 		}
 		if scratchExists(t, e, rep.Scratch) {
 			t.Fatalf("scratch database %s survived the interrupted verify", rep.Scratch)
+		}
+	})
+}
+
+// TestVerifyNamesLeftoverScratch leaves a scratch database on the server,
+// as a verify --scratch that was killed does, and checks that the next
+// verify --scratch names it (and lists it under --json) without touching it.
+func TestVerifyNamesLeftoverScratch(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		e := newEnv(t, tg, writeSmallSet(t, 1))
+		needSnapshots(t, e)
+		if _, ok := e.drv.(migrator.ScratchLister); !ok {
+			t.Skipf("driver %T does not list leftover scratch databases", e.drv)
+		}
+		// A name of the scratch pattern that no other test run can take.
+		name := fmt.Sprintf("migrate_verify_leftover_%d", time.Now().UnixNano())
+		if tg.name == "sqlite" {
+			// What a killed verify leaves: a scratch folder in the
+			// temporary folder, untouched since, whose lock no one holds.
+			dir, err := os.MkdirTemp("", "migrate-verify-leftover")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			name = filepath.Join(dir, "scratch.db")
+			if err := os.WriteFile(name, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			old := time.Now().Add(-time.Hour)
+			if err := os.Chtimes(dir, old, old); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			e.exec("CREATE DATABASE " + name)
+			t.Cleanup(func() {
+				e.db().SetMaxOpenConns(0)
+				e.exec("DROP DATABASE IF EXISTS " + name)
+			})
+		}
+		out, code := e.cli("verify", "--scratch")
+		if code != 0 || !strings.Contains(out, "left scratch databases") || !strings.Contains(out, name) {
+			t.Fatalf("verify --scratch beside a leftover scratch database: exit %d, want 0 naming %s\n%s", code, name, out)
+		}
+		out, code = e.cli("--json", "verify", "--scratch")
+		var rep struct {
+			Leftover []string `json:"leftover_scratch"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil || !slices.Contains(rep.Leftover, name) {
+			t.Fatalf("verify --scratch --json: exit %d, leftover_scratch %v (%v), want it to hold %s\n%s", code, rep.Leftover, err, name, out)
+		}
+		if !scratchExists(t, e, name) {
+			t.Fatalf("verify dropped %s, which it cannot know to be a dead run's", name)
 		}
 	})
 }

@@ -192,7 +192,10 @@ type StatementError struct {
 	// Committed is true when earlier statements of the script stayed
 	// applied (the script did not run in a transaction).
 	Committed bool
-	Err       error
+	// PrevLine is the line where statement Index-1, the last one that
+	// took effect, starts; 0 when unknown.
+	PrevLine int
+	Err      error
 }
 
 func (e *StatementError) Error() string {
@@ -200,7 +203,16 @@ func (e *StatementError) Error() string {
 	if len(stmt) > 300 {
 		stmt = stmt[:300] + "..."
 	}
-	return fmt.Sprintf("%s:%d: statement %d failed: %v\n    %s", e.File, e.Line, e.Index, e.Err, strings.ReplaceAll(stmt, "\n", "\n    "))
+	// Outside a transaction the statements before it stay applied: say
+	// which was the last, so that the user knows what there is to undo.
+	after := ""
+	if e.Committed && e.Index > 1 {
+		after = fmt.Sprintf(" after statement %d took effect", e.Index-1)
+		if e.PrevLine > 0 {
+			after = fmt.Sprintf(" after statement %d (line %d) took effect", e.Index-1, e.PrevLine)
+		}
+	}
+	return fmt.Sprintf("%s:%d: statement %d failed%s: %v\n    %s", e.File, e.Line, e.Index, after, e.Err, strings.ReplaceAll(stmt, "\n", "\n    "))
 }
 
 func (e *StatementError) Unwrap() error { return e.Err }
@@ -748,10 +760,14 @@ func (s *Step) Failure(i int, st sqlsplit.Statement, err error, lineInStatement 
 	if lineInStatement > 1 {
 		line += lineInStatement - 1
 	}
-	return &StatementError{
+	se := &StatementError{
 		Version: s.Migration.Version, File: s.Script.Path, Line: line,
 		Index: i + 1, Statement: st.Text, Err: err,
 	}
+	if i > 0 && i <= len(s.Statements) {
+		se.PrevLine = s.Statements[i-1].Line
+	}
+	return se
 }
 
 // PollLock is how every driver waits for its lock: it calls try until it
@@ -763,28 +779,36 @@ func (s *Step) Failure(i int, st sqlsplit.Statement, err error, lineInStatement 
 func PollLock(ctx context.Context, timeout time.Duration, try func(context.Context) (bool, error), holder func(context.Context) string) error {
 	deadline := time.Now().Add(timeout)
 	wait := 10 * time.Millisecond
+	interrupted := func() error {
+		// Say who was waited for: holder runs after the interrupt, so it
+		// gets a context of its own.
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		by := ""
+		if h := holder(hctx); h != "" {
+			by = " held by " + h
+		}
+		return fmt.Errorf("interrupted while waiting for the migration lock%s; nothing was run: %w", by, ctx.Err())
+	}
 	for {
 		got, err := try(ctx)
-		if err != nil {
-			return fmt.Errorf("taking the migration lock: %w", err)
-		}
-		if got {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return interrupted()
+		case err != nil:
+			// The waiter's session ended (killed on the server, the
+			// network cut) or the server refused the try: either way this
+			// run never held the lock, and a bare connection error would
+			// read as a migration cut part-way.
+			return fmt.Errorf("taking the migration lock failed while waiting for it; nothing was run: this run never held the lock, so no migration was started or recorded: %w", err)
+		case got:
 			return nil
-		}
-		if time.Now().After(deadline) {
+		case time.Now().After(deadline):
 			return &LockError{Timeout: timeout, Holder: holder(ctx)}
 		}
 		select {
 		case <-ctx.Done():
-			// Say who was waited for: holder runs after the interrupt, so
-			// it gets a context of its own.
-			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			by := ""
-			if h := holder(hctx); h != "" {
-				by = " held by " + h
-			}
-			return fmt.Errorf("interrupted while waiting for the migration lock%s; nothing was run: %w", by, ctx.Err())
+			return interrupted()
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 250*time.Millisecond)

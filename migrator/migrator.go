@@ -208,7 +208,9 @@ func (m *Migrator) Status(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading state: %w", err)
 	}
-	return NewPlan(m.source, state), nil
+	p := NewPlan(m.source, state)
+	p.noteInvalidIndexes(stuckInvalidIndexes(ctx, m.driver, state))
+	return p, nil
 }
 
 // Inspect compares a folder with a database, for status and validate,
@@ -222,8 +224,9 @@ func Inspect(ctx context.Context, open func(context.Context) (Driver, error), lo
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type stateRead struct {
-		rows []StateRow
-		err  error
+		rows    []StateRow
+		invalid []InvalidIndex
+		err     error
 	}
 	read := make(chan stateRead, 1)
 	go func() {
@@ -237,7 +240,7 @@ func Inspect(ctx context.Context, open func(context.Context) (Driver, error), lo
 		if err != nil {
 			err = fmt.Errorf("reading state: %w", err)
 		}
-		read <- stateRead{rows, err}
+		read <- stateRead{rows, stuckInvalidIndexes(ctx, d, rows), err}
 	}()
 	src, err := load()
 	if err != nil {
@@ -249,7 +252,9 @@ func Inspect(ctx context.Context, open func(context.Context) (Driver, error), lo
 	if state.err != nil {
 		return nil, state.err
 	}
-	return NewPlan(src, state.rows), nil
+	p := NewPlan(src, state.rows)
+	p.noteInvalidIndexes(state.invalid)
+	return p, nil
 }
 
 // Validate returns the versions that would block up.
@@ -757,6 +762,12 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 			return rep, fmt.Errorf("interrupted before the %s of version %d was started: %w", dir, s.Migration.Version, err)
 		}
 		inTx := !s.Script.NoTransaction && transactionalDDL(m.driver)
+		if !inTx {
+			if err := m.refuseOverInvalidIndex(ctx, s); err != nil {
+				rep.To = m.versionAfterDone(p, done)
+				return rep, err
+			}
+		}
 		began := time.Now()
 		if err := m.runSteps(ctx, []*Step{s}, inTx); err != nil {
 			if committedAnyway(err) {
@@ -872,7 +883,7 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 		// killed part-way, the next run sees "interrupted" rather than a
 		// clean state that is not true.
 		s := steps[0]
-		running := StateChange{Kind: SetState, Row: StateRow{Version: s.Migration.Version, Name: s.Migration.Name, Checksum: s.Migration.Up.Checksum, Status: StatusRunning}}
+		running := StateChange{Kind: SetState, Row: StateRow{Version: s.Migration.Version, Name: s.Migration.Name, Checksum: s.Migration.Up.Checksum, Status: StatusRunning, Error: runningNote(s)}}
 		if err := m.driver.Record(ctx, running, HistoryRow{}); err != nil {
 			if errors.Is(err, ErrLockLost) {
 				return m.lockLost(ctx, steps, err)
@@ -893,6 +904,10 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 		if errors.As(err, &se) {
 			se.Committed = !inTx && se.Index > 1
 		}
+		if !inTx {
+			// A CREATE INDEX CONCURRENTLY cut with its session.
+			return m.withInvalidIndexes(ctx, steps[0], m.lockLost(ctx, steps, err))
+		}
 		return m.lockLost(ctx, steps, err)
 	}
 	failed := steps[0]
@@ -903,6 +918,11 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 				failed = s
 			}
 		}
+		// Before the error's text is recorded, which says it.
+		se.Committed = !inTx && se.Index > 1
+	}
+	if !inTx {
+		err = m.withInvalidIndexes(ctx, failed, err)
 	}
 	entry := failed.History
 	entry.Success = false
@@ -914,7 +934,6 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 		row := StateRow{Version: failed.Migration.Version, Name: failed.Migration.Name, Checksum: failed.Migration.Up.Checksum, Status: StatusFailed, Error: err.Error()}
 		if se != nil {
 			row.FailedStatement = se.Index
-			se.Committed = se.Index > 1
 		}
 		change = StateChange{Kind: SetState, Row: row}
 	}
@@ -958,7 +977,7 @@ func (m *Migrator) lockLost(ctx context.Context, steps []*Step, err error) error
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	state, rerr := m.driver.State(rctx)
+	state, rerr := m.stateAfterLoss(rctx)
 	if rerr != nil {
 		return e
 	}
@@ -977,6 +996,18 @@ func (m *Migrator) lockLost(ctx context.Context, steps []*Step, err error) error
 		e.Outcome = NotRun
 	}
 	return e
+}
+
+// stateAfterLoss reads the state after a session ended under the run. A
+// cut that ended the lock's session often ended the pool's idle ones
+// with it, and the first read can meet one of those; the pool has dropped
+// it by the second.
+func (m *Migrator) stateAfterLoss(ctx context.Context) ([]StateRow, error) {
+	state, err := m.driver.State(ctx)
+	if err != nil && ctx.Err() == nil {
+		state, err = m.driver.State(ctx)
+	}
+	return state, err
 }
 
 // Baseline marks every migration up to v as applied without running it, for
@@ -1007,13 +1038,8 @@ func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
 			entry := m.entry(mig.Version, mig.Name, Baseline, mig.Up.Checksum)
 			if !m.opts.DryRun {
 				if err := m.driver.Record(ctx, StateChange{Kind: SetState, Row: row}, entry); err != nil {
-					// Each version is its own write: say how far it got and
-					// that running it again finishes the job.
-					done := "no version is recorded"
-					if last > 0 {
-						done = fmt.Sprintf("versions up to %d are recorded", last)
-					}
-					return rep, fmt.Errorf("baseline of version %d: %w (%s; run `migrate baseline %d` again to finish)", mig.Version, err, done, v)
+					rep.To = last
+					return rep, fmt.Errorf("baseline of version %d: %w (%s)", mig.Version, err, m.baselineProgress(ctx, v, last))
 				}
 			}
 			last = mig.Version
@@ -1021,6 +1047,49 @@ func (m *Migrator) Baseline(ctx context.Context, v int64) (*Report, error) {
 		}
 		return rep, nil
 	})
+}
+
+// baselineProgress says, for a baseline to v that stopped part-way, which
+// versions are recorded and which are not, and that running it again
+// finishes the job: each version is its own write. What is recorded is
+// read again, on a connection of its own, as a write cut with its session
+// may have committed; last, the newest this run knows it recorded, is the
+// answer when the state cannot be read.
+func (m *Migrator) baselineProgress(ctx context.Context, v, last int64) string {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	recorded := map[int64]bool{}
+	if state, err := m.stateAfterLoss(rctx); err == nil {
+		for _, r := range state {
+			recorded[r.Version] = true
+		}
+	} else {
+		for _, mig := range m.source.Migrations {
+			recorded[mig.Version] = mig.Version <= last
+		}
+	}
+	last = 0
+	var missing []int64
+	for _, mig := range m.source.Migrations {
+		switch {
+		case mig.Version > v:
+		case !recorded[mig.Version]:
+			missing = append(missing, mig.Version)
+		case len(missing) == 0:
+			last = mig.Version
+		}
+	}
+	done := "no version is recorded"
+	if last > 0 {
+		done = fmt.Sprintf("versions up to %d are recorded", last)
+	}
+	switch len(missing) {
+	case 0:
+		return done + ": the last write reached the database before the error, and nothing is left to record"
+	case 1:
+		return fmt.Sprintf("%s; run `migrate baseline %d` again to finish: version %d is not recorded", done, v, missing[0])
+	}
+	return fmt.Sprintf("%s; run `migrate baseline %d` again to finish: versions %d to %d are not recorded", done, v, missing[0], missing[len(missing)-1])
 }
 
 // baselineResumes returns the versions an earlier baseline recorded before
@@ -1128,6 +1197,15 @@ func (m *Migrator) Repair(ctx context.Context, v int64, action RepairAction) (*R
 			change = StateChange{Kind: RemoveState, Row: StateRow{Version: v}}
 		default:
 			return nil, misfitf("repair %d: unknown action %q", v, action)
+		}
+		if action == RepairApplied || action == RepairRolledBack {
+			// Neither is true while the index a CREATE INDEX CONCURRENTLY
+			// was building is there, INVALID: not in place, as queries do
+			// not use it, and not gone; and a CREATE INDEX CONCURRENTLY IF
+			// NOT EXISTS run again would keep it as it is.
+			if ixs := m.invalidIndexesOf(ctx, e.Migration); len(ixs) > 0 {
+				return nil, misfitf("repair %d --%s: version %d's run did not finish, and %s; nothing was recorded", v, action, v, invalidIndexNote("it", ixs))
+			}
 		}
 		entry := m.entry(v, e.Name, Repair, checksum)
 		entry.Error = "repair: marked " + string(action)

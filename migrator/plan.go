@@ -3,6 +3,7 @@ package migrator
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // VersionStatus is how one version stands between the folder and the
@@ -34,6 +35,10 @@ type Entry struct {
 	State     *StateRow     `json:"-"`
 	// Fix says how to resolve a status that blocks up.
 	Fix string `json:"fix,omitempty"`
+	// RunningScript, for an interrupted version, says whether its up or
+	// its down script was running; empty when the mark does not say
+	// (written by a migrate before it did).
+	RunningScript Direction `json:"running_script,omitempty"`
 }
 
 // Plan compares the folder with the state table.
@@ -57,7 +62,8 @@ func NewPlan(src *Source, state []StateRow) *Plan {
 			e.Fix = failedFix(row)
 		case row.Status == StatusRunning:
 			e.Status = Running
-			e.Fix = fmt.Sprintf("a non-transactional run was interrupted; check which statements took effect, then run `migrate repair %d --applied` or `migrate repair %d --rolled-back`", row.Version, row.Version)
+			e.RunningScript = RunningDirection(row)
+			e.Fix = runningFix(row, e.RunningScript)
 		case row.Status != StatusApplied:
 			e.Status = Unrecognised
 			e.Fix = fmt.Sprintf("the state row of version %d has status %q, which migrate never writes (edited by hand or by another tool?); find out whether the migration's changes are in place, then run `migrate repair %d --applied` or `migrate repair %d --rolled-back`", row.Version, string(row.Status), row.Version, row.Version)
@@ -88,6 +94,47 @@ func NewPlan(src *Source, state []StateRow) *Plan {
 	}
 	sort.Slice(p.Entries, func(i, j int) bool { return p.Entries[i].Version < p.Entries[j].Version })
 	return p
+}
+
+// runningNote is what the running mark of step s holds in its error
+// column, which is otherwise empty while a version runs: which script ran.
+// Up and down leave the same mark, and after a kill the user has to know
+// which way the version was going to know what to look for.
+func runningNote(s *Step) string {
+	return fmt.Sprintf("%s script was running: %s", s.Direction, s.Script.Path)
+}
+
+// RunningDirection reads which script a running mark says was running, or
+// "" when it does not say.
+func RunningDirection(row *StateRow) Direction {
+	if row.Status != StatusRunning {
+		return ""
+	}
+	for _, d := range []Direction{Up, Down} {
+		if strings.HasPrefix(row.Error, string(d)+" script was running") {
+			return d
+		}
+	}
+	return ""
+}
+
+// runningFix explains a version whose run stopped part-way outside a
+// transaction, and what each repair means for the script that ran.
+func runningFix(row *StateRow, dir Direction) string {
+	v := row.Version
+	switch dir {
+	case Up:
+		return fmt.Sprintf("the up script was running when migrate stopped (%s), outside a transaction; check which of its statements took effect, finish or undo them by hand, then run `migrate repair %d --applied` if its changes are all in place, or `migrate repair %d --rolled-back` if they are all gone", scriptOf(row), v, v)
+	case Down:
+		return fmt.Sprintf("the down script was running when migrate stopped (%s), outside a transaction; check which of its statements took effect, finish or undo them by hand, then run `migrate repair %d --rolled-back` if the version's changes are all gone (the rollback finished), or `migrate repair %d --applied` if they are all still in place", scriptOf(row), v, v)
+	}
+	return fmt.Sprintf("a non-transactional run was interrupted; check which statements took effect, then run `migrate repair %d --applied` or `migrate repair %d --rolled-back`", v, v)
+}
+
+// scriptOf is the script path a running mark names.
+func scriptOf(row *StateRow) string {
+	_, path, _ := strings.Cut(row.Error, ": ")
+	return path
 }
 
 // failedFix explains a version that failed outside a transaction: on a

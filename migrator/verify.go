@@ -43,6 +43,17 @@ type ScratchCreator interface {
 	CreateScratch(ctx context.Context) (scratch Driver, name string, drop func(context.Context) error, err error)
 }
 
+// ScratchLister is a ScratchCreator that can find the scratch databases
+// earlier verify runs left behind: a run that is killed, or loses its
+// server, cannot drop its own. Verify names them rather than drop them,
+// as it cannot tell them from those of a run going on elsewhere that its
+// lister missed.
+type ScratchLister interface {
+	// LeftoverScratch lists the scratch databases that no session (on
+	// SQLite, no process's lock) is using.
+	LeftoverScratch(ctx context.Context) ([]string, error)
+}
+
 // ErrNotDisposable is returned when verify is asked to run on a database
 // nobody said it may destroy.
 var ErrNotDisposable = errors.New("verify runs every down script and may destroy data: it only runs on a database you declare disposable (--i-know-this-database-is-disposable) or on a scratch copy it creates itself (--scratch)")
@@ -84,8 +95,14 @@ type VerifyStep struct {
 // VerifyReport is every step verify ran, in order.
 type VerifyReport struct {
 	// Scratch names the database verify created and dropped, if any.
-	Scratch string       `json:"scratch,omitempty"`
-	Steps   []VerifyStep `json:"steps"`
+	Scratch string `json:"scratch,omitempty"`
+	// LeftoverScratch are scratch databases that earlier verify runs, cut
+	// short, left behind (found before this run made its own).
+	LeftoverScratch []string `json:"leftover_scratch,omitempty"`
+	// AlreadyApplied are the versions applied before verify ran: it left
+	// them as they were, so their up, down and up again were not checked.
+	AlreadyApplied []int64      `json:"already_applied,omitempty"`
+	Steps          []VerifyStep `json:"steps"`
 }
 
 // VerifyError is a down script that did not restore the schema its up
@@ -113,7 +130,8 @@ func (e *VerifyError) Error() string {
 
 // Verify proves each pending migration reversible, in order: snapshot,
 // up, snapshot, down, snapshot (must equal the first), up again, snapshot
-// (must equal the second). Applied migrations are left as they are. It
+// (must equal the second). Applied migrations are left as they are, and
+// listed in the report's AlreadyApplied as not verified. It
 // stops at the first mismatch with a *VerifyError; the report holds the
 // steps so far. Irreversible migrations are applied and reported without a
 // rollback check.
@@ -143,6 +161,11 @@ func (m *Migrator) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 		if err := quiet.blocked(p); err != nil {
 			return nil, err
 		}
+		for _, e := range p.Entries {
+			if e.State != nil {
+				rep.AlreadyApplied = append(rep.AlreadyApplied, e.Version)
+			}
+		}
 		return nil, quiet.verifyPending(ctx, p, snap, opts, rep)
 	})
 	return rep, err
@@ -153,8 +176,17 @@ func (m *Migrator) verifyScratch(ctx context.Context, opts VerifyOptions) (rep *
 	if !ok {
 		return nil, fmt.Errorf("driver %T cannot create a scratch database; run verify on a disposable database with --i-know-this-database-is-disposable instead", m.driver)
 	}
+	var leftover []string
+	if l, ok := m.driver.(ScratchLister); ok {
+		// A note, not a reason to stop: an error here leaves it out.
+		leftover, _ = l.LeftoverScratch(ctx)
+	}
 	scratch, name, drop, err := sc.CreateScratch(ctx)
 	if err != nil {
+		if len(leftover) > 0 {
+			// Perhaps the reason: a quota of databases or of disk.
+			err = fmt.Errorf("%w (earlier verify runs that were cut short left scratch databases on the server: %s)", err, strings.Join(leftover, ", "))
+		}
 		return nil, err
 	}
 	defer func() {
@@ -171,6 +203,7 @@ func (m *Migrator) verifyScratch(ctx context.Context, opts VerifyOptions) (rep *
 	rep, err = inner.Verify(ctx, opts)
 	if rep != nil {
 		rep.Scratch = name
+		rep.LeftoverScratch = leftover
 	}
 	return rep, err
 }

@@ -129,7 +129,10 @@ func (o *printer) status(p *migrator.Plan) {
 			if e.State != nil {
 				t := e.State.AppliedAt
 				r.AppliedAt = &t
-				r.Error = e.State.Error
+				if e.Status != migrator.Running {
+					// A running mark's text is in running_script and fix.
+					r.Error = e.State.Error
+				}
 			}
 			rows = append(rows, r)
 		}
@@ -156,7 +159,7 @@ func (o *printer) status(p *migrator.Plan) {
 	fmt.Fprintf(o.w, "current version %d, %d pending\n", p.Current, pending)
 	for _, e := range p.Problems() {
 		fmt.Fprintf(o.w, "! version %d is %s: %s\n", e.Version, e.Status, e.Fix)
-		if e.State != nil && e.State.Error != "" {
+		if e.State != nil && e.State.Error != "" && e.Status != migrator.Running {
 			fmt.Fprintf(o.w, "  last error: %s\n", indent(e.State.Error))
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -95,6 +96,13 @@ func (o *printer) verifyReport(rep *migrator.VerifyReport, err error, took time.
 	if rep.Scratch != "" {
 		where = " in scratch database " + rep.Scratch + " (dropped)"
 	}
+	if len(rep.LeftoverScratch) > 0 {
+		fmt.Fprintf(o.w, "note: earlier verify runs that were cut short (killed, or their server connection lost) left scratch databases, which this run did not touch: %s; drop them once no verify is running (DROP DATABASE name; for SQLite, delete the file's folder)\n", strings.Join(rep.LeftoverScratch, ", "))
+	}
+	if n := len(rep.AlreadyApplied); n > 0 {
+		// Counted as verified, they would pass for proven reversible.
+		fmt.Fprintf(o.w, "note: %d version(s) were already applied before verify ran and were not verified (left as they are): %s\n", n, versionList(rep.AlreadyApplied))
+	}
 	switch {
 	case err != nil:
 		fmt.Fprintf(o.w, "verify stopped after %d step(s)%s\n", len(rep.Steps), where)
@@ -103,4 +111,17 @@ func (o *printer) verifyReport(rep *migrator.VerifyReport, err error, took time.
 	default:
 		fmt.Fprintf(o.w, "verify: %d migration(s) verified in %s%s: each down restored the schema and each up rebuilt it\n", len(versions), ms(took), where)
 	}
+}
+
+// versionList prints versions for a person: all of a few, or the first and
+// the last of many.
+func versionList(vs []int64) string {
+	parts := make([]string, 0, len(vs))
+	for _, v := range vs {
+		parts = append(parts, fmt.Sprint(v))
+	}
+	if len(parts) > 10 {
+		return strings.Join(parts[:5], ", ") + ", ..., " + parts[len(parts)-1]
+	}
+	return strings.Join(parts, ", ")
 }

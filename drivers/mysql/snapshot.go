@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/migrate-dev/migrate/drivers/sqlstore"
 	"github.com/migrate-dev/migrate/migrator"
 	"github.com/migrate-dev/migrate/migrator/schema"
 )
@@ -526,4 +527,16 @@ func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, string, fu
 	return migrator.ScratchOnServer(ctx, d.db, *d.cfg.URL, cfg,
 		func(name string) string { return `CREATE DATABASE ` + quote(name) + ` CHARACTER SET utf8mb4` },
 		func(name string) string { return `DROP DATABASE IF EXISTS ` + quote(name) })
+}
+
+// LeftoverScratch lists the scratch databases of earlier verify runs that
+// no session of the process list has as its database: those of a run that
+// was killed or cut off before it could drop them. Without the PROCESS
+// privilege the list shows only this user's sessions, so a run of
+// another user's may be named too.
+func (d *Driver) LeftoverScratch(ctx context.Context) ([]string, error) {
+	return sqlstore.QueryColumn[string](ctx, d.db, `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA
+WHERE SCHEMA_NAME LIKE 'migrate\_verify\_%'
+  AND SCHEMA_NAME NOT IN (SELECT DB FROM information_schema.PROCESSLIST WHERE DB IS NOT NULL)
+ORDER BY 1`)
 }

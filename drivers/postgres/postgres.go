@@ -111,30 +111,29 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 	connConfig.BuildContextWatcherHandler = func(pg *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: pg, DeadlineDelay: cancelWait}
 	}
+	// A migrate killed mid-statement (or whose host vanished) leaves its
+	// session running the statement to its end, holding the migration
+	// lock and its transaction's locks, until the server next writes to
+	// the dead socket: a long data migration kept them for minutes. With
+	// this setting the server checks the socket every second while a
+	// query runs and ends the session. A URL that sets it wins.
+	checkAdded := false
+	if _, set := connConfig.RuntimeParams[checkInterval]; !set && !strings.Contains(connConfig.RuntimeParams["options"], checkInterval) {
+		connConfig.RuntimeParams[checkInterval] = "1000"
+		checkAdded = true
+	}
 	if tweak != nil {
 		tweak(connConfig)
 	}
-	db := stdlib.OpenDB(*connConfig)
-	// Connect now, so that a wrong host, password, database or URL
-	// parameter is reported by open, with the URL, rather than by the
-	// first command; the schema query connects when there is one.
-	schema := cfg.Schema
-	if schema == "" {
-		var current sql.NullString
-		var path string
-		err = db.QueryRowContext(ctx, `SELECT current_schema(), current_setting('search_path')`).Scan(&current, &path)
-		if err == nil && !current.Valid {
-			err = noSchema(path, connConfig)
-		}
-		schema = current.String
-	} else {
-		err = db.PingContext(ctx)
-		if err == nil {
-			err = schemaCase(ctx, db, schema)
-		}
+	db, schema, err := connect(ctx, connConfig, cfg.Schema)
+	if err != nil && checkAdded && refused(err, checkInterval) {
+		// PostgreSQL before 14 does not know it, a pooler (pgbouncer)
+		// refuses startup parameters it does not pass on, and platforms
+		// without POLLRDHUP allow only 0: connect as before, without it.
+		delete(connConfig.RuntimeParams, checkInterval)
+		db, schema, err = connect(ctx, connConfig, cfg.Schema)
 	}
 	if err != nil {
-		db.Close()
 		return nil, startupParameter(err)
 	}
 	d := &Driver{db: db, schema: schema, cfg: cfg}
@@ -195,6 +194,46 @@ func open(ctx context.Context, cfg migrator.Config, tweak func(*pgx.ConnConfig))
 		HistoryName:  cfg.HistoryTable,
 	}
 	return d, nil
+}
+
+// checkInterval is the server setting that makes it notice, while a query
+// runs, that its client is gone (PostgreSQL 14 and later).
+const checkInterval = "client_connection_check_interval"
+
+// connect opens the pool and connects now, so that a wrong host,
+// password, database or URL parameter is reported by open, with the URL,
+// rather than by the first command; the schema query connects when there
+// is one. It returns the schema that holds migrate's tables.
+func connect(ctx context.Context, connConfig *pgx.ConnConfig, schema string) (*sql.DB, string, error) {
+	db := stdlib.OpenDB(*connConfig)
+	var err error
+	if schema == "" {
+		var current sql.NullString
+		var path string
+		err = db.QueryRowContext(ctx, `SELECT current_schema(), current_setting('search_path')`).Scan(&current, &path)
+		if err == nil && !current.Valid {
+			err = noSchema(path, connConfig)
+		}
+		schema = current.String
+	} else {
+		err = db.PingContext(ctx)
+		if err == nil {
+			err = schemaCase(ctx, db, schema)
+		}
+	}
+	if err != nil {
+		db.Close()
+		return nil, "", err
+	}
+	return db, schema, nil
+}
+
+// refused reports a server (or pooler) refusing to start a session with
+// the setting name: PostgreSQL names it in its error, pgbouncer in its
+// "unsupported startup parameter".
+func refused(err error, name string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && strings.Contains(pe.Message, name)
 }
 
 // resetSession undoes, after each migration, the session settings its

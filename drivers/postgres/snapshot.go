@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/migrate-dev/migrate/drivers/sqlstore"
 	"github.com/migrate-dev/migrate/migrator"
 	"github.com/migrate-dev/migrate/migrator/schema"
 )
@@ -630,6 +631,44 @@ func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, string, fu
 	return migrator.ScratchOnServer(ctx, d.db, *d.cfg.URL, d.cfg,
 		func(name string) string { return `CREATE DATABASE ` + quote(name) },
 		func(name string) string { return `DROP DATABASE IF EXISTS ` + quote(name) + ` WITH (FORCE)` })
+}
+
+// LeftoverScratch lists the scratch databases of earlier verify runs that
+// no session is connected to: those of a run that was killed or cut off
+// before it could drop them.
+func (d *Driver) LeftoverScratch(ctx context.Context) ([]string, error) {
+	return sqlstore.QueryColumn[string](ctx, d.db, `SELECT d.datname FROM pg_database d
+WHERE d.datname LIKE 'migrate\_verify\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)
+ORDER BY 1`)
+}
+
+// InvalidIndexes lists the indexes that a CREATE INDEX CONCURRENTLY or
+// REINDEX CONCURRENTLY left INVALID (pg_index.indisvalid false) when it
+// failed or was cut, in every schema but the server's own. One that
+// another session is building right now is listed too: the engine only
+// names those a migration's scripts name, while it holds the lock.
+func (d *Driver) InvalidIndexes(ctx context.Context) ([]migrator.InvalidIndex, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT n.nspname, c.relname, t.relname
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
+ORDER BY 1, 2`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []migrator.InvalidIndex
+	for rows.Next() {
+		var ix migrator.InvalidIndex
+		if err := rows.Scan(&ix.Schema, &ix.Name, &ix.Table); err != nil {
+			return nil, err
+		}
+		out = append(out, ix)
+	}
+	return out, rows.Err()
 }
 
 // relationOfType is the relation whose row type is type oid, or whose row

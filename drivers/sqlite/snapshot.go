@@ -3,12 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/migrate-dev/migrate/migrator"
 	"github.com/migrate-dev/migrate/migrator/schema"
@@ -315,7 +318,7 @@ func action(a string) string {
 // this driver's settings; drop closes it and removes the file and its
 // lock file.
 func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, string, func(context.Context) error, error) {
-	dir, err := os.MkdirTemp("", "migrate-verify-")
+	dir, err := os.MkdirTemp("", strings.TrimSuffix(scratchPattern, "*"))
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("creating a scratch database: %w", err)
 	}
@@ -333,4 +336,45 @@ func (d *Driver) CreateScratch(ctx context.Context) (migrator.Driver, string, fu
 		return cerr
 	}
 	return scratch, path, drop, nil
+}
+
+// scratchPattern names the folders CreateScratch makes in the system's
+// temporary folder.
+const scratchPattern = "migrate-verify-*"
+
+// LeftoverScratch lists the scratch databases that earlier verify runs
+// left when killed: files in a scratch folder whose lock file no process
+// holds (a live verify holds it for its whole run). A folder touched in the
+// last minute is left out, as a verify starting now has made its folder
+// but not yet taken the lock; so is one this user cannot open.
+func (d *Driver) LeftoverScratch(context.Context) ([]string, error) {
+	dirs, err := filepath.Glob(filepath.Join(os.TempDir(), scratchPattern))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, dir := range dirs {
+		info, err := os.Stat(dir)
+		if err != nil || !info.IsDir() || time.Since(info.ModTime()) < time.Minute {
+			continue
+		}
+		db := filepath.Join(dir, "scratch.db")
+		if _, err := os.Stat(db); err != nil {
+			continue
+		}
+		if f, err := os.OpenFile(db+".migrate-lock", os.O_RDWR, 0); err == nil {
+			got, _ := tryLockFile(f)
+			if got {
+				_ = unlockFile(f)
+			}
+			f.Close()
+			if !got {
+				continue // a verify is running on it
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		out = append(out, db)
+	}
+	return out, nil
 }

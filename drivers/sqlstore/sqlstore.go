@@ -683,6 +683,7 @@ func resetStatements(ctx context.Context, q querier, queries []string) ([]string
 
 func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error {
 	start := time.Now()
+	prevLine := 0 // a streamed script's statements are gone once run
 	err := st.Each(func(i int, stmt sqlsplit.Statement) error {
 		if s.Dialect.Leftovers != nil {
 			s.leftovers = append(s.leftovers, s.Dialect.Leftovers(stmt.Text)...)
@@ -693,9 +694,14 @@ func (s *Store) runStep(ctx context.Context, ex execer, st *migrator.Step) error
 				if s.Dialect.ErrorLine != nil {
 					line = s.Dialect.ErrorLine(err, stmt.Text)
 				}
-				return st.Failure(i, stmt, err, line)
+				se := st.Failure(i, stmt, err, line)
+				if se.PrevLine == 0 {
+					se.PrevLine = prevLine
+				}
+				return se
 			}
 		}
+		prevLine = stmt.Line
 		return nil
 	})
 	if err != nil {
@@ -732,4 +738,24 @@ func (s *Store) writeTx(ctx context.Context, b beginner, change migrator.StateCh
 		return err
 	}
 	return tx.Commit()
+}
+
+// QueryColumn returns the one column of every row of q, for the
+// catalogue look-ups of drivers (verify's leftover scratch databases) and
+// of the tests that check on them.
+func QueryColumn[T any](ctx context.Context, db *sql.DB, q string) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
