@@ -344,7 +344,8 @@ func (l *lexer) optional(words ...string) bool {
 }
 
 // relName reads a name, qualified or not (a database in front is
-// dropped).
+// dropped). Blanks and comments may stand around the dots: "s . t" is
+// s.t to the server.
 func (l *lexer) relName() (relName, bool) {
 	var parts []string
 	for {
@@ -353,7 +354,12 @@ func (l *lexer) relName() (relName, bool) {
 			return relName{}, false
 		}
 		parts = append(parts, tok.text)
+		save := l.pos
+		if !l.skipSpace() {
+			return relName{}, false
+		}
 		if l.peekByte(0) != '.' || len(parts) == 3 {
+			l.pos = save
 			break
 		}
 		l.pos++

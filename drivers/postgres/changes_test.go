@@ -23,6 +23,8 @@ func TestNoteReadsWhatAStatementChanges(t *testing.T) {
 		{"create table IF NOT EXISTS S.T (id int)", tables(relName{"s", "t"})},
 		{`CREATE UNLOGGED TABLE "My ""T""" (id int)`, tables(relName{name: `My "T"`})},
 		{"CREATE TABLE db.s.t (id int)", tables(relName{"s", "t"})},
+		{"ALTER TABLE s . /* the table */ t ADD COLUMN c int", tables(relName{"s", "t"})},
+		{"DROP TABLE s\n.t, u", tables(relName{"s", "t"}, relName{name: "u"})},
 		{"CREATE TABLE t (id serial)", noted{tables: []relName{{name: "t"}}, objects: true}},
 		{"CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY)", noted{tables: []relName{{name: "t"}}, objects: true}},
 		{"CREATE TABLE t (LIKE u INCLUDING ALL)", noted{tables: []relName{{name: "t"}}, objects: true}},

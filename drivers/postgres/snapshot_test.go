@@ -280,6 +280,7 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`ALTER TABLE watched DROP COLUMN note CASCADE`,
 		`ALTER TABLE IF EXISTS ONLY child ADD CONSTRAINT child_twin UNIQUE (n)`,
 		`ALTER TABLE child RENAME /* the table */ TO kid`,
+		`ALTER TABLE other . /* the table */ far ADD COLUMN x int`,
 		`ALTER TABLE "child" RENAME COLUMN "code" TO "Code"`,
 		`ALTER TABLE parent ADD COLUMN extra text; INSERT INTO parent (id) VALUES (1)`,
 		`SELECT 1; ALTER TABLE watched ADD COLUMN seen boolean`,
