@@ -422,7 +422,8 @@ func (l *lexer) skipSpace() bool {
 		case b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v':
 			l.pos++
 		case b == '-' && l.peekByte(1) == '-':
-			end := strings.IndexByte(l.text[l.pos:], '\n')
+			// The server ends a line comment at a carriage return too.
+			end := strings.IndexAny(l.text[l.pos:], "\n\r")
 			if end < 0 {
 				l.pos = len(l.text)
 			} else {

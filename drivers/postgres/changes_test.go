@@ -49,6 +49,8 @@ func TestNoteReadsWhatAStatementChanges(t *testing.T) {
 		{"ALTER TABLE t RENAME a TO b", tables(relName{name: "t"})},
 		{"ALTER TABLE t RENAME TO u", all},
 		{"ALTER TABLE t RENAME -- the table\n TO u", all},
+		{"ALTER TABLE t RENAME -- the table\r TO u", all},
+		{"DROP TABLE t -- the table\rCASCADE", all},
 		{"ALTER TABLE t SET SCHEMA s", all},
 		{"ALTER TABLE t DROP COLUMN c CASCADE", all},
 		{"ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES u ON DELETE CASCADE", tables(relName{name: "t"})},
