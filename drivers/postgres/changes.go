@@ -271,6 +271,12 @@ func (c *noted) rest(l *lexer, words map[string]wordReach) bool {
 			return false
 		case tok.kind == endToken:
 			return true
+		case tok.isPunct(';'):
+			// A text the splitter left whole may hold another statement
+			// for the server, where the two read a comment differently (a
+			// line comment ended by a carriage return): that one is not
+			// read here.
+			return l.next().kind == endToken
 		case tok.kind != wordToken:
 		case tok.text == "cascade" && !prev.is("delete") && !prev.is("update"),
 			prev.is("rename") && tok.text == "to":

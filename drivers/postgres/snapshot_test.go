@@ -281,6 +281,10 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`ALTER TABLE IF EXISTS ONLY child ADD CONSTRAINT child_twin UNIQUE (n)`,
 		`ALTER TABLE child RENAME /* the table */ TO kid`,
 		`ALTER TABLE other . /* the table */ far ADD COLUMN x int`,
+		// The splitter reads the line comment to the newline, the server
+		// to the carriage return: one statement to the splitter, two to
+		// the server.
+		"ALTER TABLE child ADD COLUMN x int -- the column\r, ADD COLUMN y int;\nCREATE TABLE added (id integer)",
 		`ALTER TABLE "child" RENAME COLUMN "code" TO "Code"`,
 		`ALTER TABLE parent ADD COLUMN extra text; INSERT INTO parent (id) VALUES (1)`,
 		`SELECT 1; ALTER TABLE watched ADD COLUMN seen boolean`,
