@@ -277,6 +277,12 @@ func (c *noted) rest(l *lexer, words map[string]wordReach) bool {
 			// line comment ended by a carriage return): that one is not
 			// read here.
 			return l.next().kind == endToken
+		case tok.kind == nameToken:
+			// A column's type "serial", quoted, is serial too: the
+			// server compares the type's name, not how it was written.
+			if words[tok.text] == reachObjects {
+				c.objects = true
+			}
 		case tok.kind != wordToken:
 		case tok.text == "cascade" && !prev.is("delete") && !prev.is("update"),
 			prev.is("rename") && tok.text == "to":

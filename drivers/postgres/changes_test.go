@@ -26,6 +26,8 @@ func TestNoteReadsWhatAStatementChanges(t *testing.T) {
 		{"ALTER TABLE s . /* the table */ t ADD COLUMN c int", tables(relName{"s", "t"})},
 		{"DROP TABLE s\n.t, u", tables(relName{"s", "t"}, relName{name: "u"})},
 		{"CREATE TABLE t (id serial)", noted{tables: []relName{{name: "t"}}, objects: true}},
+		{`CREATE TABLE t (id "serial")`, noted{tables: []relName{{name: "t"}}, objects: true}},
+		{`CREATE TABLE t (id "Serial")`, tables(relName{name: "t"})},
 		{"CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY)", noted{tables: []relName{{name: "t"}}, objects: true}},
 		{"CREATE TABLE t (LIKE u INCLUDING ALL)", noted{tables: []relName{{name: "t"}}, objects: true}},
 		{"CREATE TABLE t (p int REFERENCES u ON DELETE CASCADE ON UPDATE CASCADE)", tables(relName{name: "t"})},
