@@ -355,6 +355,11 @@ func (l *lexer) optional(words ...string) bool {
 	return true
 }
 
+// maxNameBytes is the longest name the server keeps (NAMEDATALEN - 1). It
+// cuts a longer one down, at a character of the server's encoding, and
+// the name looked up would not be the one the statement changed.
+const maxNameBytes = 63
+
 // relName reads a name, qualified or not (a database in front is
 // dropped). Blanks and comments may stand around the dots: "s . t" is
 // s.t to the server.
@@ -362,7 +367,7 @@ func (l *lexer) relName() (relName, bool) {
 	var parts []string
 	for {
 		tok := l.next()
-		if !tok.isName() {
+		if !tok.isName() || len(tok.text) > maxNameBytes {
 			return relName{}, false
 		}
 		parts = append(parts, tok.text)

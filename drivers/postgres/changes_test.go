@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/migrate-dev/migrate/migrator"
@@ -50,6 +51,9 @@ func TestNoteReadsWhatAStatementChanges(t *testing.T) {
 		{"ALTER TABLE IF EXISTS ONLY t RENAME COLUMN a TO b", tables(relName{name: "t"})},
 		{"ALTER TABLE t RENAME a TO b", tables(relName{name: "t"})},
 		{"ALTER TABLE t RENAME TO u", all},
+		{"ALTER TABLE " + strings.Repeat("t", 63) + " ADD COLUMN c int", tables(relName{name: strings.Repeat("t", 63)})},
+		{"ALTER TABLE " + strings.Repeat("t", 64) + " ADD COLUMN c int", all},
+		{`DROP INDEX s."` + strings.Repeat("i", 64) + `"`, all},
 		{"ALTER TABLE t RENAME -- the table\n TO u", all},
 		{"ALTER TABLE t RENAME -- the table\r TO u", all},
 		{"DROP TABLE t -- the table\rCASCADE", all},
