@@ -335,10 +335,10 @@ WHERE c.relname = ANY ($1::text[]) AND ` + userSchema, scan: func(row pgx.Rows) 
 // the statements named (found now, or cached under a name they named, or
 // having a dropped index they named) and the cached tables whose text
 // names one of those. ok is false when the names cannot be followed this
-// way: a view or sequence of that name, a partitioned or inherited table,
-// an index dropped that no cached table had. The next cache keeps c's
-// horizon, so a snapshot that finds changes by xmin later looks back to
-// it, over everything tracked since.
+// way: a view, sequence or index of that name, a partitioned or inherited
+// table, an index dropped that no cached table had. The next cache keeps
+// c's horizon, so a snapshot that finds changes by xmin later looks back
+// to it, over everything tracked since.
 func (c *tableCache) keepNamed(n noted, found []foundRel, st *changes, r *reading) (next *tableCache, render []uint32, objects *objectCache, ok bool) {
 	touched := map[int64]bool{}
 	now := map[int64]bool{}
@@ -347,9 +347,11 @@ func (c *tableCache) keepNamed(n noted, found []foundRel, st *changes, r *readin
 			continue
 		}
 		switch {
-		case f.kind == "i" || f.kind == "I":
-			// An index of the name, beside the table meant.
 		case f.kind != "r" && f.kind != "p":
+			// A view or sequence of the name; or an index, which ALTER
+			// TABLE changes too (SET (fillfactor = 50) shows in its
+			// definition), and which the tables' cache knows only by
+			// its table.
 			return nil, nil, nil, false
 		case !f.user:
 		case !f.plain:

@@ -275,6 +275,7 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		`CREATE TABLE heir (extra text) INHERITS (parent)`,
 		`CREATE INDEX CONCURRENTLY IF NOT EXISTS parent_code_idx ON ONLY parent (code)`,
 		`CREATE UNIQUE INDEX ON watched (note)`,
+		`ALTER TABLE child_qty_idx SET (fillfactor = 50)`,
 		`DROP INDEX IF EXISTS child_qty_idx, child_expr_idx RESTRICT`,
 		`DROP INDEX public.child_qty_idx`,
 		`DROP TABLE other.far`,
