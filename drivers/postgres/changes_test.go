@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/migrate-dev/migrate/migrator"
+	"github.com/migrate-dev/migrate/migrator/schema"
 	"github.com/migrate-dev/migrate/migrator/sqlsplit"
 )
 
@@ -125,5 +126,29 @@ func TestTrackedSnapshotFollowsOnlyTheStatements(t *testing.T) {
 	stop()
 	if got := tables(); !slices.Equal(got, []string{"named", "unnamed"}) {
 		t.Errorf("after tracking stopped, a snapshot read tables %v, want both", got)
+	}
+}
+
+// TestTrackedSnapshotSeesWhatCodeRunChanged runs, after a setup, statements
+// whose text names less than they change, through code the server runs
+// with them; the tracked snapshot after them must equal a full one.
+func TestTrackedSnapshotSeesWhatCodeRunChanged(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct{ setup, change string }{
+		{`CREATE FUNCTION audit() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN
+  IF to_regclass('audit') IS NULL THEN CREATE TABLE audit (id integer); END IF;
+END $$;
+CREATE EVENT TRIGGER audit ON ddl_command_end EXECUTE FUNCTION audit()`, `CREATE TABLE named (id integer)`},
+	} {
+		t.Run(c.change, func(t *testing.T) {
+			d, _ := openCounted(t)
+			if _, err := d.db.ExecContext(ctx, c.setup); err != nil {
+				t.Fatal(err)
+			}
+			_, tracked, _, full := snapshotsAround(t, d, c.change)
+			if diff := schema.Diff(full, tracked); len(diff) != 0 {
+				t.Errorf("the snapshot that followed the statements missed %v", diff)
+			}
+		})
 	}
 }

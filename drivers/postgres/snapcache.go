@@ -331,6 +331,15 @@ WHERE c.relname = ANY ($1::text[]) AND ` + userSchema, scan: func(row pgx.Rows) 
 	}, params: func(*tableCache) []any { return []any{names} }}
 }
 
+// hiddenChanges reads whether code that no statement's text shows may have
+// run with the statements: an event trigger, which fires on the DDL they
+// are (one creating an audit table for each new table, or adding a
+// trigger to it).
+func hiddenChanges(hidden *bool) part {
+	return part{what: "the event triggers", query: `SELECT EXISTS (SELECT FROM pg_event_trigger e WHERE e.evtenabled <> 'D')`,
+		scan: func(row pgx.Rows) error { return row.Scan(hidden) }}
+}
+
 // keepNamed is keep for a tracked snapshot: the tables to render are those
 // the statements named (found now, or cached under a name they named, or
 // having a dropped index they named) and the cached tables whose text

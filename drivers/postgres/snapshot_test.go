@@ -304,37 +304,7 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			// The first snapshot of a tracked run finds changes by xmin;
-			// the one after the change follows the statements' text; the
-			// one after tracking stops finds changes by xmin again, since
-			// the horizon of the first.
-			stop := d.TrackChanges()
-			before, err := d.Snapshot(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			stmts, err := sqlsplit.Split(change, Dialect)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d.track.note([]*migrator.Step{{Statements: stmts}})
-			if _, err := d.db.ExecContext(ctx, change); err != nil {
-				t.Fatal(err)
-			}
-			tracked, err := d.Snapshot(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			stop()
-			kept, err := d.Snapshot(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d.snaps.last = nil
-			full, err := d.Snapshot(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			before, tracked, kept, full := snapshotsAround(t, d, change)
 			if diff := schema.Diff(full, tracked); len(diff) != 0 {
 				t.Errorf("the snapshot that followed the statements missed %v", diff)
 			}
@@ -346,6 +316,40 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 			}
 		})
 	}
+}
+
+// snapshotsAround takes the snapshots of a tracked run around change, run
+// as verify runs a script (read by the tracker first): the first finds
+// changes by xmin; the one after the change follows the statements' text;
+// the one after tracking stops finds changes by xmin again, since the
+// horizon of the first. full renders every table.
+func snapshotsAround(t *testing.T, d *Driver, change string) (before, tracked, kept, full *schema.Snapshot) {
+	t.Helper()
+	ctx := context.Background()
+	snapshot := func() *schema.Snapshot {
+		t.Helper()
+		s, err := d.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	stop := d.TrackChanges()
+	defer stop()
+	before = snapshot()
+	stmts, err := sqlsplit.Split(change, Dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.track.note([]*migrator.Step{{Statements: stmts}})
+	if _, err := d.db.ExecContext(ctx, change); err != nil {
+		t.Fatal(err)
+	}
+	tracked = snapshot()
+	stop()
+	kept = snapshot()
+	d.snaps.last = nil
+	return before, tracked, kept, snapshot()
 }
 
 // TestObjectsReadOnlyWhenNamed checks that a snapshot reads views,
