@@ -46,6 +46,12 @@ type noted struct {
 	// (serial and identity columns, LIKE ... INCLUDING) or changed a
 	// trigger, which the other objects list.
 	objects bool
+	// runs: an ALTER TABLE computes values over its table's rows (a new
+	// column's default, USING, a check it adds or checks again, a cast),
+	// which may call a function of the schema's; one that is volatile
+	// may change anything (CREATE TABLE in a default's function).
+	// Functions that are not volatile cannot run DDL.
+	runs bool
 }
 
 // relName is a relation as a statement names it.
@@ -156,7 +162,7 @@ func (c *noted) read(l *lexer) bool {
 			// ALTER TABLE ALL IN TABLESPACE moves every table.
 			return false
 		}
-		c.tables = append(c.tables, t)
+		c.tables, c.runs = append(c.tables, t), true
 		return c.rest(l, alterWords)
 	}
 	return false

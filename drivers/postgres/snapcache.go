@@ -334,10 +334,16 @@ WHERE c.relname = ANY ($1::text[]) AND ` + userSchema, scan: func(row pgx.Rows) 
 // hiddenChanges reads whether code that no statement's text shows may have
 // run with the statements: an event trigger, which fires on the DDL they
 // are (one creating an audit table for each new table, or adding a
-// trigger to it).
-func hiddenChanges(hidden *bool) part {
-	return part{what: "the event triggers", query: `SELECT EXISTS (SELECT FROM pg_event_trigger e WHERE e.evtenabled <> 'D')`,
-		scan: func(row pgx.Rows) error { return row.Scan(hidden) }}
+// trigger to it); or, when an ALTER TABLE computed values (see
+// noted.runs), a volatile function of the schema's that an expression can
+// call (not a trigger's; not an extension's, whose functions do not run
+// DDL in a default).
+func hiddenChanges(n noted, hidden *bool) part {
+	return part{what: "the code that may have run", query: `SELECT EXISTS (SELECT FROM pg_event_trigger e WHERE e.evtenabled <> 'D')
+  OR $1 AND EXISTS (SELECT FROM pg_proc p WHERE p.oid >= 16384 AND p.prokind = 'f' AND p.provolatile = 'v'
+    AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype) AND ` + notExtensionMember("pg_proc", "p.oid") + `)`,
+		scan:   func(row pgx.Rows) error { return row.Scan(hidden) },
+		params: func(*tableCache) []any { return []any{n.runs} }}
 }
 
 // keepNamed is keep for a tracked snapshot: the tables to render are those

@@ -76,7 +76,7 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	var hidden bool
 	first := []part{st.horizonPart(), st.tableList()}
 	if named {
-		first = []part{lookup(noted.names(), &found), hiddenChanges(&hidden)}
+		first = []part{lookup(noted.names(), &found), hiddenChanges(noted, &hidden)}
 	}
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
