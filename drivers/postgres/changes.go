@@ -46,11 +46,12 @@ type noted struct {
 	// (serial and identity columns, LIKE ... INCLUDING) or changed a
 	// trigger, which the other objects list.
 	objects bool
-	// runs: an ALTER TABLE computes values over its table's rows (a new
-	// column's default, USING, a check it adds or checks again, a cast),
-	// which may call a function of the schema's; one that is volatile
-	// may change anything (CREATE TABLE in a default's function).
-	// Functions that are not volatile cannot run DDL.
+	// runs: an ALTER TABLE or CREATE INDEX computes values over its
+	// table's rows (a new column's default, USING, a check it adds or
+	// checks again, a cast, an index's expressions), which may call a
+	// function of the schema's; one that is volatile may change anything
+	// (CREATE TABLE in a default's function). Only a volatile function
+	// runs DDL, though one declared immutable may call it.
 	runs bool
 }
 
@@ -201,7 +202,7 @@ func (c *noted) create(l *lexer) bool {
 	if !ok {
 		return false
 	}
-	c.tables = append(c.tables, t)
+	c.tables, c.runs = append(c.tables, t), true
 	return c.rest(l, nil)
 }
 

@@ -334,7 +334,7 @@ WHERE c.relname = ANY ($1::text[]) AND ` + userSchema, scan: func(row pgx.Rows) 
 // hiddenChanges reads whether code that no statement's text shows may have
 // run with the statements: an event trigger, which fires on the DDL they
 // are (one creating an audit table for each new table, or adding a
-// trigger to it); or, when an ALTER TABLE computed values (see
+// trigger to it); or, when a statement computed values over rows (see
 // noted.runs), a volatile function of the schema's that an expression can
 // call (not a trigger's; not an extension's, whose functions do not run
 // DDL in a default).
