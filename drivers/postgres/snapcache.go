@@ -336,11 +336,13 @@ WHERE c.relname = ANY ($1::text[]) AND ` + userSchema, scan: func(row pgx.Rows) 
 // are (one creating an audit table for each new table, or adding a
 // trigger to it); or, when a statement computed values over rows (see
 // noted.runs), a volatile function of the schema's that an expression can
-// call (not a trigger's; not an extension's, whose functions do not run
-// DDL in a default).
+// call and that can run DDL: not a trigger's; not one with a body in SQL
+// (RETURN, BEGIN ATOMIC: prosrc empty), which holds no DDL and calls only
+// what it names; not an extension's, whose functions do not run DDL in a
+// default.
 func hiddenChanges(n noted, hidden *bool) part {
 	return part{what: "the code that may have run", query: `SELECT EXISTS (SELECT FROM pg_event_trigger e WHERE e.evtenabled <> 'D')
-  OR $1 AND EXISTS (SELECT FROM pg_proc p WHERE p.oid >= 16384 AND p.prokind = 'f' AND p.provolatile = 'v'
+  OR $1 AND EXISTS (SELECT FROM pg_proc p WHERE p.oid >= 16384 AND p.prokind = 'f' AND p.provolatile = 'v' AND p.prosrc <> ''
     AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype) AND ` + notExtensionMember("pg_proc", "p.oid") + `)`,
 		scan:   func(row pgx.Rows) error { return row.Scan(hidden) },
 		params: func(*tableCache) []any { return []any{n.runs} }}
