@@ -146,8 +146,9 @@ func (c *noted) read(l *lexer) bool {
 	case first.is("set"), first.is("reset"):
 		// Session settings change no catalogue row. (A search_path set
 		// here changes where names without a schema go, which the
-		// lookup of such names in every schema covers.)
-		return true
+		// lookup of such names in every schema covers.) The rest is
+		// read for a second statement (see rest).
+		return c.rest(l, nil)
 	case first.is("create"):
 		return c.create(l)
 	case first.is("drop"):

@@ -22,6 +22,8 @@ func TestNoteReadsWhatAStatementChanges(t *testing.T) {
 	}{
 		{"-- nothing but a comment", noted{}},
 		{"SET LOCAL lock_timeout = '5s'", noted{}},
+		{"SET lock_timeout = '5s'; DROP VIEW v", all},
+		{"RESET lock_timeout; DROP VIEW v", all},
 		{"CREATE TABLE t (id int)", tables(relName{name: "t"})},
 		{"create table IF NOT EXISTS S.T (id int)", tables(relName{"s", "t"})},
 		{`CREATE UNLOGGED TABLE "My ""T""" (id int)`, tables(relName{name: `My "T"`})},

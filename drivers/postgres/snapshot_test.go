@@ -290,6 +290,7 @@ func TestKeptTablesNeverHideAChange(t *testing.T) {
 		// to the carriage return: one statement to the splitter, two to
 		// the server.
 		"ALTER TABLE child ADD COLUMN x int -- the column\r, ADD COLUMN y int;\nCREATE TABLE added (id integer)",
+		"SET lock_timeout = '5s' -- the setting\r;\nCREATE TABLE added (id integer)",
 		`ALTER TABLE "child" RENAME COLUMN "code" TO "Code"`,
 		`ALTER TABLE parent ADD COLUMN extra text; INSERT INTO parent (id) VALUES (1)`,
 		`SELECT 1; ALTER TABLE watched ADD COLUMN seen boolean`,
