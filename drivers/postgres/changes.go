@@ -19,9 +19,10 @@ import (
 // for the common ones (CREATE TABLE, CREATE INDEX, ALTER TABLE, DROP TABLE,
 // DROP INDEX); a snapshot then looks up only those names, by index. Any
 // other statement, or one of those that reaches further (CASCADE, RENAME
-// TO, partitions, inheritance), makes the next snapshot find changes by
-// xmin again, which needs nothing from the tracker: it compares with the
-// horizon of the last snapshot that did.
+// TO, partitions, inheritance), or code the server may run with them (an
+// event trigger, a volatile function: see hiddenChanges), makes the next
+// snapshot find changes by xmin again, which needs nothing from the
+// tracker: it compares with the horizon of the last snapshot that did.
 type tracker struct {
 	mu sync.Mutex
 	on bool
@@ -248,7 +249,8 @@ const (
 
 // createTableWords and alterWords are the words that take CREATE TABLE and
 // ALTER TABLE beyond the table named. They are looked for anywhere in the
-// rest of the statement, in strings and comments too, as a word there
+// rest of the statement but in strings and comments, where no word
+// reaches anything; as a word in a clause that does not reach further
 // costs only a slower snapshot. RENAME reaches further only before TO
 // (the table's own new name); see rest.
 var (
