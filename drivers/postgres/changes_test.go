@@ -161,7 +161,10 @@ CREATE FUNCTION plus(integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT 
 CREATE TABLE part1 PARTITION OF parts FOR VALUES FROM (1) TO (9);
 CREATE INDEX parts_k ON parts (k)`, `DROP INDEX parts_k`},
 		{`CREATE TABLE parts (id integer) PARTITION BY RANGE (id);
-CREATE TABLE part1 PARTITION OF parts FOR VALUES FROM (1) TO (9)`, `DROP TABLE parts`},
+CREATE TABLE part1 PARTITION OF parts FOR VALUES FROM (1) TO (9);
+CREATE SEQUENCE part1_seq OWNED BY part1.id;
+CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER part1_stamp BEFORE INSERT ON part1 FOR EACH ROW EXECUTE FUNCTION stamp()`, `DROP TABLE parts`},
 	} {
 		t.Run(c.change, func(t *testing.T) {
 			d, _ := openCounted(t)

@@ -428,5 +428,13 @@ func (c *tableCache) keepNamed(n noted, found []foundRel, st *changes, r *readin
 			return next, render, nil, true
 		}
 	}
+	// The tables rendered for what they depend on too: DROP TABLE of a
+	// partitioned table drops its partitions, with the sequences owned by
+	// their columns and the triggers on them.
+	for _, oid := range render {
+		if c.objects.deps[int64(oid)] {
+			return next, render, nil, true
+		}
+	}
 	return next, render, c.objects, true
 }
