@@ -19,9 +19,10 @@ import (
 // for the common ones (CREATE TABLE, CREATE INDEX, ALTER TABLE, DROP TABLE,
 // DROP INDEX); a snapshot then looks up only those names, by index. Any
 // other statement, or one of those that reaches further (CASCADE, RENAME
-// TO, partitions, inheritance), makes the next snapshot find changes by
-// xmin again, which needs nothing from the tracker: it compares with the
-// horizon of the last snapshot that did.
+// TO, partitions, inheritance), or code the server may run with them (an
+// event trigger, a volatile function: see hiddenChanges), makes the next
+// snapshot find changes by xmin again, which needs nothing from the
+// tracker: it compares with the horizon of the last snapshot that did.
 type tracker struct {
 	mu sync.Mutex
 	on bool
@@ -46,6 +47,13 @@ type noted struct {
 	// (serial and identity columns, LIKE ... INCLUDING) or changed a
 	// trigger, which the other objects list.
 	objects bool
+	// runs: an ALTER TABLE or CREATE INDEX computes values over its
+	// table's rows (a new column's default, USING, a check it adds or
+	// checks again, a cast, an index's expressions), which may call a
+	// function of the schema's; one that is volatile may change anything
+	// (CREATE TABLE in a default's function). Only a volatile function
+	// runs DDL, though one declared immutable may call it.
+	runs bool
 }
 
 // relName is a relation as a statement names it.
@@ -139,8 +147,9 @@ func (c *noted) read(l *lexer) bool {
 	case first.is("set"), first.is("reset"):
 		// Session settings change no catalogue row. (A search_path set
 		// here changes where names without a schema go, which the
-		// lookup of such names in every schema covers.)
-		return true
+		// lookup of such names in every schema covers.) The rest is
+		// read for a second statement (see rest).
+		return c.rest(l, nil)
 	case first.is("create"):
 		return c.create(l)
 	case first.is("drop"):
@@ -156,7 +165,7 @@ func (c *noted) read(l *lexer) bool {
 			// ALTER TABLE ALL IN TABLESPACE moves every table.
 			return false
 		}
-		c.tables = append(c.tables, t)
+		c.tables, c.runs = append(c.tables, t), true
 		return c.rest(l, alterWords)
 	}
 	return false
@@ -195,7 +204,7 @@ func (c *noted) create(l *lexer) bool {
 	if !ok {
 		return false
 	}
-	c.tables = append(c.tables, t)
+	c.tables, c.runs = append(c.tables, t), true
 	return c.rest(l, nil)
 }
 
@@ -240,7 +249,8 @@ const (
 
 // createTableWords and alterWords are the words that take CREATE TABLE and
 // ALTER TABLE beyond the table named. They are looked for anywhere in the
-// rest of the statement, in strings and comments too, as a word there
+// rest of the statement but in strings and comments, where no word
+// reaches anything; as a word in a clause that does not reach further
 // costs only a slower snapshot. RENAME reaches further only before TO
 // (the table's own new name); see rest.
 var (
@@ -271,6 +281,18 @@ func (c *noted) rest(l *lexer, words map[string]wordReach) bool {
 			return false
 		case tok.kind == endToken:
 			return true
+		case tok.isPunct(';'):
+			// A text the splitter left whole may hold another statement
+			// for the server, where the two read a comment differently (a
+			// line comment ended by a carriage return): that one is not
+			// read here.
+			return l.next().kind == endToken
+		case tok.kind == nameToken:
+			// A column's type "serial", quoted, is serial too: the
+			// server compares the type's name, not how it was written.
+			if words[tok.text] == reachObjects {
+				c.objects = true
+			}
 		case tok.kind != wordToken:
 		case tok.text == "cascade" && !prev.is("delete") && !prev.is("update"),
 			prev.is("rename") && tok.text == "to":
@@ -343,17 +365,28 @@ func (l *lexer) optional(words ...string) bool {
 	return true
 }
 
+// maxNameBytes is the longest name the server keeps (NAMEDATALEN - 1). It
+// cuts a longer one down, at a character of the server's encoding, and
+// the name looked up would not be the one the statement changed.
+const maxNameBytes = 63
+
 // relName reads a name, qualified or not (a database in front is
-// dropped).
+// dropped). Blanks and comments may stand around the dots: "s . t" is
+// s.t to the server.
 func (l *lexer) relName() (relName, bool) {
 	var parts []string
 	for {
 		tok := l.next()
-		if !tok.isName() {
+		if !tok.isName() || len(tok.text) > maxNameBytes {
 			return relName{}, false
 		}
 		parts = append(parts, tok.text)
+		save := l.pos
+		if !l.skipSpace() {
+			return relName{}, false
+		}
 		if l.peekByte(0) != '.' || len(parts) == 3 {
+			l.pos = save
 			break
 		}
 		l.pos++
@@ -416,7 +449,8 @@ func (l *lexer) skipSpace() bool {
 		case b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v':
 			l.pos++
 		case b == '-' && l.peekByte(1) == '-':
-			end := strings.IndexByte(l.text[l.pos:], '\n')
+			// The server ends a line comment at a carriage return too.
+			end := strings.IndexAny(l.text[l.pos:], "\n\r")
 			if end < 0 {
 				l.pos = len(l.text)
 			} else {

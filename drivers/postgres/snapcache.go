@@ -331,14 +331,31 @@ WHERE c.relname = ANY ($1::text[]) AND ` + userSchema, scan: func(row pgx.Rows) 
 	}, params: func(*tableCache) []any { return []any{names} }}
 }
 
+// hiddenChanges reads whether code that no statement's text shows may have
+// run with the statements: an event trigger, which fires on the DDL they
+// are (one creating an audit table for each new table, or adding a
+// trigger to it); or, when a statement computed values over rows (see
+// noted.runs), a volatile function of the schema's that an expression can
+// call and that can run DDL: not a trigger's; not one with a body in SQL
+// (RETURN, BEGIN ATOMIC: prosrc empty), which holds no DDL and calls only
+// what it names; not an extension's, whose functions do not run DDL in a
+// default.
+func hiddenChanges(n noted, hidden *bool) part {
+	return part{what: "the code that may have run", query: `SELECT EXISTS (SELECT FROM pg_event_trigger e WHERE e.evtenabled <> 'D')
+  OR $1 AND EXISTS (SELECT FROM pg_proc p WHERE p.oid >= 16384 AND p.prokind = 'f' AND p.provolatile = 'v' AND p.prosrc <> ''
+    AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype) AND ` + notExtensionMember("pg_proc", "p.oid") + `)`,
+		scan:   func(row pgx.Rows) error { return row.Scan(hidden) },
+		params: func(*tableCache) []any { return []any{n.runs} }}
+}
+
 // keepNamed is keep for a tracked snapshot: the tables to render are those
 // the statements named (found now, or cached under a name they named, or
 // having a dropped index they named) and the cached tables whose text
 // names one of those. ok is false when the names cannot be followed this
-// way: a view or sequence of that name, a partitioned or inherited table,
-// an index dropped that no cached table had. The next cache keeps c's
-// horizon, so a snapshot that finds changes by xmin later looks back to
-// it, over everything tracked since.
+// way: a view, sequence or index of that name, a partitioned or inherited
+// table, an index dropped that no cached table had. The next cache keeps
+// c's horizon, so a snapshot that finds changes by xmin later looks back
+// to it, over everything tracked since.
 func (c *tableCache) keepNamed(n noted, found []foundRel, st *changes, r *reading) (next *tableCache, render []uint32, objects *objectCache, ok bool) {
 	touched := map[int64]bool{}
 	now := map[int64]bool{}
@@ -347,9 +364,11 @@ func (c *tableCache) keepNamed(n noted, found []foundRel, st *changes, r *readin
 			continue
 		}
 		switch {
-		case f.kind == "i" || f.kind == "I":
-			// An index of the name, beside the table meant.
 		case f.kind != "r" && f.kind != "p":
+			// A view or sequence of the name; or an index, which ALTER
+			// TABLE changes too (SET (fillfactor = 50) shows in its
+			// definition), and which the tables' cache knows only by
+			// its table.
 			return nil, nil, nil, false
 		case !f.user:
 		case !f.plain:
@@ -406,6 +425,14 @@ func (c *tableCache) keepNamed(n noted, found []foundRel, st *changes, r *readin
 	}
 	for rel := range touched {
 		if c.objects.deps[rel] {
+			return next, render, nil, true
+		}
+	}
+	// The tables rendered for what they depend on too: DROP TABLE of a
+	// partitioned table drops its partitions, with the sequences owned by
+	// their columns and the triggers on them.
+	for _, oid := range render {
+		if c.objects.deps[int64(oid)] {
 			return next, render, nil, true
 		}
 	}

@@ -74,9 +74,10 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	// tables they change, so only those names are looked up.
 	named := tracked && !noted.all && prev != nil
 	var found []foundRel
+	var hidden bool
 	first := []part{st.horizonPart(), st.tableList()}
 	if named {
-		first = []part{lookup(noted.names(), &found)}
+		first = []part{lookup(noted.names(), &found), hiddenChanges(noted, &hidden)}
 	}
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
@@ -102,14 +103,15 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 			}
 			var render []uint32
 			ok := false
-			if named {
+			if named && !hidden {
 				next, render, objects, ok = prev.keepNamed(noted, found, st, r)
 			}
 			if !ok {
 				if named {
 					// A name the lookup cannot follow (a partitioned
-					// table, a view): find the changes by xmin, in the
-					// same transaction.
+					// table, a view), or code that may have run with the
+					// statements: find the changes by xmin, in the same
+					// transaction.
 					fallback := &pgx.Batch{}
 					parts := []part{st.horizonPart(), st.tableList()}
 					for _, p := range parts {
