@@ -104,7 +104,7 @@ func (t *tracker) note(steps []*migrator.Step) {
 }
 
 // take returns the changes noted since the last snapshot, and whether
-// tracking is on; a snapshot that fails gives them back with giveBack.
+// tracking is on; a snapshot that fails then calls giveBack.
 func (t *tracker) take() (noted, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
