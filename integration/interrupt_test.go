@@ -661,3 +661,111 @@ func TestKillMidDownScript(t *testing.T) {
 		}
 	})
 }
+
+// TestKillMidRedo SIGKILLs `migrate redo`, and ends its server sessions,
+// while version 2's up script waits at the gate, its down script having
+// run. Where DDL is
+// transactional the down and the up are one transaction: version 2 stays
+// applied with its objects, and redo run again redoes version 2 (before,
+// the down had committed on its own, and the second redo rolled back
+// version 1). On MySQL the up script is left marked running: status says
+// so and names the repair, after which up finishes the job.
+func TestKillMidRedo(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		for _, fault := range []os.Signal{os.Kill, connectionCut} {
+			t.Run(fault.String(), func(t *testing.T) {
+				if fault == connectionCut && tg.name == "sqlite" {
+					t.Skip("SQLite runs inside the migrate process: there is no server connection to cut")
+				}
+				killMidRedo(t, tg, fault)
+			})
+		}
+	})
+}
+
+func killMidRedo(t *testing.T, tg target, fault os.Signal) {
+	e := newEnv(t, tg, writeSmallSet(t, 2))
+	if out, code := e.cli("up"); code != 0 {
+		t.Fatalf("up: exit %d\n%s", code, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var release []func() error
+	if scheme(e.url) != "sqlite" {
+		hold := e.holdGate(ctx)
+		defer hold.Rollback()
+		release = append(release, hold.Rollback)
+	}
+	upPath := filepath.Join(e.dir, "0002_t0002.up.sql")
+	plain, err := os.ReadFile(upPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The applied script, as redo will run it: the gate, then its objects.
+	setUp := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(upPath, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, code := e.cli("repair", "2", "--accept-checksum"); code != 0 {
+			t.Fatalf("repair 2 --accept-checksum: exit %d\n%s", code, out)
+		}
+	}
+	setUp(e.gateScript() + string(plain))
+
+	p := e.start("redo", "--allow-data-loss")
+	defer func() { _ = p.cmd.Process.Kill() }()
+	// SQLite's transaction shows nothing outside it: the run is in the
+	// endless query well within half a second.
+	e.awaitAtGate(p, func([]migrator.StateRow) bool { time.Sleep(500 * time.Millisecond); return true })
+	if fault == connectionCut {
+		if err := connectionCutters[scheme(e.url)](ctx, e.db()); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.wait(t, 20*time.Second); code != 4 || !strings.Contains(p.out.String(), "lost during the redo of version 2") && tg.transactionalDDL {
+			t.Fatalf("redo cut: exit %d, want 4 saying the lock was lost during the redo of version 2\n%s", code, p.out.String())
+		}
+	} else {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+	e.afterKill(ctx, release...)
+	e.checkFaultInvariants()
+
+	out, code := e.cli("status")
+	if !tg.transactionalDDL {
+		if want := "version 2 is interrupted: the up script was running"; code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "migrate repair 2 --rolled-back") {
+			t.Fatalf("status after a kill in redo's up script: exit %d, want it to say %q and name the repair\n%s", code, want, out)
+		}
+		// The down script's DROP ran; the up script stopped at the gate.
+		if out, code := e.cli("repair", "2", "--rolled-back"); code != 0 {
+			t.Fatalf("repair 2 --rolled-back: exit %d\n%s", code, out)
+		}
+		if err := os.WriteFile(upPath, plain, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, code := e.cli("up"); code != 0 {
+			t.Fatalf("up after the repair: exit %d\n%s", code, out)
+		}
+	} else {
+		if code != 0 || !strings.Contains(out, "current version 2, 0 pending") {
+			t.Fatalf("status after a kill in redo: exit %d, want version 2 still applied\n%s", code, out)
+		}
+		setUp(string(plain)) // SQLite's gate never opens
+		if out, code := e.cli("redo", "--allow-data-loss"); code != 0 {
+			t.Fatalf("redo again: exit %d\n%s", code, out)
+		}
+		if got := directions(e.history()); !strings.HasSuffix(got, "down2 up2") || strings.Contains(got, "down1") {
+			t.Fatalf("history after redo again: %s, want it to end with version 2's redo", got)
+		}
+	}
+	objs := e.schemaObjects()
+	for _, r := range e.state() {
+		if r.Status != migrator.StatusApplied || !objs[faultTable(r.Version)] || !objs[faultIndex(r.Version)] {
+			t.Fatalf("version %d is %s (objects %v), want applied with its table and index", r.Version, r.Status, objs)
+		}
+	}
+	if n := len(e.state()); n != 2 {
+		t.Fatalf("%d versions applied, want 2", n)
+	}
+}

@@ -324,3 +324,50 @@ func TestEnvironments(t *testing.T) {
 		}
 	})
 }
+
+// TestRevertCutShort leaves what `migrate revert 2` leaves when it is
+// killed after creating its up script and before its down script: the up
+// script, whole or still empty. Every command then refuses the folder
+// (exit 3); the error must say that a revert was cut short and how to
+// finish it, and the revert run again once the file is gone must succeed.
+// A SIGKILL cannot be aimed between two file writes, so the files are
+// left as such a kill leaves them.
+func TestRevertCutShort(t *testing.T) {
+	tg := targetNamed(t, "sqlite")
+	for _, left := range []string{"whole", "empty"} {
+		t.Run(left, func(t *testing.T) {
+			e := newEnv(t, tg, writeSmallSet(t, 2))
+			if out, code := e.cli("up"); code != 0 {
+				t.Fatalf("up: exit %d\n%s", code, out)
+			}
+			if out, code := e.cli("revert", "2"); code != 0 {
+				t.Fatalf("revert 2: exit %d\n%s", code, out)
+			}
+			up := filepath.Join(e.dir, "0003_revert_t0002.up.sql")
+			if err := os.Remove(filepath.Join(e.dir, "0003_revert_t0002.down.sql")); err != nil {
+				t.Fatal(err)
+			}
+			want := "delete it and run `migrate revert 2` again"
+			if left == "empty" {
+				want = "as a `migrate revert` cut short leaves it"
+				if err := os.WriteFile(up, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, cmd := range [][]string{{"status"}, {"revert", "2"}} {
+				if out, code := e.cli(cmd...); code != 3 || !strings.Contains(out, "0003_revert_t0002.up.sql: no down script: ") || !strings.Contains(out, want) {
+					t.Fatalf("%s after a revert cut short: exit %d, want 3 saying %q\n%s", cmd, code, want, out)
+				}
+			}
+			if err := os.Remove(up); err != nil {
+				t.Fatal(err)
+			}
+			if out, code := e.cli("revert", "2"); code != 0 || !strings.Contains(out, "0003_revert_t0002.down.sql") {
+				t.Fatalf("revert 2 again: exit %d\n%s", code, out)
+			}
+			if out, code := e.cli("up"); code != 0 || e.current() != 3 {
+				t.Fatalf("up of the revert: exit %d\n%s", code, out)
+			}
+		})
+	}
+}

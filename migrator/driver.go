@@ -269,6 +269,13 @@ const (
 )
 
 func (e *LockLostError) Error() string {
+	lost := "the migration lock was lost during the %s of %s: the database session holding it ended, so the server released it and another migrator may take it; %s (cause: %s)"
+	cause := strings.TrimPrefix(e.Err.Error(), ErrLockLost.Error()+": ")
+	if len(e.Versions) == 2 && e.Versions[0] == e.Versions[1] {
+		// A redo: the down and up scripts of one version, one transaction.
+		v := e.Versions[0]
+		return fmt.Sprintf(lost, "redo", fmt.Sprintf("version %d", v), fmt.Sprintf("its down and up scripts ran in one transaction, so version %d stays applied whether or not the redo committed (`migrate history` shows which); run the command again to redo it", v), cause)
+	}
 	which := fmt.Sprintf("version %d", e.Versions[0])
 	if n := len(e.Versions); n > 1 {
 		which = fmt.Sprintf("versions %d to %d (one transaction)", e.Versions[0], e.Versions[n-1])
@@ -288,8 +295,7 @@ func (e *LockLostError) Error() string {
 	default:
 		what = "no later migration was started; whether " + which + " was " + done + " could not be read (`migrate status` shows it)"
 	}
-	cause := strings.TrimPrefix(e.Err.Error(), ErrLockLost.Error()+": ")
-	return fmt.Sprintf("the migration lock was lost during the %s of %s: the database session holding it ended, so the server released it and another migrator may take it; %s (cause: %s)", e.Direction, which, what, cause)
+	return fmt.Sprintf(lost, e.Direction, which, what, cause)
 }
 
 func (e *LockLostError) Unwrap() error { return e.Err }

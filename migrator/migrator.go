@@ -389,6 +389,9 @@ func (m *Migrator) Redo(ctx context.Context) (*Report, error) {
 			// not a failure to retry.
 			return &Report{From: p.Current, To: p.Current}, nil
 		}
+		if mig := applied[0].Migration; !m.opts.DryRun && transactionalDDL(m.driver) && mig != nil && mig.Down != nil && !mig.Down.NoTransaction && !mig.Up.NoTransaction {
+			return m.redoInOneTransaction(ctx, p, mig)
+		}
 		down, err := m.rollback(ctx, p, applied[:1])
 		if err != nil {
 			return down, err
@@ -407,6 +410,42 @@ func (m *Migrator) Redo(ctx context.Context) (*Report, error) {
 		}
 		return down, err
 	})
+}
+
+// redoInOneTransaction runs mig's down and up scripts, with their state
+// and history rows, in one transaction: a redo killed or cut between the
+// two, or whose up fails, leaves mig applied as it was, rather than rolled
+// back, where running redo again would roll back the version below it.
+func (m *Migrator) redoInOneTransaction(ctx context.Context, p *Plan, mig *Migration) (*Report, error) {
+	losses, err := m.checkRollback(ctx, []*Migration{mig})
+	if err != nil {
+		return nil, err
+	}
+	steps := make([]*Step, 0, 2)
+	for _, dir := range []Direction{Down, Up} {
+		step, err := m.newStep(mig, dir)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, step)
+	}
+	rep := &Report{From: p.Current, To: p.Current, DataLoss: losses}
+	start := time.Now()
+	defer func() { rep.Elapsed = time.Since(start) }()
+	return rep, m.runAllOrNothing(ctx, rep, steps)
+}
+
+// runAllOrNothing runs steps in one transaction and reports each as done
+// once it committed.
+func (m *Migrator) runAllOrNothing(ctx context.Context, rep *Report, steps []*Step) error {
+	err := m.runSteps(ctx, steps, true)
+	if err != nil && !committedAnyway(err) {
+		return err
+	}
+	for _, s := range steps {
+		m.done(rep, s.result(s.History.Duration))
+	}
+	return err
 }
 
 func (m *Migrator) blocked(p *Plan) error {
@@ -743,14 +782,10 @@ func (m *Migrator) apply(ctx context.Context, p *Plan, migs []*Migration, dir Di
 				return nil, misfitf("--single-transaction: %s is marked migrate:no-transaction and cannot run inside a transaction; run it on its own", s.Script.Path)
 			}
 		}
-		err := m.runSteps(ctx, steps, true)
-		if err != nil && !committedAnyway(err) {
-			return rep, err
+		err := m.runAllOrNothing(ctx, rep, steps)
+		if err == nil || committedAnyway(err) {
+			rep.To = m.versionAfter(p, migs, dir)
 		}
-		for _, s := range steps {
-			m.done(rep, s.result(s.History.Duration))
-		}
-		rep.To = m.versionAfter(p, migs, dir)
 		return rep, err
 	}
 	done := map[int64]bool{}
@@ -914,7 +949,8 @@ func (m *Migrator) runSteps(ctx context.Context, steps []*Step, inTx bool) error
 	var se *StatementError
 	if errors.As(err, &se) {
 		for _, s := range steps {
-			if s.Migration.Version == se.Version {
+			// A redo runs the down and up scripts of one version together.
+			if s.Migration.Version == se.Version && (failed.Migration.Version != se.Version || s.Script.Path == se.File) {
 				failed = s
 			}
 		}

@@ -425,7 +425,11 @@ func LoadWith(fsys fs.FS, dir string, opts LoadOptions) (*Source, error) {
 			problems = append(problems, Problem{File: mig.Down.Path, Msg: "down script without an up script"})
 		case mig.Down == nil && !mig.Irreversible:
 			// "On a line of its own": after a statement, it is not read.
-			problems = append(problems, Problem{File: mig.Up.Path, Msg: fmt.Sprintf("no down script: add %s, or mark the up script with \"-- migrate:irreversible\" on a line of its own", strings.TrimSuffix(path.Base(mig.Up.Path), ".up.sql")+".down.sql")})
+			msg := fmt.Sprintf("no down script: add %s, or mark the up script with \"-- migrate:irreversible\" on a line of its own", strings.TrimSuffix(path.Base(mig.Up.Path), ".up.sql")+".down.sql")
+			if cut := cutRevert(mig); cut != "" {
+				msg = "no down script: " + cut
+			}
+			problems = append(problems, Problem{File: mig.Up.Path, Msg: msg})
 		case mig.Down != nil && mig.Irreversible:
 			problems = append(problems, Problem{File: mig.Up.Path, Msg: "marked irreversible but has a down script; remove one of them"})
 		}
@@ -632,4 +636,21 @@ func firstInvalidUTF8(b []byte) int {
 		i += size
 	}
 	return len(b)
+}
+
+// cutRevert explains an up script without its down that `migrate revert`
+// left when it was killed between writing the two files (or before the up
+// script's text was written), or returns "".
+func cutRevert(mig *Migration) string {
+	if !strings.HasPrefix(mig.Name, "revert_") {
+		return ""
+	}
+	var v int64
+	if _, err := fmt.Sscanf(mig.Up.SQL, "-- Reverts version %d ", &v); err == nil {
+		return fmt.Sprintf("it is what a `migrate revert %d` cut short left behind (it writes the up script, then the down script); delete it and run `migrate revert %d` again", v, v)
+	}
+	if mig.Up.SQL == "" && mig.Up.large == nil {
+		return "it is empty, as a `migrate revert` cut short leaves it (it writes the up script, then the down script); delete it and run the revert again"
+	}
+	return ""
 }
