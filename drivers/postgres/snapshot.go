@@ -75,16 +75,20 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 	named := tracked && !noted.all && prev != nil
 	var found []foundRel
 	var hidden bool
-	first := []part{st.horizonPart(), st.tableList()}
+	byXmin := func() []part { return []part{st.horizonPart(), st.tableList()} }
+	queue := func(b *pgx.Batch, parts []part) {
+		for _, p := range parts {
+			b.Queue(d.bound(p.query), p.args(prev)...)
+		}
+	}
+	first := byXmin()
 	if named {
 		first = []part{lookup(noted.names(), &found), hiddenChanges(noted, &hidden)}
 	}
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	batch.Queue(`SELECT ` + snapshotSettings(d.schema))
-	for _, p := range first {
-		batch.Queue(d.bound(p.query), p.args(prev)...)
-	}
+	queue(batch, first)
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
 		if tracked {
@@ -112,11 +116,8 @@ func (d *Driver) Snapshot(ctx context.Context) (*schema.Snapshot, error) {
 					// table, a view), or code that may have run with the
 					// statements: find the changes by xmin, in the same
 					// transaction.
-					fallback := &pgx.Batch{}
-					parts := []part{st.horizonPart(), st.tableList()}
-					for _, p := range parts {
-						fallback.Queue(d.bound(p.query), p.args(prev)...)
-					}
+					fallback, parts := &pgx.Batch{}, byXmin()
+					queue(fallback, parts)
 					if err := read(pg.SendBatch(ctx, fallback), parts, 0, 0); err != nil {
 						return err
 					}
